@@ -1,0 +1,711 @@
+"""The functions of the lesson "Clustering and k-means" (LearningTensorFlow.com), in TensorFlow 2.
+
+The first five functions are the lesson's, in its order, with its names, arguments and ops:
+
+1. ``create_samples``           -- "Generating Samples"
+2. ``plot_clusters``            -- "Generating Samples" (the plot)
+3. ``choose_random_centroids``  -- "Initialisation"
+4. ``assign_to_nearest``        -- "Updating Centroids" (assign to nearest cluster)
+5. ``update_centroids``         -- "Updating Centroids" (update centroids)
+
+The lesson ran them in a ``tf.Session``; in TensorFlow 2 they run eagerly and return
+``tf.Tensor`` values, so ``tensor.numpy()`` takes the place of ``session.run(tensor)``.
+
+Below them, under "Beyond the lesson", is what the lesson's last step leads to: the inertia,
+k-means++ seeding, and ``kmeans``, the whole loop compiled into one TensorFlow function. The
+argument checks live at the bottom of the file, out of the lesson's way.
+"""
+
+import collections
+import numbers
+import os
+import tempfile
+
+import numpy as np
+import tensorflow as tf
+
+
+# --------------------------------------------------------------------------------------------
+# 1. Generating Samples
+# --------------------------------------------------------------------------------------------
+
+
+def create_samples(n_clusters, n_samples_per_cluster, n_features, embiggen_factor, seed):
+    """Generate blobs of samples around random centres.
+
+    "create ``n_clusters`` different centroids at random (using ``np.random.random((1,
+    n_features))``) and using those as the centre points for ``tf.random_normal``."
+
+    Parameters
+    ----------
+    n_clusters : int
+        Number of blobs (and of true centroids), at least 1.
+    n_samples_per_cluster : int
+        Samples drawn around each centre, at least 1.
+    n_features : int
+        Dimensions of each sample, at least 1.
+    embiggen_factor : float
+        The centres are drawn uniformly from ``[-embiggen_factor / 2, embiggen_factor / 2)`` in
+        each dimension; a larger value spreads the blobs further apart.
+    seed : int or None
+        The same seed gives the same numbers in every process; ``None`` draws fresh ones.
+
+    Returns
+    -------
+    centroids : tf.Tensor, float32, shape (n_clusters, n_features)
+        The true centre of each blob.
+    samples : tf.Tensor, float32, shape (n_clusters * n_samples_per_cluster, n_features)
+        Blob 0's samples first, then blob 1's, and so on. Each blob is drawn from a normal
+        distribution with standard deviation 5.0 around its centre.
+    """
+    _check_positive_int(n_clusters, "n_clusters")
+    _check_positive_int(n_samples_per_cluster, "n_samples_per_cluster")
+    _check_positive_int(n_features, "n_features")
+    embiggen_factor = _check_finite_number(embiggen_factor, "embiggen_factor")
+    seed = _check_seed(seed)
+
+    # The lesson seeded NumPy's global generator; a generator of our own gives the same
+    # repeatability without changing anybody else's random numbers.
+    random_state = np.random.default_rng(seed)
+    slices = []
+    centroids = []
+    for i in range(n_clusters):
+        # A stateless op with the seed pair (seed, i): every blob is its own independent draw,
+        # and the same seed gives the same blob in every process.
+        samples = tf.random.stateless_normal(
+            (n_samples_per_cluster, n_features),
+            seed=[seed, i],
+            mean=0.0,
+            stddev=5.0,
+            dtype=tf.float32,
+            name=f"cluster_{i}",
+        )
+        current_centroid = random_state.random((1, n_features)) * embiggen_factor - embiggen_factor / 2
+        centroids.append(current_centroid)
+        samples += tf.constant(current_centroid, dtype=tf.float32)
+        slices.append(samples)
+    # "One big list of samples"
+    samples = tf.concat(slices, 0, name="samples")
+    centroids = tf.concat([tf.constant(c, dtype=tf.float32) for c in centroids], 0, name="centroids")
+    return centroids, samples
+
+
+# --------------------------------------------------------------------------------------------
+# 2. Plotting
+# --------------------------------------------------------------------------------------------
+
+
+def plot_clusters(
+    all_samples,
+    centroids,
+    n_samples_per_cluster,
+    *,
+    nearest_indices=None,
+    title=None,
+    ax=None,
+    save_path=None,
+):
+    """Plot the samples, one colour per cluster, and each centroid as a big magenta X.
+
+    Called as in the lesson, ``plot_clusters(samples, centroids, n_samples_per_cluster)``
+    colours the samples by the blob that generated them: the first ``n_samples_per_cluster``
+    samples in the first colour, and so on. Unlike the lesson's version it does not call
+    ``plt.show()`` itself; it returns the figure, and the scripts show or save it.
+
+    Parameters
+    ----------
+    all_samples : array-like, shape (n_samples, n_features)
+        With more than two features the first two are plotted (the axis labels say so); with
+        one feature the samples are plotted against zero.
+    centroids : array-like, shape (n_centroids, n_features)
+    n_samples_per_cluster : int or None
+        Size of each generated blob. Ignored (and may be ``None``) when ``nearest_indices``
+        is given.
+    nearest_indices : array-like of int, shape (n_samples,), optional
+        Colour each sample by the cluster k-means assigned it to instead, in the colour of its
+        centroid.
+    title : str, optional
+    ax : matplotlib Axes, optional
+        Draw on these axes instead of a new figure.
+    save_path : str or path, optional
+        Also write the figure to this file (format from its extension).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    all_samples = _as_samples(all_samples, "all_samples").numpy()
+    centroids = _as_centroids(centroids, all_samples.shape[1], "centroids").numpy()
+    n_samples, n_features = all_samples.shape
+    if nearest_indices is None:
+        _check_positive_int(n_samples_per_cluster, "n_samples_per_cluster")
+        if n_samples_per_cluster * len(centroids) != n_samples:
+            raise ValueError(
+                f"plot_clusters: {len(centroids)} centroids x n_samples_per_cluster="
+                f"{n_samples_per_cluster} does not match the {n_samples} samples given; pass "
+                "nearest_indices to colour by assigned cluster instead"
+            )
+        cluster_of_sample = np.repeat(np.arange(len(centroids)), n_samples_per_cluster)
+    else:
+        cluster_of_sample = _as_indices(nearest_indices, n_samples, len(centroids), "nearest_indices").numpy()
+
+    if ax is None:
+        figure, ax = plt.subplots(figsize=(7, 6))
+    figure = ax.figure
+
+    def xy(points):
+        # The first two features, or the only one against zero.
+        if n_features == 1:
+            return points[:, 0], np.zeros(len(points))
+        return points[:, 0], points[:, 1]
+
+    colour = plt.cm.rainbow(np.linspace(0, 1, len(centroids)))
+    for i, centroid in enumerate(centroids):
+        # Plot out the samples of this cluster in its own colour...
+        x, y = xy(all_samples[cluster_of_sample == i])
+        ax.scatter(x, y, c=[colour[i]], s=8, alpha=0.8)
+        # ...and its centroid as a large magenta X outlined in black.
+        cx, cy = xy(centroid[np.newaxis, :])
+        ax.plot(cx, cy, markersize=35, marker="x", color="k", mew=10)
+        ax.plot(cx, cy, markersize=30, marker="x", color="m", mew=5)
+
+    if n_features == 1:
+        ax.set_xlabel("feature 0 (the only one)")
+        ax.set_yticks([])
+    elif n_features == 2:
+        ax.set_xlabel("feature 0")
+        ax.set_ylabel("feature 1")
+    else:
+        ax.set_xlabel(f"feature 0 (first 2 of {n_features} features shown)")
+        ax.set_ylabel(f"feature 1 (first 2 of {n_features} features shown)")
+    if title is not None:
+        ax.set_title(title)
+    if save_path is not None:
+        save_figure(figure, save_path)
+    return figure
+
+
+# --------------------------------------------------------------------------------------------
+# 3. Initialisation
+# --------------------------------------------------------------------------------------------
+
+
+def choose_random_centroids(samples, n_clusters, seed=None):
+    """Choose ``n_clusters`` distinct samples at random as the initial centroids.
+
+    Parameters
+    ----------
+    samples : array-like, shape (n_samples, n_features)
+    n_clusters : int
+        At least 1 and at most ``n_samples``.
+    seed : int, optional
+        Exercise 1: with a seed, the same centroids are chosen in every process and on every
+        call. Without one, they change each time.
+
+    Returns
+    -------
+    initial_centroids : tf.Tensor, float32, shape (n_clusters, n_features)
+    """
+    samples = _as_samples(samples, "samples")
+    _check_n_clusters(n_clusters, samples)
+    seed = _check_seed(seed)
+
+    # Step 0: Initialisation: Select `n_clusters` number of random points
+    n_samples = tf.shape(samples)[0]
+    indices = tf.range(0, n_samples)
+    if seed is None:
+        random_indices = tf.random.shuffle(indices)
+    else:
+        random_indices = tf.random.experimental.stateless_shuffle(indices, seed=[seed, 0])
+    begin = [0]
+    size = [n_clusters]
+    centroid_indices = tf.slice(random_indices, begin, size)
+    initial_centroids = tf.gather(samples, centroid_indices)
+    return initial_centroids
+
+
+# --------------------------------------------------------------------------------------------
+# 4. and 5. Updating Centroids
+# --------------------------------------------------------------------------------------------
+
+
+def assign_to_nearest(samples, centroids):
+    """Find the nearest centroid of each sample (squared Euclidean distance).
+
+    "``tf.subtract`` will automatically expand the size of the two arguments": with the samples
+    as a (1, n_samples, n_features) tensor and the centroids as (n_centroids, 1, n_features),
+    the subtraction gives every sample minus every centroid. That tensor has
+    n_centroids x n_samples x n_features numbers, which is fine for the lesson's data;
+    ``kmeans`` below does the same job without it.
+
+    Parameters
+    ----------
+    samples : array-like, shape (n_samples, n_features)
+    centroids : array-like, shape (n_centroids, n_features)
+
+    Returns
+    -------
+    nearest_indices : tf.Tensor, int64, shape (n_samples,)
+        The index of each sample's nearest centroid; on a tie, the lower index.
+    """
+    samples = _as_samples(samples, "samples")
+    centroids = _as_centroids(centroids, samples.shape[1], "centroids")
+
+    # Finds the nearest centroid for each sample
+    expanded_vectors = tf.expand_dims(samples, 0)
+    expanded_centroids = tf.expand_dims(centroids, 1)
+    distances = tf.reduce_sum(tf.square(tf.subtract(expanded_vectors, expanded_centroids)), 2)
+    mins = tf.argmin(distances, 0)
+    nearest_indices = mins
+    return nearest_indices
+
+
+def update_centroids(samples, nearest_indices, n_clusters):
+    """Move each centroid to the mean of the samples assigned to it.
+
+    Empty clusters: when no sample is nearest to a centroid, the lesson's ``tf.reduce_mean``
+    of an empty group gives NaN, and a NaN centroid stays NaN for good. Here such a centroid
+    is moved instead onto the sample that lies farthest from the (new) centroid of the
+    cluster it is assigned to: the sample the current centroids explain worst. With several
+    empty clusters, the first empty one gets the farthest sample, the next the second
+    farthest, and so on, so ``n_clusters`` distinct centroids survive as long as the samples
+    are distinct. scikit-learn's ``KMeans`` relocates empty clusters the same way.
+
+    Parameters
+    ----------
+    samples : array-like, shape (n_samples, n_features)
+    nearest_indices : array-like of int, shape (n_samples,)
+        A cluster index in ``[0, n_clusters)`` for each sample, as ``assign_to_nearest``
+        returns.
+    n_clusters : int
+        At least 1 and at most ``n_samples``.
+
+    Returns
+    -------
+    new_centroids : tf.Tensor, float32, shape (n_clusters, n_features)
+    """
+    samples = _as_samples(samples, "samples")
+    _check_n_clusters(n_clusters, samples)
+    nearest_indices = _as_indices(nearest_indices, samples.shape[0], n_clusters, "nearest_indices")
+
+    # Updates the centroid to be the mean of all samples associated with it.
+    nearest_indices = tf.cast(nearest_indices, tf.int32)
+    partitions = tf.dynamic_partition(samples, nearest_indices, n_clusters)
+    new_centroids = tf.concat([tf.expand_dims(tf.reduce_mean(partition, 0), 0) for partition in partitions], 0)
+
+    counts = tf.stack([tf.shape(partition)[0] for partition in partitions])
+    if tf.reduce_any(counts == 0):
+        new_centroids = _relocate_empty_clusters(samples, nearest_indices, new_centroids, counts)
+    return new_centroids
+
+
+def _relocate_empty_clusters(samples, nearest_indices, centroids, counts):
+    """Give each empty cluster (``counts == 0``) the next-farthest sample as its centroid."""
+    n_clusters = centroids.shape[0]
+    # How far each sample lies from the centroid of the cluster it is assigned to.
+    own_centroids = tf.gather(centroids, nearest_indices)
+    distances = tf.reduce_sum(tf.square(samples - own_centroids), axis=1)
+    # The farthest samples first; on a tie, the lower index first.
+    _, farthest = tf.math.top_k(distances, k=n_clusters)
+    empty = tf.equal(counts, 0)
+    # The first empty cluster takes the farthest sample, the second the next one, ...
+    rank_among_empty = tf.cumsum(tf.cast(empty, tf.int32), exclusive=True)
+    replacements = tf.gather(samples, tf.gather(farthest, rank_among_empty))
+    return tf.where(empty[:, tf.newaxis], replacements, centroids)
+
+
+# --------------------------------------------------------------------------------------------
+# Beyond the lesson (extends "Updating Centroids" and the exercises)
+# --------------------------------------------------------------------------------------------
+
+
+def inertia(samples, centroids, nearest_indices):
+    """The within-cluster sum of squares: sum of each sample's squared distance to its centroid.
+
+    Lloyd's algorithm (alternating ``assign_to_nearest`` and ``update_centroids``) never
+    makes it larger, which is what the iterations print to show.
+
+    Parameters
+    ----------
+    samples : array-like, shape (n_samples, n_features)
+    centroids : array-like, shape (n_clusters, n_features)
+    nearest_indices : array-like of int, shape (n_samples,)
+
+    Returns
+    -------
+    float
+    """
+    samples = _as_samples(samples, "samples")
+    centroids = _as_centroids(centroids, samples.shape[1], "centroids")
+    nearest_indices = _as_indices(nearest_indices, samples.shape[0], centroids.shape[0], "nearest_indices")
+    differences = samples - tf.gather(centroids, nearest_indices)
+    # Summed in float64: a sum of a million float32 squares loses digits otherwise.
+    return float(tf.reduce_sum(tf.cast(tf.square(differences), tf.float64)))
+
+
+def choose_kmeans_plus_plus_centroids(samples, n_clusters, seed=None):
+    """Choose initial centroids by k-means++ seeding (Arthur and Vassilvitskii, 2007).
+
+    Extends "Initialisation": the first centroid is a sample chosen uniformly at random, and
+    each next one is a sample drawn with probability proportional to its squared distance from
+    the nearest centroid chosen so far. Centroids so chosen are spread out, which usually
+    means fewer iterations and a better final clustering than ``choose_random_centroids``.
+
+    Parameters
+    ----------
+    samples : array-like, shape (n_samples, n_features)
+    n_clusters : int
+        At least 1 and at most ``n_samples``.
+    seed : int, optional
+        The same seed gives the same centroids in every process and on every call.
+
+    Returns
+    -------
+    initial_centroids : tf.Tensor, float32, shape (n_clusters, n_features)
+        Distinct samples, as long as the data has ``n_clusters`` distinct samples.
+    """
+    samples = _as_samples(samples, "samples")
+    _check_n_clusters(n_clusters, samples)
+    seed = _check_seed(seed)
+    if seed is None:
+        seed = int(np.random.default_rng().integers(2**31))
+
+    n_samples = samples.shape[0]
+    first = tf.random.stateless_uniform([], seed=[seed, 0], maxval=n_samples, dtype=tf.int32)
+    chosen = [first]
+    squared_distances = tf.reduce_sum(tf.square(samples - samples[first]), axis=1)
+    for i in range(1, n_clusters):
+        # Draw an index with probability squared_distance / total: the first index whose
+        # running sum passes a uniform draw from [0, total). Chosen samples weigh zero, so
+        # they are never drawn again. (float64: a float32 running sum of a million terms
+        # drifts.)
+        running_sum = tf.cumsum(tf.cast(squared_distances, tf.float64))
+        total = running_sum[-1]
+        if total > 0:
+            draw = tf.random.stateless_uniform([], seed=[seed, i], dtype=tf.float64) * total
+            next_index = tf.searchsorted(running_sum, [draw], side="right")[0]
+        else:
+            # Every sample sits on a chosen centroid (duplicated data): take the first other one.
+            not_chosen = np.ones(n_samples, dtype=bool)
+            not_chosen[[int(c) for c in chosen]] = False
+            next_index = tf.constant(np.flatnonzero(not_chosen)[0], dtype=tf.int32)
+        chosen.append(next_index)
+        new_distances = tf.reduce_sum(tf.square(samples - samples[next_index]), axis=1)
+        squared_distances = tf.minimum(squared_distances, new_distances)
+    return tf.gather(samples, tf.stack(chosen))
+
+
+KMeansResult = collections.namedtuple(
+    "KMeansResult",
+    ["centroids", "nearest_indices", "inertia", "n_iterations", "converged", "inertia_history", "shift_history", "changed_history"],
+)
+KMeansResult.__doc__ = """What ``kmeans`` returns.
+
+centroids : tf.Tensor, float32, (n_clusters, n_features)
+nearest_indices : tf.Tensor, int64, (n_samples,) -- each sample's nearest of ``centroids``
+inertia : float -- of ``centroids`` and ``nearest_indices``
+n_iterations : int -- update steps run
+converged : bool -- whether the last iteration met the stopping rule
+inertia_history, shift_history, changed_history : NumPy arrays, one entry per iteration: the
+    inertia after it, the largest distance a centroid moved in it, the samples that changed
+    cluster in it
+"""
+
+
+def kmeans(samples, initial_centroids, max_iterations=10, tolerance=0.0):
+    """Run Lloyd's algorithm as one compiled TensorFlow function.
+
+    Extends exercise 2 (alternate ``assign_to_nearest`` and ``update_centroids``) to data the
+    lesson's functions are too slow or too large for. Given the same start it finds the same
+    centroids as that loop, up to float32 rounding, but it never builds the
+    n_samples x n_clusters x n_features tensor: distances come from
+    ``|x|^2 - 2 x.c + |c|^2``, one matrix product, and the new centroids from
+    ``tf.math.unsorted_segment_sum`` and counts. Empty clusters are relocated as in
+    ``update_centroids``. The loop is compiled with XLA where it is available, and as a plain
+    ``tf.function`` where it is not.
+
+    Each iteration updates the centroids from the current assignment, then assigns every
+    sample to its nearest new centroid. It stops after ``max_iterations`` iterations, or
+    earlier when no centroid moved farther than ``tolerance`` or no sample changed cluster.
+
+    Parameters
+    ----------
+    samples : array-like, shape (n_samples, n_features)
+    initial_centroids : array-like, shape (n_clusters, n_features)
+    max_iterations : int, default 10
+        At least 1.
+    tolerance : float or None, default 0.0
+        Stop when no centroid moves farther than this (in data units) in an iteration, or no
+        sample changes cluster. ``0.0`` stops only when nothing changes; ``None`` never stops
+        early and runs exactly ``max_iterations`` iterations.
+
+    Returns
+    -------
+    KMeansResult
+        ``centroids``, ``nearest_indices``, ``inertia`` (of those centroids and indices),
+        ``n_iterations``, ``converged`` and per-iteration histories.
+    """
+    samples = _as_samples(samples, "samples")
+    initial_centroids = _as_centroids(initial_centroids, samples.shape[1], "initial_centroids")
+    _check_n_clusters(initial_centroids.shape[0], samples, "initial_centroids")
+    _check_positive_int(max_iterations, "max_iterations")
+    if tolerance is None:
+        # Run every iteration; `converged` then says whether the last one changed nothing.
+        tolerance = -1.0
+        stop_early = False
+    else:
+        tolerance = _check_finite_number(tolerance, "tolerance")
+        if tolerance < 0:
+            raise ValueError(f"tolerance must be >= 0 (or None), got {tolerance!r}")
+        stop_early = True
+
+    loop = _compiled_lloyd_loop()
+    centroids, nearest_indices, n_iterations, converged, inertias, shifts, changed = loop(
+        samples,
+        initial_centroids,
+        max_iterations,
+        tf.constant(tolerance, tf.float32),
+        stop_early,
+    )
+    n_iterations = int(n_iterations)
+    inertia_history = inertias.numpy()[:n_iterations]
+    return KMeansResult(
+        centroids=centroids,
+        nearest_indices=nearest_indices,
+        inertia=inertia(samples, centroids, nearest_indices),
+        n_iterations=n_iterations,
+        converged=bool(converged),
+        inertia_history=inertia_history,
+        shift_history=shifts.numpy()[:n_iterations],
+        changed_history=changed.numpy()[:n_iterations],
+    )
+
+
+def _lloyd_loop(samples, centroids, max_iterations, tolerance, stop_early):
+    """The body of ``kmeans``, traced by ``tf.function`` once per shape, ``max_iterations`` and
+    ``stop_early`` (Python values, so that XLA sees a fixed loop bound)."""
+    n_clusters, n_features = centroids.shape
+    # Distances are computed relative to the mean of the data: |x|^2 - 2 x.c + |c|^2 loses
+    # precision when the data sits far from the origin, and centring costs one pass.
+    offset = tf.reduce_mean(samples, axis=0)
+    samples = samples - offset
+    centroids = centroids - offset
+    squared_norms = tf.reduce_sum(tf.square(samples), axis=1)
+
+    def assign(centroids):
+        """Each sample's nearest centroid, and the inertia of that assignment."""
+        if n_clusters * n_features <= _SMALL_PROBLEM:
+            # Few centroids and features: sum (x_j - c_j)^2 one feature at a time, which XLA
+            # fuses into one pass over the samples (much faster here than a tiny matrix product).
+            distances = tf.square(samples[:, 0:1] - centroids[:, 0])
+            for j in range(1, n_features):
+                distances += tf.square(samples[:, j : j + 1] - centroids[:, j])
+            nearest = tf.argmin(distances, axis=1, output_type=tf.int32)
+            return nearest, tf.reduce_sum(tf.square(samples - tf.gather(centroids, nearest)))
+        # |x - c|^2 = |x|^2 - 2 x.c + |c|^2; |x|^2 does not change which c is nearest.
+        partial = tf.reduce_sum(tf.square(centroids), axis=1) - 2.0 * tf.matmul(samples, centroids, transpose_b=True)
+        nearest = tf.argmin(partial, axis=1, output_type=tf.int32)
+        smallest = tf.gather(partial, nearest, batch_dims=1) + squared_norms
+        return nearest, tf.reduce_sum(tf.maximum(smallest, 0.0))
+
+    def update(nearest):
+        sums = tf.math.unsorted_segment_sum(samples, nearest, n_clusters)
+        counts = tf.math.unsorted_segment_sum(tf.ones_like(nearest), nearest, n_clusters)
+        means = sums / tf.cast(tf.maximum(counts, 1), samples.dtype)[:, tf.newaxis]
+        return tf.cond(
+            tf.reduce_any(counts == 0),
+            lambda: _relocate_empty_clusters(samples, nearest, means, counts),
+            lambda: means,
+        )
+
+    nearest, _ = assign(centroids)
+    inertias = tf.TensorArray(tf.float32, size=max_iterations, element_shape=())
+    shifts = tf.TensorArray(tf.float32, size=max_iterations, element_shape=())
+    changes = tf.TensorArray(tf.int32, size=max_iterations, element_shape=())
+
+    def condition(i, centroids, nearest, converged, inertias, shifts, changes):
+        return tf.logical_and(i < max_iterations, tf.logical_not(tf.logical_and(stop_early, converged)))
+
+    def body(i, centroids, nearest, converged, inertias, shifts, changes):
+        new_centroids = update(nearest)
+        new_nearest, new_inertia = assign(new_centroids)
+        shift = tf.sqrt(tf.reduce_max(tf.reduce_sum(tf.square(new_centroids - centroids), axis=1)))
+        changed = tf.reduce_sum(tf.cast(new_nearest != nearest, tf.int32))
+        converged = tf.logical_or(shift <= tolerance, changed == 0)
+        return (
+            i + 1,
+            new_centroids,
+            new_nearest,
+            converged,
+            inertias.write(i, new_inertia),
+            shifts.write(i, shift),
+            changes.write(i, changed),
+        )
+
+    i, centroids, nearest, converged, inertias, shifts, changes = tf.while_loop(
+        condition, body, (tf.constant(0), centroids, nearest, tf.constant(False), inertias, shifts, changes)
+    )
+    return (
+        centroids + offset,
+        tf.cast(nearest, tf.int64),
+        i,
+        converged,
+        inertias.stack(),
+        shifts.stack(),
+        changes.stack(),
+    )
+
+
+# Up to this many centroids x features, distances are summed feature by feature rather than
+# through a matrix product (measured: benchmarks/README.md).
+_SMALL_PROBLEM = 32
+_compiled = {}
+
+
+def _compiled_lloyd_loop():
+    """``_lloyd_loop`` under XLA when this TensorFlow build can compile it, else plain."""
+    if "loop" not in _compiled:
+        try:
+            loop = tf.function(_lloyd_loop, jit_compile=True)
+            # Compile a tiny problem once: a build without XLA fails here, not on real data.
+            loop(tf.zeros((2, 1)), tf.zeros((1, 1)), 1, tf.constant(0.0), True)
+        except (tf.errors.OpError, NotImplementedError, ValueError):
+            loop = tf.function(_lloyd_loop)
+        _compiled["loop"] = loop
+    return _compiled["loop"]
+
+
+def save_figure(figure, path):
+    """Write a matplotlib figure to ``path`` in one step: never a half-written file.
+
+    The figure goes to a temporary file beside ``path`` first, which then replaces ``path``.
+    The format comes from the extension of ``path``.
+    """
+    path = os.fspath(path)
+    extension = os.path.splitext(path)[1].lstrip(".").lower()
+    supported = figure.canvas.get_supported_filetypes()
+    if extension not in supported:
+        raise ValueError(
+            f"save_path {path!r}: unsupported figure format {extension!r}; use one of {', '.join(sorted(supported))}"
+        )
+    with atomic_write(path) as temporary:
+        figure.savefig(temporary, format=extension, dpi=100, bbox_inches="tight")
+
+
+class atomic_write:
+    """Context manager: yields a temporary path beside ``path``, renamed to ``path`` on success.
+
+    On an error the temporary file is removed, and ``path`` is left as it was.
+    """
+
+    def __init__(self, path):
+        self.path = os.fspath(path)
+
+    def __enter__(self):
+        directory = os.path.dirname(os.path.abspath(self.path))
+        suffix = os.path.splitext(self.path)[1]
+        handle, self.temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=suffix)
+        os.close(handle)
+        return self.temporary
+
+    def __exit__(self, exc_type, exc, traceback):
+        if exc_type is None:
+            os.replace(self.temporary, self.path)
+        elif os.path.exists(self.temporary):
+            os.remove(self.temporary)
+        return False
+
+
+# --------------------------------------------------------------------------------------------
+# Argument checks: a clear ValueError or TypeError that names the argument, up front, instead
+# of an error from deep inside TensorFlow (or a silent NaN) later.
+# --------------------------------------------------------------------------------------------
+
+
+def _check_positive_int(value, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a positive integer, got {value!r} ({type(value).__name__})")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _check_finite_number(value, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _check_seed(seed):
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be a non-negative integer or None, got {seed!r} ({type(seed).__name__})")
+    if not 0 <= seed < 2**63:
+        raise ValueError(f"seed must be a non-negative integer below 2**63, got {seed!r}")
+    return int(seed)
+
+
+def _as_float_matrix(value, name):
+    """``value`` as a 2-D float32 tensor, or a TypeError/ValueError naming ``name``."""
+    if isinstance(value, tf.Tensor):
+        if not (value.dtype.is_floating or value.dtype.is_integer) or value.dtype == tf.bool:
+            raise TypeError(f"{name} must hold numbers, got a tensor of {value.dtype.name}")
+        matrix = tf.cast(value, tf.float32)
+    else:
+        try:
+            array = np.asarray(value)
+        except ValueError as error:  # NumPy refuses ragged lists
+            raise ValueError(f"{name} must be a 2-D array of numbers with rows of equal length ({error})") from None
+        if array.dtype.kind not in "iuf":
+            raise TypeError(f"{name} must hold numbers, got an array of {array.dtype}")
+        matrix = tf.constant(array, dtype=tf.float32)
+    if matrix.shape.rank != 2:
+        raise ValueError(f"{name} must be 2-D (rows x features), got shape {tuple(matrix.shape)}")
+    if matrix.shape[0] == 0 or matrix.shape[1] == 0:
+        raise ValueError(f"{name} is empty: shape {tuple(matrix.shape)}")
+    if not bool(tf.reduce_all(tf.math.is_finite(matrix))):
+        raise ValueError(f"{name} contains NaN or infinite values (after conversion to float32)")
+    return matrix
+
+
+def _as_samples(samples, name="samples"):
+    return _as_float_matrix(samples, name)
+
+
+def _as_centroids(centroids, n_features, name="centroids"):
+    centroids = _as_float_matrix(centroids, name)
+    if centroids.shape[1] != n_features:
+        raise ValueError(f"{name} has {centroids.shape[1]} features but the samples have {n_features}")
+    return centroids
+
+
+def _check_n_clusters(n_clusters, samples, name="n_clusters"):
+    _check_positive_int(n_clusters, name)
+    n_samples = samples.shape[0]
+    if n_clusters > n_samples:
+        raise ValueError(f"{name}: {n_clusters} clusters is more than the {n_samples} samples given")
+
+
+def _as_indices(indices, n_samples, n_clusters, name):
+    """``indices`` as a 1-D int64 tensor of length ``n_samples`` with values in [0, n_clusters)."""
+    if isinstance(indices, tf.Tensor):
+        if not indices.dtype.is_integer:
+            raise TypeError(f"{name} must hold integers, got a tensor of {indices.dtype.name}")
+        array = indices.numpy()
+    else:
+        array = np.asarray(indices)
+        if array.size == 0 and array.dtype.kind == "f":
+            array = array.astype(np.int64)  # an empty list comes back as float64
+        if array.dtype.kind not in "iu":
+            raise TypeError(f"{name} must hold integers, got an array of {array.dtype}")
+    if array.ndim != 1 or array.shape[0] != n_samples:
+        raise ValueError(f"{name} must have one entry per sample, shape ({n_samples},), got shape {array.shape}")
+    if array.size and (array.min() < 0 or array.max() >= n_clusters):
+        bad = array[(array < 0) | (array >= n_clusters)][0]
+        raise ValueError(f"{name} must lie in [0, {n_clusters}) for n_clusters={n_clusters}, found {bad}")
+    return tf.constant(array, dtype=tf.int64)
