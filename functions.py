@@ -503,12 +503,13 @@ def _lloyd_loop(samples, centroids, max_iterations, tolerance, stop_early):
             for j in range(1, n_features):
                 distances += tf.square(samples[:, j : j + 1] - centroids[:, j])
             nearest = tf.argmin(distances, axis=1, output_type=tf.int32)
-            return nearest, tf.reduce_sum(tf.square(samples - tf.gather(centroids, nearest)))
+            squared = tf.reduce_sum(tf.square(samples - tf.gather(centroids, nearest)), axis=1)
+            return nearest, tf.reduce_sum(tf.cast(squared, tf.float64))
         # |x - c|^2 = |x|^2 - 2 x.c + |c|^2; |x|^2 does not change which c is nearest.
         partial = tf.reduce_sum(tf.square(centroids), axis=1) - 2.0 * tf.matmul(samples, centroids, transpose_b=True)
         nearest = tf.argmin(partial, axis=1, output_type=tf.int32)
         smallest = tf.gather(partial, nearest, batch_dims=1) + squared_norms
-        return nearest, tf.reduce_sum(tf.maximum(smallest, 0.0))
+        return nearest, tf.reduce_sum(tf.cast(tf.maximum(smallest, 0.0), tf.float64))
 
     def update(nearest):
         sums = tf.math.unsorted_segment_sum(samples, nearest, n_clusters)
@@ -521,7 +522,7 @@ def _lloyd_loop(samples, centroids, max_iterations, tolerance, stop_early):
         )
 
     nearest, _ = assign(centroids)
-    inertias = tf.TensorArray(tf.float32, size=max_iterations, element_shape=())
+    inertias = tf.TensorArray(tf.float64, size=max_iterations, element_shape=())
     shifts = tf.TensorArray(tf.float32, size=max_iterations, element_shape=())
     changes = tf.TensorArray(tf.int32, size=max_iterations, element_shape=())
 

@@ -58,7 +58,7 @@ def lesson_parser(doc, n_features, n_clusters, n_samples_per_cluster, seed, embi
 
     ``doc`` (the script's docstring) becomes ``--help``'s description.
     """
-    parser = _Parser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
     parser.add_argument(
         "--n-clusters", type=positive_int, default=n_clusters, help=f"number of clusters (default {n_clusters})"
     )
@@ -156,3 +156,79 @@ def show_or_save(figure, save_path, script_file):
         save_figure(figure, save_path)
         print(f"Figure saved to {os.path.abspath(save_path)}")
     plt.close(figure)
+
+
+def iterate_parser(doc, n_features, n_clusters, n_samples_per_cluster, seed, embiggen_factor, iterations):
+    """``lesson_parser`` plus the flags of kmeans_iterate.py."""
+    parser = lesson_parser(doc, n_features, n_clusters, n_samples_per_cluster, seed, embiggen_factor)
+    parser.add_argument(
+        "--iterations",
+        type=positive_int,
+        default=iterations,
+        help=f"iterations to run; with --tolerance, the most to run (default {iterations}, as in exercise 2)",
+    )
+    parser.add_argument(
+        "--tolerance",
+        type=non_negative_float,
+        metavar="T",
+        help="stop as soon as no centroid moves farther than T (in data units) in an iteration, or no "
+        "sample changes cluster. Without it, exactly --iterations iterations run",
+    )
+    parser.add_argument(
+        "--init",
+        choices=["random", "kmeans++"],
+        default="random",
+        help="how to choose the initial centroids: 'random' samples (the lesson's choose_random_centroids, "
+        "default) or k-means++ seeding; both use --seed",
+    )
+    parser.add_argument(
+        "--data",
+        metavar="PATH",
+        help="cluster this file instead of generated samples: CSV (numbers, an optional header line, every "
+        "column used) or NumPy .npy (2-D)",
+    )
+    parser.add_argument(
+        "--output",
+        metavar="PATH.json",
+        help="write the centroids, each sample's cluster, the inertia per iteration and the settings to this JSON file",
+    )
+    parser.add_argument(
+        "--animate", metavar="PATH.gif", help="write an animation of the iterations, one frame per iteration"
+    )
+    parser.add_argument(
+        "--fast",
+        action="store_true",
+        help="run the loop compiled as one TensorFlow function (functions.kmeans) instead of the lesson's "
+        "step-by-step loop; same results",
+    )
+    return parser
+
+
+def flags_given():
+    """The --flags written on the command line (not those left at their defaults)."""
+    return {argument.split("=")[0] for argument in sys.argv[1:] if argument.startswith("--")}
+
+
+def format_point(point):
+    return "(" + ", ".join(f"{value:9.3f}" for value in point) + ")"
+
+
+def print_centroids(centroids, true_centroids=None, indent="  "):
+    """One line per centroid; with true centroids, the nearest one and how far it is."""
+    import numpy as np
+
+    for index, centroid in enumerate(centroids):
+        line = f"{indent}centroid {index}: {format_point(centroid)}"
+        if true_centroids is not None:
+            distances = np.linalg.norm(np.asarray(true_centroids) - centroid, axis=1)
+            nearest = int(np.argmin(distances))
+            line += f"   nearest true centroid: {nearest}, {distances[nearest]:.3f} away"
+        print(line)
+
+
+def print_iteration_header():
+    print(f"{'iteration':>9}  {'inertia':>16}  {'largest shift':>13}  {'changed':>8}")
+
+
+def print_iteration(iteration, inertia, shift, changed):
+    print(f"{iteration:>9}  {inertia:>16,.3f}  {shift:>13.4f}  {changed:>8}")
