@@ -1,0 +1,44 @@
+"""Shared set-up: the repository on sys.path, quiet TensorFlow, and a way to run the scripts."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+def headless_environment():
+    """The environment of a server or CI job: no display, matplotlib's default backend choice."""
+    environment = {key: value for key, value in os.environ.items() if key not in ("DISPLAY", "WAYLAND_DISPLAY", "MPLBACKEND")}
+    environment["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    environment["PYTHONPATH"] = str(REPO)
+    return environment
+
+
+@pytest.fixture
+def run_script(tmp_path):
+    """Run ``python <script> <args>`` from the repository in an empty directory, headless."""
+
+    def run(script, *args, cwd=None):
+        return subprocess.run(
+            [sys.executable, str(REPO / script), *map(str, args)],
+            cwd=cwd or tmp_path,
+            env=headless_environment(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    return run
+
+
+def error_lines(stderr):
+    """stderr without TensorFlow's start-up notices, which it prints before our code runs."""
+    notices = ("WARNING: All log messages", "I0000", "E0000", "W0000")
+    return [line for line in stderr.splitlines() if line.strip() and not line.startswith(notices)]

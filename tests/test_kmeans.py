@@ -1,0 +1,109 @@
+"""functions.kmeans, the compiled loop: the same answers as the lesson's loop, and its own rules."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from functions import assign_to_nearest, choose_random_centroids, create_samples, kmeans, update_centroids
+
+
+def lesson_loop(samples, centroids, iterations):
+    """Exercise 2 as written in the lesson: alternate the two functions."""
+    for _ in range(iterations):
+        nearest = assign_to_nearest(samples, centroids)
+        centroids = update_centroids(samples, nearest, centroids.shape[0])
+    return centroids.numpy(), assign_to_nearest(samples, centroids).numpy()
+
+
+def numpy_inertia(samples, centroids, nearest):
+    return float(np.sum((np.asarray(samples, np.float64) - np.asarray(centroids, np.float64)[nearest]) ** 2))
+
+
+@pytest.mark.parametrize(
+    "n_clusters, n_features, offset",
+    [
+        (3, 2, 0.0),  # the lesson's shape: distances summed feature by feature
+        (8, 8, 0.0),  # large enough for the matrix-product path
+        (3, 2, 1e4),  # data far from the origin, where |x|^2 - 2 x.c + |c|^2 loses digits
+        (8, 8, 1e4),
+    ],
+)
+def test_same_centroids_as_the_lesson_loop(n_clusters, n_features, offset):
+    _, samples = create_samples(n_clusters, 200, n_features, 100, 11)
+    samples = samples + offset
+    start = choose_random_centroids(samples, n_clusters, seed=3)
+    expected_centroids, expected_nearest = lesson_loop(samples, start, 10)
+    result = kmeans(samples, start, max_iterations=10, tolerance=None)
+    assert result.n_iterations == 10
+    assert result.centroids.dtype == tf.float32 and result.centroids.shape == (n_clusters, n_features)
+    assert result.nearest_indices.dtype == tf.int64 and result.nearest_indices.shape == (samples.shape[0],)
+    np.testing.assert_allclose(result.centroids.numpy(), expected_centroids, rtol=1e-5, atol=1e-3 * (1 + offset / 100))
+    np.testing.assert_array_equal(result.nearest_indices.numpy(), expected_nearest)
+    assert result.inertia == pytest.approx(numpy_inertia(samples, result.centroids, result.nearest_indices), rel=1e-6)
+
+
+def test_inertia_history_never_rises_and_ends_at_the_inertia():
+    _, samples = create_samples(5, 300, 3, 40, 2)
+    result = kmeans(samples, choose_random_centroids(samples, 5, seed=1), max_iterations=30, tolerance=None)
+    history = result.inertia_history
+    assert len(history) == 30 and len(result.shift_history) == 30 and len(result.changed_history) == 30
+    assert np.all(np.diff(history) <= 1e-6 * history[:-1])
+    assert history[-1] == pytest.approx(result.inertia, rel=1e-5)
+
+
+def test_tolerance_zero_stops_when_nothing_changes():
+    _, samples = create_samples(3, 500, 2, 70, 700)
+    start = choose_random_centroids(samples, 3, seed=700)
+    result = kmeans(samples, start, max_iterations=100, tolerance=0.0)
+    assert result.converged and result.n_iterations < 100
+    assert result.changed_history[-1] == 0 and np.all(result.changed_history[:-1] > 0)
+    # Nothing changes after that: more iterations give the same centroids.
+    longer = kmeans(samples, start, max_iterations=100, tolerance=None)
+    np.testing.assert_allclose(longer.centroids.numpy(), result.centroids.numpy(), atol=1e-5)
+
+
+def test_tolerance_stops_once_no_centroid_moves_farther():
+    _, samples = create_samples(3, 500, 2, 70, 700)
+    start = choose_random_centroids(samples, 3, seed=700)
+    loose = kmeans(samples, start, max_iterations=100, tolerance=1.0)
+    assert loose.converged
+    assert loose.shift_history[-1] <= 1.0 or loose.changed_history[-1] == 0
+    assert np.all(loose.shift_history[:-1] > 1.0)
+    capped = kmeans(samples, start, max_iterations=1, tolerance=0.0)
+    assert capped.n_iterations == 1 and not capped.converged
+
+
+def test_empty_cluster_example_from_the_issue():
+    samples = [[0, 0], [0.5, 0], [0.5, 1], [1, 1]]
+    result = kmeans(samples, [[0.5, 0.5], [3, 3]], max_iterations=10)
+    assert sorted(map(tuple, result.centroids.numpy().tolist())) == [(0.25, 0.0), (0.75, 1.0)]
+
+
+def test_empty_clusters_relocated_as_in_update_centroids():
+    samples = np.array([[0.0], [1.0], [10.0], [11.0]])
+    # One iteration from centroids that leave clusters 1 and 2 empty: the same rule as
+    # update_centroids, then each sample joins its nearest centroid.
+    result = kmeans(samples, [[5.0], [100.0], [200.0]], max_iterations=1, tolerance=None)
+    np.testing.assert_allclose(result.centroids.numpy(), update_centroids(samples, [0, 0, 0, 0], 3).numpy())
+    # New centroids 5.5, 0 and 11: samples 0 and 1 are nearest 0, samples 10 and 11 nearest 11.
+    assert result.nearest_indices.numpy().tolist() == [1, 1, 2, 2]
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, words",
+    [
+        (dict(max_iterations=0), ValueError, "max_iterations"),
+        (dict(max_iterations=2.5), TypeError, "max_iterations"),
+        (dict(tolerance=-0.1), ValueError, "tolerance"),
+        (dict(tolerance=float("nan")), ValueError, "tolerance"),
+        (dict(initial_centroids=[[0.0, 0.0, 0.0]]), ValueError, "initial_centroids has 3 features"),
+        (dict(initial_centroids=[[0.0, 0.0]] * 4), ValueError, "more than the 3 samples"),
+        (dict(samples=[[0.0, np.nan], [1.0, 1.0], [2.0, 2.0]]), ValueError, "samples contains NaN"),
+    ],
+)
+def test_bad_input_gets_a_clear_error(kwargs, error, words):
+    arguments = dict(samples=[[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]], initial_centroids=[[0.0, 0.0]])
+    arguments.update(kwargs)
+    with pytest.raises(error) as caught:
+        kmeans(**arguments)
+    assert words in str(caught.value)

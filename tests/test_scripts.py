@@ -1,0 +1,193 @@
+"""The four lesson scripts, run as a learner runs them: headless, as subprocesses."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+from conftest import REPO, error_lines
+from PIL import Image
+
+from beyond_the_lesson import load_samples
+
+
+@pytest.mark.parametrize("script", ["generate_samples.py", "choose_centroids.py", "kmeans_step.py", "kmeans_iterate.py"])
+def test_script_runs_headless_and_saves_its_figure(run_script, tmp_path, script):
+    finished = run_script(script)
+    assert finished.returncode == 0, finished.stderr
+    figure = tmp_path / script.replace(".py", ".png")
+    assert figure.is_file() and figure.read_bytes().startswith(b"\x89PNG")
+    assert str(figure) in finished.stdout  # the script says where the figure went
+    assert error_lines(finished.stderr) == []
+
+
+def test_help_lists_the_lesson_flags(run_script):
+    finished = run_script("generate_samples.py", "--help")
+    assert finished.returncode == 0
+    for flag in ("--n-clusters", "--n-features", "--n-samples-per-cluster", "--seed", "--embiggen-factor", "--save"):
+        assert flag in finished.stdout
+
+
+def test_save_writes_the_figure_where_asked(run_script, tmp_path):
+    finished = run_script("kmeans_step.py", "--save", tmp_path / "step.svg", "--n-clusters", "4")
+    assert finished.returncode == 0, finished.stderr
+    assert (tmp_path / "step.svg").read_text().lstrip().startswith("<?xml")
+    assert not (tmp_path / "kmeans_step.png").exists()
+
+
+def iteration_rows(stdout):
+    """The per-iteration rows: iteration, inertia, largest shift, samples changed."""
+    rows = []
+    for line in stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[0].isdigit():
+            rows.append((int(parts[0]), float(parts[1].replace(",", "")), float(parts[2]), int(parts[3])))
+    return rows
+
+
+def test_exercise_solution_runs_ten_iterations_and_repeats_exactly(run_script, tmp_path):
+    first = run_script("kmeans_iterate.py")
+    second = run_script("kmeans_iterate.py")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == second.stdout  # the same seed prints the same numbers
+    rows = iteration_rows(first.stdout)
+    assert [row[0] for row in rows] == list(range(1, 11))
+    inertias = [row[1] for row in rows]
+    assert all(later <= earlier for earlier, later in zip(inertias, inertias[1:]))
+    assert "True centroids" in first.stdout
+    assert "converged after 10 iterations" in first.stdout or "stopped after 10 iterations without converging" in first.stdout
+
+
+def test_tolerance_stops_early_and_says_so(run_script, tmp_path):
+    finished = run_script("kmeans_iterate.py", "--tolerance", "0", "--iterations", "100", "--output", tmp_path / "r.json")
+    assert finished.returncode == 0, finished.stderr
+    result = json.loads((tmp_path / "r.json").read_text())
+    rows = iteration_rows(finished.stdout)
+    assert result["converged"] is True and result["iterations"] == len(rows) < 100
+    assert rows[-1][3] == 0  # no sample changed cluster in the last iteration
+    assert f"converged after {len(rows)} iterations" in finished.stdout
+
+
+def test_iteration_cap_without_convergence_is_reported(run_script):
+    finished = run_script("kmeans_iterate.py", "--tolerance", "0", "--iterations", "1")
+    assert finished.returncode == 0, finished.stderr
+    assert "stopped after 1 iterations without converging" in finished.stdout
+
+
+def test_output_json_round_trips_and_its_inertia_matches(run_script, tmp_path):
+    output = tmp_path / "result.json"
+    finished = run_script("kmeans_iterate.py", "--init", "kmeans++", "--n-clusters", "4", "--output", output)
+    assert finished.returncode == 0, finished.stderr
+    result = json.loads(output.read_text())
+    centroids = np.array(result["centroids"])
+    nearest = np.array(result["nearest_indices"])
+    assert centroids.shape == (4, 2) and nearest.shape == (2000,)
+    assert result["iterations"] == 10 == len(result["inertia"])
+    assert isinstance(result["converged"], bool)
+    assert result["settings"]["init"] == "kmeans++" and result["settings"]["n_clusters"] == 4
+    # Recompute the samples and check that the file describes a real clustering of them.
+    from functions import create_samples
+
+    _, samples = create_samples(4, 500, 2, 70, 700)
+    samples = samples.numpy().astype(np.float64)
+    distances = ((samples[:, None, :] - centroids[None]) ** 2).sum(axis=2)
+    np.testing.assert_array_equal(nearest, distances.argmin(axis=1))
+    assert result["inertia"][-1] == pytest.approx(distances.min(axis=1).sum(), rel=1e-5)
+    assert all(b <= a * (1 + 1e-9) for a, b in zip(result["inertia"], result["inertia"][1:]))
+
+
+def test_fast_prints_the_same_results(run_script, tmp_path):
+    slow = run_script("kmeans_iterate.py", "--output", tmp_path / "slow.json")
+    fast = run_script("kmeans_iterate.py", "--fast", "--output", tmp_path / "fast.json")
+    assert fast.returncode == 0, fast.stderr
+    slow_result = json.loads((tmp_path / "slow.json").read_text())
+    fast_result = json.loads((tmp_path / "fast.json").read_text())
+    np.testing.assert_allclose(fast_result["centroids"], slow_result["centroids"], atol=1e-3)
+    assert fast_result["nearest_indices"] == slow_result["nearest_indices"]
+    np.testing.assert_allclose(fast_result["inertia"], slow_result["inertia"], rtol=1e-5)
+    # The printed final table: the same lines, the same numbers up to float32 rounding.
+    def final_numbers(text):
+        lines = text[text.index("Final centroids") :].splitlines()[1:4]
+        return np.array([[float(n) for n in re.findall(r"-?\d+\.\d+", line)] for line in lines])
+
+    np.testing.assert_allclose(final_numbers(fast.stdout), final_numbers(slow.stdout), atol=2e-3)
+
+
+def test_animation_has_one_frame_per_iteration(run_script, tmp_path):
+    finished = run_script("kmeans_iterate.py", "--iterations", "6", "--animate", tmp_path / "k.gif")
+    assert finished.returncode == 0, finished.stderr
+    with Image.open(tmp_path / "k.gif") as gif:
+        assert gif.format == "GIF" and gif.n_frames == 7  # the start, then one per iteration
+
+
+def test_own_data_csv_and_npy(run_script, tmp_path):
+    csv_result, npy_result = tmp_path / "csv.json", tmp_path / "npy.json"
+    finished = run_script("kmeans_iterate.py", "--data", REPO / "data" / "iris.csv", "--output", csv_result)
+    assert finished.returncode == 0, finished.stderr
+    assert "True centroids" not in finished.stdout
+    np.save(tmp_path / "iris.npy", load_samples(REPO / "data" / "iris.csv"))
+    finished = run_script("kmeans_iterate.py", "--data", tmp_path / "iris.npy", "--output", npy_result)
+    assert finished.returncode == 0, finished.stderr
+    csv_json, npy_json = json.loads(csv_result.read_text()), json.loads(npy_result.read_text())
+    assert len(csv_json["nearest_indices"]) == 150 and np.array(csv_json["centroids"]).shape == (3, 4)
+    assert csv_json["centroids"] == npy_json["centroids"]
+
+
+# Bad input on the command line: one line on stderr naming the problem, exit status 2, and no
+# output file written or changed.
+BAD_FILES = {
+    "empty.csv": "",
+    "header_only.csv": "a,b\n",
+    "word.csv": "x,y\n1,2\n3,banana\n",
+    "ragged.csv": "1,2\n3,4,5\n",
+    "hole.csv": "1,2\n3,\n",
+    "nan.csv": "1,2\nnan,4\n",
+    "inf.csv": "1,2\n3,inf\n",
+    "two_rows.csv": "1,2\n3,4\n",
+}
+
+BAD_RUNS = [
+    (["--data", "missing.csv"], "missing.csv: no such file"),
+    (["--data", "empty.csv"], "empty.csv: the file is empty"),
+    (["--data", "header_only.csv"], "header line (1) but no data"),
+    (["--data", "word.csv"], "word.csv, line 3, column 2: 'banana' is not a number"),
+    (["--data", "ragged.csv"], "ragged.csv, line 2: 3 columns, but line 1 has 2"),
+    (["--data", "hole.csv"], "hole.csv, line 2, column 2: empty cell"),
+    (["--data", "nan.csv"], "nan.csv, line 2, column 1: 'nan' is not a finite number"),
+    (["--data", "inf.csv"], "inf.csv, line 2, column 2: 'inf' is not a finite number"),
+    (["--data", "two_rows.csv", "--n-clusters", "3"], "2 samples is fewer than --n-clusters 3"),
+    (["--data", "bad.npy"], "bad.npy: expected a 2-D array"),
+    (["--data", "data.txt"], "unknown file type '.txt'"),
+    (["--data", "two_rows.csv", "--n-features", "3"], "--n-features sets up generated samples"),
+    (["--n-clusters", "0"], "--n-clusters: must be at least 1, got 0"),
+    (["--iterations", "0"], "--iterations: must be at least 1, got 0"),
+    (["--tolerance", "-1"], "--tolerance: must be a finite number >= 0"),
+    (["--init", "best"], "--init: invalid choice: 'best'"),
+    (["--n-samples-per-cluster", "0"], "--n-samples-per-cluster: must be at least 1"),
+    (["--n-clusters", "three"], "expected a positive integer, got 'three'"),
+    (["--save", "figure.xyz"], "--save figure.xyz: the file name must end in"),
+    (["--output", "no_such_directory/result.json"], "does not exist"),
+    (["--fast", "--animate", "k.gif"], "--animate draws every iteration"),
+]
+
+
+@pytest.mark.parametrize("args, message", BAD_RUNS, ids=[" ".join(args) for args, _ in BAD_RUNS])
+def test_bad_input_one_line_exit_2_no_output(run_script, tmp_path, args, message):
+    for name, text in BAD_FILES.items():
+        (tmp_path / name).write_text(text)
+    np.save(tmp_path / "bad.npy", np.arange(5.0))
+    (tmp_path / "data.txt").write_text("1,2\n")
+    existing = tmp_path / "existing.json"
+    existing.write_text('{"keep": true}\n')
+    before = sorted(path.name for path in tmp_path.iterdir())
+
+    # Ask for output files too (unless the flag under test is one of them): none may appear.
+    outputs = [] if "--output" in args or "--save" in args else ["--output", existing, "--save", "figure.png"]
+    finished = run_script("kmeans_iterate.py", *outputs, *args)
+
+    assert finished.returncode == 2
+    lines = error_lines(finished.stderr)
+    assert len(lines) == 1 and "Traceback" not in finished.stderr, finished.stderr
+    assert lines[0].startswith("kmeans_iterate.py: error: ") and message in lines[0], lines[0]
+    assert existing.read_text() == '{"keep": true}\n'
+    assert sorted(path.name for path in tmp_path.iterdir()) == before
