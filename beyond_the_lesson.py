@@ -80,9 +80,7 @@ def _load_csv(path):
     rows = []
     for number, row in lines:
         if len(row) != width:
-            raise DataError(
-                f"{path}, line {number}: {len(row)} columns, but line {lines[0][0]} has {width}"
-            )
+            raise DataError(f"{path}, line {number}: {len(row)} columns, but line {lines[0][0]} has {width}")
         values = []
         for column, cell in enumerate(row, start=1):
             where = f"{path}, line {number}, column {column}"
@@ -114,7 +112,9 @@ def _load_npy(path):
     bad = np.argwhere(~np.isfinite(array))
     if len(bad):
         row, column = bad[0]
-        raise DataError(f"{path}, row {row + 1}, column {column + 1}: {array[row, column]} is not a finite number")
+        raise DataError(
+            f"{path}, row {row + 1}, column {column + 1}: {array[row, column]} is not a finite number"
+        )
     return _to_float32(array, path)
 
 
@@ -122,7 +122,9 @@ def _to_float32(array, path):
     samples = array.astype(np.float32)
     if not np.all(np.isfinite(samples)):
         row, column = np.argwhere(~np.isfinite(samples))[0]
-        raise DataError(f"{path}, row {row + 1}, column {column + 1}: {array[row, column]} is too large for float32")
+        raise DataError(
+            f"{path}, row {row + 1}, column {column + 1}: {array[row, column]} is too large for float32"
+        )
     return samples
 
 
@@ -135,7 +137,11 @@ def write_json(path, result):
     """Write ``result`` (a dict) as JSON to ``path`` through a temporary file and a rename, so
     that an interrupted run never leaves a partial file."""
     # One key per line, each value on one line: readable, and still small for many samples.
-    text = "{\n" + ",\n".join(f" {json.dumps(key)}: {json.dumps(value)}" for key, value in result.items()) + "\n}\n"
+    text = (
+        "{\n"
+        + ",\n".join(f" {json.dumps(key)}: {json.dumps(value)}" for key, value in result.items())
+        + "\n}\n"
+    )
     with atomic_write(path) as temporary:
         with open(temporary, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -159,7 +165,9 @@ def plot_result(samples, centroids, nearest_indices, inertias, true_centroids=No
     inertia_axes.set_xlabel("iteration")
     inertia_axes.set_ylabel("inertia (within-cluster sum of squares)")
     inertia_axes.set_title("Inertia after each iteration")
-    inertia_axes.set_xticks(iterations if len(iterations) <= 20 else np.linspace(1, len(iterations), 11).round())
+    inertia_axes.set_xticks(
+        iterations if len(iterations) <= 20 else np.linspace(1, len(iterations), 11).round()
+    )
     inertia_axes.grid(alpha=0.3)
     figure.tight_layout()
     return figure
@@ -168,7 +176,16 @@ def plot_result(samples, centroids, nearest_indices, inertias, true_centroids=No
 def _mark_true_centroids(ax, true_centroids):
     true_centroids = np.asarray(true_centroids)
     y = true_centroids[:, 1] if true_centroids.shape[1] > 1 else np.zeros(len(true_centroids))
-    ax.scatter(true_centroids[:, 0], y, s=250, facecolors="none", edgecolors="k", linewidths=2, label="true centroids", zorder=3)
+    ax.scatter(
+        true_centroids[:, 0],
+        y,
+        s=250,
+        facecolors="none",
+        edgecolors="k",
+        linewidths=2,
+        label="true centroids",
+        zorder=3,
+    )
     ax.legend(loc="best")
 
 
@@ -210,7 +227,9 @@ def animate(path, samples, centroid_history, index_history, inertias, true_centr
         _mark_true_centroids(ax, true_centroids)
     points = ax.scatter(sample_x, sample_y, s=6, alpha=0.7)
     lines = [ax.plot([], [], "-", color="k", lw=1.5)[0] for _ in range(n_clusters)]
-    markers = ax.scatter(trail_x[0], trail_y[0], marker="X", s=300, c="m", edgecolors="k", linewidths=1.5, zorder=4)
+    markers = ax.scatter(
+        trail_x[0], trail_y[0], marker="X", s=300, c="m", edgecolors="k", linewidths=1.5, zorder=4
+    )
 
     def draw(frame):
         points.set_color(colours[np.asarray(index_history[frame])])

@@ -17,7 +17,9 @@ n_samples_per_cluster = 500
 seed = 700
 embiggen_factor = 70
 
-args = lesson_parser(__doc__, n_features, n_clusters, n_samples_per_cluster, seed, embiggen_factor).parse_args()
+args = lesson_parser(
+    __doc__, n_features, n_clusters, n_samples_per_cluster, seed, embiggen_factor
+).parse_args()
 n_features, n_clusters, n_samples_per_cluster = args.n_features, args.n_clusters, args.n_samples_per_cluster
 seed, embiggen_factor = args.seed, args.embiggen_factor
 
@@ -32,5 +34,7 @@ print("Initial centroids (chosen at random, different every run):")
 print(updated_centroid_value)
 
 # "We then plot out those first guesses ... rather than the actual centroids"
-figure = plot_clusters(sample_values, updated_centroid_value, n_samples_per_cluster, title="Initial centroids, chosen at random")
+figure = plot_clusters(
+    sample_values, updated_centroid_value, n_samples_per_cluster, title="Initial centroids, chosen at random"
+)
 show_or_save(figure, args.save, __file__)

@@ -24,7 +24,6 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
-
 # --------------------------------------------------------------------------------------------
 # 1. Generating Samples
 # --------------------------------------------------------------------------------------------
@@ -293,7 +292,9 @@ def update_centroids(samples, nearest_indices, n_clusters):
     # Updates the centroid to be the mean of all samples associated with it.
     nearest_indices = tf.cast(nearest_indices, tf.int32)
     partitions = tf.dynamic_partition(samples, nearest_indices, n_clusters)
-    new_centroids = tf.concat([tf.expand_dims(tf.reduce_mean(partition, 0), 0) for partition in partitions], 0)
+    new_centroids = tf.concat(
+        [tf.expand_dims(tf.reduce_mean(partition, 0), 0) for partition in partitions], 0
+    )
 
     counts = tf.stack([tf.shape(partition)[0] for partition in partitions])
     if tf.reduce_any(counts == 0):
@@ -399,7 +400,16 @@ def choose_kmeans_plus_plus_centroids(samples, n_clusters, seed=None):
 
 KMeansResult = collections.namedtuple(
     "KMeansResult",
-    ["centroids", "nearest_indices", "inertia", "n_iterations", "converged", "inertia_history", "shift_history", "changed_history"],
+    [
+        "centroids",
+        "nearest_indices",
+        "inertia",
+        "n_iterations",
+        "converged",
+        "inertia_history",
+        "shift_history",
+        "changed_history",
+    ],
 )
 KMeansResult.__doc__ = """What ``kmeans`` returns.
 
@@ -462,7 +472,7 @@ def kmeans(samples, initial_centroids, max_iterations=10, tolerance=0.0):
         stop_early = True
 
     loop = _compiled_lloyd_loop()
-    centroids, nearest_indices, n_iterations, converged, inertias, shifts, changed = loop(
+    centroids, nearest_indices, n_iterations, converged, final_inertia, inertias, shifts, changed = loop(
         samples,
         initial_centroids,
         max_iterations,
@@ -471,10 +481,11 @@ def kmeans(samples, initial_centroids, max_iterations=10, tolerance=0.0):
     )
     n_iterations = int(n_iterations)
     inertia_history = inertias.numpy()[:n_iterations]
+    inertia_history[-1] = final_inertia  # the same number, computed without the expansion
     return KMeansResult(
         centroids=centroids,
         nearest_indices=nearest_indices,
-        inertia=inertia(samples, centroids, nearest_indices),
+        inertia=float(final_inertia),
         n_iterations=n_iterations,
         converged=bool(converged),
         inertia_history=inertia_history,
@@ -485,53 +496,97 @@ def kmeans(samples, initial_centroids, max_iterations=10, tolerance=0.0):
 
 def _lloyd_loop(samples, centroids, max_iterations, tolerance, stop_early):
     """The body of ``kmeans``, traced by ``tf.function`` once per shape, ``max_iterations`` and
-    ``stop_early`` (Python values, so that XLA sees a fixed loop bound)."""
-    n_clusters, n_features = centroids.shape
-    # Distances are computed relative to the mean of the data: |x|^2 - 2 x.c + |c|^2 loses
-    # precision when the data sits far from the origin, and centring costs one pass.
-    offset = tf.reduce_mean(samples, axis=0)
-    samples = samples - offset
-    centroids = centroids - offset
-    squared_norms = tf.reduce_sum(tf.square(samples), axis=1)
+    ``stop_early`` (Python values, so that XLA sees fixed shapes and a fixed loop bound).
 
-    def assign(centroids):
-        """Each sample's nearest centroid, and the inertia of that assignment."""
+    Each pass over the data goes block by block: it finds each sample's nearest centroid and,
+    in the same pass, the per-cluster sums and counts the next update needs. Blocks are sized
+    so that their block x n_clusters matrix of distances stays within
+    ``_DISTANCE_BLOCK_BYTES``, and the data is read once per iteration.
+    """
+    n_samples, n_features = samples.shape
+    n_clusters = centroids.shape[0]
+    # Work relative to the mean of the data: |x|^2 - 2 x.c + |c|^2 loses precision when the
+    # data sits far from the origin. Each block is shifted as it is read, so no shifted copy
+    # of the whole data set is made.
+    offset = tf.reduce_mean(samples, axis=0)
+    centroids = centroids - offset
+    if n_clusters * n_features <= _SMALL_PROBLEM:
+        block_rows = n_samples  # no distance matrix is ever held: one block
+    else:
+        block_rows = max(1, min(n_samples, _DISTANCE_BLOCK_BYTES // (4 * n_clusters)))
+    n_blocks, remainder = divmod(n_samples, block_rows)
+
+    def assign_block(block, centroids):
+        """Nearest centroids of one block of samples, their inertia, and per-cluster sums."""
+        block = block - offset
         if n_clusters * n_features <= _SMALL_PROBLEM:
             # Few centroids and features: sum (x_j - c_j)^2 one feature at a time, which XLA
-            # fuses into one pass over the samples (much faster here than a tiny matrix product).
-            distances = tf.square(samples[:, 0:1] - centroids[:, 0])
+            # fuses into one pass (much faster here than a tiny matrix product).
+            distances = tf.square(block[:, 0:1] - centroids[:, 0])
             for j in range(1, n_features):
-                distances += tf.square(samples[:, j : j + 1] - centroids[:, j])
+                distances += tf.square(block[:, j : j + 1] - centroids[:, j])
             nearest = tf.argmin(distances, axis=1, output_type=tf.int32)
-            squared = tf.reduce_sum(tf.square(samples - tf.gather(centroids, nearest)), axis=1)
-            return nearest, tf.reduce_sum(tf.cast(squared, tf.float64))
-        # |x - c|^2 = |x|^2 - 2 x.c + |c|^2; |x|^2 does not change which c is nearest.
-        partial = tf.reduce_sum(tf.square(centroids), axis=1) - 2.0 * tf.matmul(samples, centroids, transpose_b=True)
-        nearest = tf.argmin(partial, axis=1, output_type=tf.int32)
-        smallest = tf.gather(partial, nearest, batch_dims=1) + squared_norms
-        return nearest, tf.reduce_sum(tf.cast(tf.maximum(smallest, 0.0), tf.float64))
-
-    def update(nearest):
-        sums = tf.math.unsorted_segment_sum(samples, nearest, n_clusters)
+            smallest = tf.reduce_sum(tf.square(block - tf.gather(centroids, nearest)), axis=1)
+        else:
+            # |x - c|^2 = |x|^2 - 2 x.c + |c|^2; |x|^2 does not change which c is nearest.
+            partial = tf.reduce_sum(tf.square(centroids), axis=1) - 2.0 * tf.matmul(
+                block, centroids, transpose_b=True
+            )
+            nearest = tf.argmin(partial, axis=1, output_type=tf.int32)
+            smallest = tf.gather(partial, nearest, batch_dims=1) + tf.reduce_sum(tf.square(block), axis=1)
+            smallest = tf.maximum(smallest, 0.0)
+        sums = tf.math.unsorted_segment_sum(block, nearest, n_clusters)
         counts = tf.math.unsorted_segment_sum(tf.ones_like(nearest), nearest, n_clusters)
+        return nearest, tf.reduce_sum(tf.cast(smallest, tf.float64)), sums, counts
+
+    def assign(centroids):
+        """One pass over the data: (nearest, inertia, sums, counts) for these centroids."""
+
+        def step(b, nearest_blocks, inertia, sums, counts):
+            block = tf.slice(samples, [b * block_rows, 0], [block_rows, n_features])
+            nearest, block_inertia, block_sums, block_counts = assign_block(block, centroids)
+            return (
+                b + 1,
+                nearest_blocks.write(b, nearest),
+                inertia + block_inertia,
+                sums + block_sums,
+                counts + block_counts,
+            )
+
+        start = (
+            tf.constant(0),
+            tf.TensorArray(tf.int32, size=n_blocks, element_shape=(block_rows,)),
+            tf.constant(0.0, tf.float64),
+            tf.zeros((n_clusters, n_features), samples.dtype),
+            tf.zeros((n_clusters,), tf.int32),
+        )
+        _, nearest_blocks, inertia, sums, counts = tf.while_loop(lambda b, *_: b < n_blocks, step, start)
+        nearest = nearest_blocks.concat()
+        if remainder:
+            last = assign_block(samples[n_blocks * block_rows :], centroids)
+            nearest = tf.concat([nearest, last[0]], axis=0)
+            inertia, sums, counts = inertia + last[1], sums + last[2], counts + last[3]
+        return nearest, inertia, sums, counts
+
+    def update(nearest, sums, counts):
         means = sums / tf.cast(tf.maximum(counts, 1), samples.dtype)[:, tf.newaxis]
         return tf.cond(
             tf.reduce_any(counts == 0),
-            lambda: _relocate_empty_clusters(samples, nearest, means, counts),
+            lambda: _relocate_empty_clusters(samples - offset, nearest, means, counts),
             lambda: means,
         )
 
-    nearest, _ = assign(centroids)
+    nearest, _, sums, counts = assign(centroids)
     inertias = tf.TensorArray(tf.float64, size=max_iterations, element_shape=())
     shifts = tf.TensorArray(tf.float32, size=max_iterations, element_shape=())
     changes = tf.TensorArray(tf.int32, size=max_iterations, element_shape=())
 
-    def condition(i, centroids, nearest, converged, inertias, shifts, changes):
+    def condition(i, centroids, nearest, sums, counts, converged, inertias, shifts, changes):
         return tf.logical_and(i < max_iterations, tf.logical_not(tf.logical_and(stop_early, converged)))
 
-    def body(i, centroids, nearest, converged, inertias, shifts, changes):
-        new_centroids = update(nearest)
-        new_nearest, new_inertia = assign(new_centroids)
+    def body(i, centroids, nearest, sums, counts, converged, inertias, shifts, changes):
+        new_centroids = update(nearest, sums, counts)
+        new_nearest, new_inertia, new_sums, new_counts = assign(new_centroids)
         shift = tf.sqrt(tf.reduce_max(tf.reduce_sum(tf.square(new_centroids - centroids), axis=1)))
         changed = tf.reduce_sum(tf.cast(new_nearest != nearest, tf.int32))
         converged = tf.logical_or(shift <= tolerance, changed == 0)
@@ -539,20 +594,24 @@ def _lloyd_loop(samples, centroids, max_iterations, tolerance, stop_early):
             i + 1,
             new_centroids,
             new_nearest,
+            new_sums,
+            new_counts,
             converged,
             inertias.write(i, new_inertia),
             shifts.write(i, shift),
             changes.write(i, changed),
         )
 
-    i, centroids, nearest, converged, inertias, shifts, changes = tf.while_loop(
-        condition, body, (tf.constant(0), centroids, nearest, tf.constant(False), inertias, shifts, changes)
-    )
+    start = (tf.constant(0), centroids, nearest, sums, counts, tf.constant(False), inertias, shifts, changes)
+    i, centroids, nearest, _, _, converged, inertias, shifts, changes = tf.while_loop(condition, body, start)
+    squared = tf.reduce_sum(tf.square(samples - offset - tf.gather(centroids, nearest)), axis=1)
+    final_inertia = tf.reduce_sum(tf.cast(squared, tf.float64))
     return (
         centroids + offset,
         tf.cast(nearest, tf.int64),
         i,
         converged,
+        final_inertia,
         inertias.stack(),
         shifts.stack(),
         changes.stack(),
@@ -562,6 +621,7 @@ def _lloyd_loop(samples, centroids, max_iterations, tolerance, stop_early):
 # Up to this many centroids x features, distances are summed feature by feature rather than
 # through a matrix product (measured: benchmarks/README.md).
 _SMALL_PROBLEM = 32
+_DISTANCE_BLOCK_BYTES = 64 * 2**20
 _compiled = {}
 
 
@@ -661,7 +721,9 @@ def _as_float_matrix(value, name):
         try:
             array = np.asarray(value)
         except ValueError as error:  # NumPy refuses ragged lists
-            raise ValueError(f"{name} must be a 2-D array of numbers with rows of equal length ({error})") from None
+            raise ValueError(
+                f"{name} must be a 2-D array of numbers with rows of equal length ({error})"
+            ) from None
         if array.dtype.kind not in "iuf":
             raise TypeError(f"{name} must hold numbers, got an array of {array.dtype}")
         matrix = tf.constant(array, dtype=tf.float32)
@@ -705,7 +767,9 @@ def _as_indices(indices, n_samples, n_clusters, name):
         if array.dtype.kind not in "iu":
             raise TypeError(f"{name} must hold integers, got an array of {array.dtype}")
     if array.ndim != 1 or array.shape[0] != n_samples:
-        raise ValueError(f"{name} must have one entry per sample, shape ({n_samples},), got shape {array.shape}")
+        raise ValueError(
+            f"{name} must have one entry per sample, shape ({n_samples},), got shape {array.shape}"
+        )
     if array.size and (array.min() < 0 or array.max() >= n_clusters):
         bad = array[(array < 0) | (array >= n_clusters)][0]
         raise ValueError(f"{name} must lie in [0, {n_clusters}) for n_clusters={n_clusters}, found {bad}")

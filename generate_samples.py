@@ -18,7 +18,9 @@ n_samples_per_cluster = 500
 seed = 700
 embiggen_factor = 70
 
-args = lesson_parser(__doc__, n_features, n_clusters, n_samples_per_cluster, seed, embiggen_factor).parse_args()
+args = lesson_parser(
+    __doc__, n_features, n_clusters, n_samples_per_cluster, seed, embiggen_factor
+).parse_args()
 n_features, n_clusters, n_samples_per_cluster = args.n_features, args.n_clusters, args.n_samples_per_cluster
 seed, embiggen_factor = args.seed, args.embiggen_factor
 
@@ -29,5 +31,7 @@ centroids, samples = create_samples(n_clusters, n_samples_per_cluster, n_feature
 sample_values = samples.numpy()
 centroid_values = centroids.numpy()
 
-figure = plot_clusters(sample_values, centroid_values, n_samples_per_cluster, title="Generated samples and their true centroids")
+figure = plot_clusters(
+    sample_values, centroid_values, n_samples_per_cluster, title="Generated samples and their true centroids"
+)
 show_or_save(figure, args.save, __file__)

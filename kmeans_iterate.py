@@ -48,7 +48,9 @@ seed = 700
 embiggen_factor = 70
 iterations = 10  # exercise 2: "perform this iteration 10 times"
 
-parser = iterate_parser(__doc__, n_features, n_clusters, n_samples_per_cluster, seed, embiggen_factor, iterations)
+parser = iterate_parser(
+    __doc__, n_features, n_clusters, n_samples_per_cluster, seed, embiggen_factor, iterations
+)
 args = parser.parse_args()
 n_features, n_clusters, n_samples_per_cluster = args.n_features, args.n_clusters, args.n_samples_per_cluster
 seed, embiggen_factor, iterations = args.seed, args.embiggen_factor, args.iterations
@@ -69,7 +71,9 @@ if args.data is not None:
 if args.data is None:
     centroids, samples = create_samples(n_clusters, n_samples_per_cluster, n_features, embiggen_factor, seed)
     true_centroids = centroids.numpy()
-    print(f"k-means on {samples.shape[0]} generated samples, {n_features} features, {n_clusters} clusters, seed {seed}")
+    print(
+        f"k-means on {samples.shape[0]} generated samples, {n_features} features, {n_clusters} clusters, seed {seed}"
+    )
     print("True centroids:")
     print_centroids(true_centroids)
 else:
@@ -80,7 +84,9 @@ else:
     if samples.shape[0] < n_clusters:
         fail(f"--data {args.data}: {samples.shape[0]} samples is fewer than --n-clusters {n_clusters}")
     true_centroids = None
-    print(f"k-means on {args.data}: {samples.shape[0]} samples, {samples.shape[1]} features, {n_clusters} clusters")
+    print(
+        f"k-means on {args.data}: {samples.shape[0]} samples, {samples.shape[1]} features, {n_clusters} clusters"
+    )
 
 # Exercise 1: pass a seed, so that the initial centroids are the same in every run.
 if args.init == "random":
@@ -123,7 +129,10 @@ else:
     result = kmeans(samples, initial_centroids, max_iterations=iterations, tolerance=tolerance)
     for iteration in range(result.n_iterations):
         print_iteration(
-            iteration + 1, result.inertia_history[iteration], result.shift_history[iteration], result.changed_history[iteration]
+            iteration + 1,
+            result.inertia_history[iteration],
+            result.shift_history[iteration],
+            result.changed_history[iteration],
         )
     centroids, nearest_indices = result.centroids, result.nearest_indices
     inertias = [float(value) for value in result.inertia_history]
@@ -139,7 +148,9 @@ if converged:
     while settled > 1 and changes[settled - 2] == 0:
         settled -= 1
     if tolerance is None and settled < n_run:
-        print(f"(no sample has changed cluster since iteration {settled}: --tolerance 0 would have stopped there)")
+        print(
+            f"(no sample has changed cluster since iteration {settled}: --tolerance 0 would have stopped there)"
+        )
 else:
     print(f"stopped after {n_run} iterations without converging")
 print("Final centroids:")
@@ -156,7 +167,11 @@ if args.output is not None:
         "data": args.data,
     }
     if args.data is None:
-        settings.update(n_features=n_features, n_samples_per_cluster=n_samples_per_cluster, embiggen_factor=embiggen_factor)
+        settings.update(
+            n_features=n_features,
+            n_samples_per_cluster=n_samples_per_cluster,
+            embiggen_factor=embiggen_factor,
+        )
     beyond.write_json(
         args.output,
         {
@@ -173,8 +188,12 @@ if args.output is not None:
 
 sample_values = np.asarray(samples)
 if args.animate is not None:
-    frame_inertias = [inertia(samples, c, i) for c, i in zip(centroid_history[:1], index_history[:1])] + inertias
-    beyond.animate(args.animate, sample_values, centroid_history, index_history, frame_inertias, true_centroids)
+    frame_inertias = [
+        inertia(samples, c, i) for c, i in zip(centroid_history[:1], index_history[:1])
+    ] + inertias
+    beyond.animate(
+        args.animate, sample_values, centroid_history, index_history, frame_inertias, true_centroids
+    )
     print(f"Animation written to {args.animate} ({len(centroid_history)} frames)")
 
 figure = beyond.plot_result(

@@ -12,7 +12,13 @@ and plot the updated centroids over the samples.
     python kmeans_step.py
 """
 
-from functions import assign_to_nearest, choose_random_centroids, create_samples, plot_clusters, update_centroids
+from functions import (
+    assign_to_nearest,
+    choose_random_centroids,
+    create_samples,
+    plot_clusters,
+    update_centroids,
+)
 from lesson_cli import lesson_parser, show_or_save
 
 n_features = 2
@@ -21,7 +27,9 @@ n_samples_per_cluster = 500
 seed = 700
 embiggen_factor = 70
 
-args = lesson_parser(__doc__, n_features, n_clusters, n_samples_per_cluster, seed, embiggen_factor).parse_args()
+args = lesson_parser(
+    __doc__, n_features, n_clusters, n_samples_per_cluster, seed, embiggen_factor
+).parse_args()
 n_features, n_clusters, n_samples_per_cluster = args.n_features, args.n_clusters, args.n_samples_per_cluster
 seed, embiggen_factor = args.seed, args.embiggen_factor
 
@@ -38,5 +46,7 @@ print(initial_centroids.numpy())
 print("Centroids after one update:")
 print(updated_centroid_value)
 
-figure = plot_clusters(sample_values, updated_centroid_value, n_samples_per_cluster, title="Centroids after one k-means update")
+figure = plot_clusters(
+    sample_values, updated_centroid_value, n_samples_per_cluster, title="Centroids after one k-means update"
+)
 show_or_save(figure, args.save, __file__)

@@ -58,9 +58,14 @@ def lesson_parser(doc, n_features, n_clusters, n_samples_per_cluster, seed, embi
 
     ``doc`` (the script's docstring) becomes ``--help``'s description.
     """
-    parser = _Parser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
+    parser = _Parser(
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
+    )
     parser.add_argument(
-        "--n-clusters", type=positive_int, default=n_clusters, help=f"number of clusters (default {n_clusters})"
+        "--n-clusters",
+        type=positive_int,
+        default=n_clusters,
+        help=f"number of clusters (default {n_clusters})",
     )
     parser.add_argument(
         "--n-features",
@@ -129,7 +134,9 @@ def has_display():
         return False
     if backend.startswith("module://"):  # e.g. a notebook's inline backend
         return True
-    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
         return False
     return True
 

@@ -15,7 +15,11 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 def headless_environment():
     """The environment of a server or CI job: no display, matplotlib's default backend choice."""
-    environment = {key: value for key, value in os.environ.items() if key not in ("DISPLAY", "WAYLAND_DISPLAY", "MPLBACKEND")}
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DISPLAY", "WAYLAND_DISPLAY", "MPLBACKEND")
+    }
     environment["TF_CPP_MIN_LOG_LEVEL"] = "3"
     environment["PYTHONPATH"] = str(REPO)
     return environment

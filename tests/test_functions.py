@@ -7,8 +7,8 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import REPO, headless_environment
 
+from conftest import REPO, headless_environment
 from functions import (
     assign_to_nearest,
     choose_kmeans_plus_plus_centroids,
@@ -94,10 +94,16 @@ def test_same_seed_same_numbers_in_two_processes(lesson_data):
     )
     work = REPO / ".pytest_cache" / "determinism"
     work.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-c", code], cwd=work, env=headless_environment(), check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-c", code], cwd=work, env=headless_environment(), check=True, capture_output=True
+    )
     np.testing.assert_array_equal(np.load(work / "samples.npy"), samples)
-    np.testing.assert_array_equal(np.load(work / "random.npy"), choose_random_centroids(samples, 3, seed=SEED).numpy())
-    np.testing.assert_array_equal(np.load(work / "plusplus.npy"), choose_kmeans_plus_plus_centroids(samples, 3, seed=SEED).numpy())
+    np.testing.assert_array_equal(
+        np.load(work / "random.npy"), choose_random_centroids(samples, 3, seed=SEED).numpy()
+    )
+    np.testing.assert_array_equal(
+        np.load(work / "plusplus.npy"), choose_kmeans_plus_plus_centroids(samples, 3, seed=SEED).numpy()
+    )
 
 
 # --- choose_random_centroids ----------------------------------------------------------------
@@ -114,8 +120,12 @@ def test_choose_random_centroids_picks_distinct_samples(lesson_data):
 
 def test_choose_random_centroids_seeded_repeats_unseeded_varies(lesson_data):
     _, samples = lesson_data
-    np.testing.assert_array_equal(choose_random_centroids(samples, 3, seed=1), choose_random_centroids(samples, 3, seed=1))
-    assert not np.array_equal(choose_random_centroids(samples, 3, seed=1), choose_random_centroids(samples, 3, seed=2))
+    np.testing.assert_array_equal(
+        choose_random_centroids(samples, 3, seed=1), choose_random_centroids(samples, 3, seed=1)
+    )
+    assert not np.array_equal(
+        choose_random_centroids(samples, 3, seed=1), choose_random_centroids(samples, 3, seed=2)
+    )
     draws = {choose_random_centroids(samples, 3).numpy().tobytes() for _ in range(5)}
     assert len(draws) > 1
 
@@ -141,7 +151,9 @@ def test_assign_to_nearest_hand_computed():
 def test_assign_to_nearest_matches_numpy(lesson_data):
     _, samples = lesson_data
     centroids = np.random.default_rng(0).uniform(-35, 35, size=(7, 2)).astype(np.float32)
-    np.testing.assert_array_equal(assign_to_nearest(samples, centroids).numpy(), numpy_nearest(samples, centroids))
+    np.testing.assert_array_equal(
+        assign_to_nearest(samples, centroids).numpy(), numpy_nearest(samples, centroids)
+    )
 
 
 def test_update_centroids_hand_computed():
@@ -154,7 +166,9 @@ def test_update_centroids_hand_computed():
 def test_update_centroids_matches_numpy(lesson_data):
     _, samples = lesson_data
     nearest = np.random.default_rng(1).integers(0, 4, size=len(samples))
-    np.testing.assert_allclose(update_centroids(samples, nearest, 4).numpy(), numpy_means(samples, nearest, 4), rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(
+        update_centroids(samples, nearest, 4).numpy(), numpy_means(samples, nearest, 4), rtol=1e-5, atol=1e-4
+    )
 
 
 def test_accepts_lists_arrays_and_tensors():
@@ -176,7 +190,10 @@ def test_ten_iterations_converge_on_the_lesson_data(lesson_data):
     assert all(later <= earlier * (1 + 1e-6) for earlier, later in zip(inertias, inertias[1:]))
     # Each found centroid lies close to a true centroid, matched up to order.
     found = centroids.numpy()
-    best = min(itertools.permutations(range(N_CLUSTERS)), key=lambda p: np.sum((found[list(p)] - true_centroids) ** 2))
+    best = min(
+        itertools.permutations(range(N_CLUSTERS)),
+        key=lambda p: np.sum((found[list(p)] - true_centroids) ** 2),
+    )
     distances = np.linalg.norm(found[list(best)] - true_centroids, axis=1)
     assert np.all(distances < 1.0), distances
 
@@ -185,7 +202,9 @@ def test_inertia_matches_numpy(lesson_data):
     _, samples = lesson_data
     centroids = samples[:3]
     nearest = numpy_nearest(samples, centroids)
-    assert inertia(samples, centroids, nearest) == pytest.approx(numpy_inertia(samples, centroids, nearest), rel=1e-6)
+    assert inertia(samples, centroids, nearest) == pytest.approx(
+        numpy_inertia(samples, centroids, nearest), rel=1e-6
+    )
 
 
 # --- empty clusters -------------------------------------------------------------------------
@@ -238,7 +257,10 @@ def test_kmeans_plus_plus_spreads_out(lesson_data):
     for seed in range(20):
         chosen = choose_kmeans_plus_plus_centroids(samples, 3, seed=seed).numpy()
         hits += len(set(numpy_nearest(chosen, true_centroids))) == 3
-    random_hits = sum(len(set(numpy_nearest(choose_random_centroids(samples, 3, seed=s).numpy(), true_centroids))) == 3 for s in range(20))
+    random_hits = sum(
+        len(set(numpy_nearest(choose_random_centroids(samples, 3, seed=s).numpy(), true_centroids))) == 3
+        for s in range(20)
+    )
     assert hits >= 15 and hits > 2 * random_hits, (hits, random_hits)
 
 
@@ -251,7 +273,9 @@ def test_kmeans_plus_plus_draws_with_probability_proportional_to_squared_distanc
     draws = 1000
     counts = dict.fromkeys(expected, 0)
     for seed in range(draws):
-        pair = tuple(sorted(choose_kmeans_plus_plus_centroids([[0.0], [1.0], [3.0]], 2, seed=seed).numpy().ravel()))
+        pair = tuple(
+            sorted(choose_kmeans_plus_plus_centroids([[0.0], [1.0], [3.0]], 2, seed=seed).numpy().ravel())
+        )
         counts[pair] += 1
     for pair, probability in expected.items():
         standard_error = np.sqrt(probability * (1 - probability) / draws)
@@ -283,7 +307,11 @@ BAD_CALLS = [
     (lambda: choose_random_centroids([1.0, 2.0, 3.0], 2), ValueError, "samples must be 2-D"),
     (lambda: choose_random_centroids(np.zeros((0, 2)), 1), ValueError, "samples is empty"),
     (lambda: choose_random_centroids([[0.0, np.nan], [1.0, 1.0]], 1), ValueError, "samples contains NaN"),
-    (lambda: assign_to_nearest([[0.0, np.inf]], [[0.0, 0.0]]), ValueError, "samples contains NaN or infinite"),
+    (
+        lambda: assign_to_nearest([[0.0, np.inf]], [[0.0, 0.0]]),
+        ValueError,
+        "samples contains NaN or infinite",
+    ),
     (lambda: assign_to_nearest(GOOD, [[0.0, 0.0, 0.0]]), ValueError, "centroids has 3 features"),
     (lambda: assign_to_nearest(GOOD, [[np.nan, 0.0]]), ValueError, "centroids contains NaN"),
     (lambda: assign_to_nearest([[0.0, 1.0], [2.0]], [[0.0, 0.0]]), ValueError, "samples"),

@@ -37,9 +37,13 @@ def test_same_centroids_as_the_lesson_loop(n_clusters, n_features, offset):
     assert result.n_iterations == 10
     assert result.centroids.dtype == tf.float32 and result.centroids.shape == (n_clusters, n_features)
     assert result.nearest_indices.dtype == tf.int64 and result.nearest_indices.shape == (samples.shape[0],)
-    np.testing.assert_allclose(result.centroids.numpy(), expected_centroids, rtol=1e-5, atol=1e-3 * (1 + offset / 100))
+    np.testing.assert_allclose(
+        result.centroids.numpy(), expected_centroids, rtol=1e-5, atol=1e-3 * (1 + offset / 100)
+    )
     np.testing.assert_array_equal(result.nearest_indices.numpy(), expected_nearest)
-    assert result.inertia == pytest.approx(numpy_inertia(samples, result.centroids, result.nearest_indices), rel=1e-6)
+    assert result.inertia == pytest.approx(
+        numpy_inertia(samples, result.centroids, result.nearest_indices), rel=1e-6
+    )
 
 
 def test_inertia_history_never_rises_and_ends_at_the_inertia():
@@ -107,3 +111,20 @@ def test_bad_input_gets_a_clear_error(kwargs, error, words):
     with pytest.raises(error) as caught:
         kmeans(**arguments)
     assert words in str(caught.value)
+
+
+def test_blocked_passes_give_the_same_answer(monkeypatch):
+    """Large data is processed in blocks of rows; force small blocks (and a short last block)."""
+    import functions
+
+    monkeypatch.setattr(functions, "_DISTANCE_BLOCK_BYTES", 4 * 8 * 100)  # 100 rows of 8 distances
+    monkeypatch.setattr(functions, "_compiled", {})  # trace anew with the small blocks
+    _, samples = create_samples(8, 201, 8, 100, 5)  # 1,608 samples: 16 blocks and 8 rows over
+    start = choose_random_centroids(samples, 8, seed=2)
+    expected_centroids, expected_nearest = lesson_loop(samples, start, 10)
+    result = kmeans(samples, start, max_iterations=10, tolerance=None)
+    np.testing.assert_allclose(result.centroids.numpy(), expected_centroids, rtol=1e-5, atol=1e-3)
+    np.testing.assert_array_equal(result.nearest_indices.numpy(), expected_nearest)
+    assert result.inertia == pytest.approx(
+        numpy_inertia(samples, result.centroids, result.nearest_indices), rel=1e-6
+    )

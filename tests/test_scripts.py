@@ -5,13 +5,15 @@ import re
 
 import numpy as np
 import pytest
-from conftest import REPO, error_lines
 from PIL import Image
 
 from beyond_the_lesson import load_samples
+from conftest import REPO, error_lines
 
 
-@pytest.mark.parametrize("script", ["generate_samples.py", "choose_centroids.py", "kmeans_step.py", "kmeans_iterate.py"])
+@pytest.mark.parametrize(
+    "script", ["generate_samples.py", "choose_centroids.py", "kmeans_step.py", "kmeans_iterate.py"]
+)
 def test_script_runs_headless_and_saves_its_figure(run_script, tmp_path, script):
     finished = run_script(script)
     assert finished.returncode == 0, finished.stderr
@@ -24,7 +26,14 @@ def test_script_runs_headless_and_saves_its_figure(run_script, tmp_path, script)
 def test_help_lists_the_lesson_flags(run_script):
     finished = run_script("generate_samples.py", "--help")
     assert finished.returncode == 0
-    for flag in ("--n-clusters", "--n-features", "--n-samples-per-cluster", "--seed", "--embiggen-factor", "--save"):
+    for flag in (
+        "--n-clusters",
+        "--n-features",
+        "--n-samples-per-cluster",
+        "--seed",
+        "--embiggen-factor",
+        "--save",
+    ):
         assert flag in finished.stdout
 
 
@@ -55,11 +64,16 @@ def test_exercise_solution_runs_ten_iterations_and_repeats_exactly(run_script, t
     inertias = [row[1] for row in rows]
     assert all(later <= earlier for earlier, later in zip(inertias, inertias[1:]))
     assert "True centroids" in first.stdout
-    assert "converged after 10 iterations" in first.stdout or "stopped after 10 iterations without converging" in first.stdout
+    assert (
+        "converged after 10 iterations" in first.stdout
+        or "stopped after 10 iterations without converging" in first.stdout
+    )
 
 
 def test_tolerance_stops_early_and_says_so(run_script, tmp_path):
-    finished = run_script("kmeans_iterate.py", "--tolerance", "0", "--iterations", "100", "--output", tmp_path / "r.json")
+    finished = run_script(
+        "kmeans_iterate.py", "--tolerance", "0", "--iterations", "100", "--output", tmp_path / "r.json"
+    )
     assert finished.returncode == 0, finished.stderr
     result = json.loads((tmp_path / "r.json").read_text())
     rows = iteration_rows(finished.stdout)
@@ -105,6 +119,7 @@ def test_fast_prints_the_same_results(run_script, tmp_path):
     np.testing.assert_allclose(fast_result["centroids"], slow_result["centroids"], atol=1e-3)
     assert fast_result["nearest_indices"] == slow_result["nearest_indices"]
     np.testing.assert_allclose(fast_result["inertia"], slow_result["inertia"], rtol=1e-5)
+
     # The printed final table: the same lines, the same numbers up to float32 rounding.
     def final_numbers(text):
         lines = text[text.index("Final centroids") :].splitlines()[1:4]

@@ -1,0 +1,439 @@
+"""Benchmark: the compiled k-means loop against the lesson's loop, scikit-learn and NumPy.
+
+Every implementation gets the same float32 data (Gaussian blobs), the same initial centroids
+and the same iteration count, in this one process, so that the ratios between them hold even
+on a busy machine:
+
+- lesson:  the lesson's eager loop, ``assign_to_nearest`` then ``update_centroids``
+           (skipped where its n x k x d tensor would pass --lesson-limit-gib)
+- kmeans:  ``functions.kmeans``, the loop compiled as one TensorFlow function (XLA)
+- sklearn: ``KMeans(algorithm="lloyd", n_init=1, init=<same centroids>, max_iter=<same>, tol=0)``
+           (it stops early once no sample changes cluster, and so does ``kmeans`` here, with
+           ``tolerance=0.0``: times are per iteration actually run)
+- numpy:   a plain NumPy Lloyd loop (distances by matrix product, sums by ``np.bincount``)
+
+For each cell: the median time per iteration over --repeats runs after a warm-up run (the
+warm-up's extra time, compilation for ``kmeans``, is reported separately), its speed relative
+to scikit-learn, whether its centroids agree with a float64 NumPy reference run from the same
+start (largest difference at most 1e-3 x the data's standard deviation), and (not with
+--quick) the peak resident memory of a fresh process that makes the data and runs that
+implementation once: library, data and run together.
+
+    pip install -r benchmarks/requirements.txt
+    python benchmarks/benchmark_kmeans.py              # the full grid (about 10 minutes here)
+    python benchmarks/benchmark_kmeans.py --quick      # a small slice, in seconds
+
+Writes benchmark.md (the table), benchmark.json and benchmark.png (time per iteration
+against n) to --output-dir.
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+import numpy as np  # noqa: E402
+
+# TensorFlow and scikit-learn are imported where they are used, so that a memory probe (below)
+# loads only the library it measures.
+
+FULL_GRID = [
+    # (n_samples, n_clusters, n_features)
+    *[(n, 3, 2) for n in (1_500, 100_000, 1_000_000)],
+    *[(n, 16, 16) for n in (1_500, 100_000, 1_000_000)],
+    *[(n, 100, 64) for n in (1_500, 100_000, 200_000, 1_000_000)],
+]
+QUICK_GRID = [(1_500, 3, 2), (20_000, 3, 2), (20_000, 16, 16)]
+IMPLEMENTATIONS = ["lesson", "kmeans", "sklearn", "numpy"]
+
+
+# --- data and reference ---------------------------------------------------------------------
+
+
+def make_blobs(n_samples, n_clusters, n_features, seed=0):
+    """Overlapping Gaussian blobs (standard deviation 8) around centres in [-10, 10), float32.
+
+    The start is one random sample of each blob: no cluster empties (where scikit-learn's rule
+    for empty clusters differs from ours), and the overlap keeps samples changing cluster for
+    many iterations, so that every implementation runs all of them.
+    """
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(-10, 10, size=(n_clusters, n_features)).astype(np.float32)
+    labels = np.arange(n_samples) % n_clusters
+    rng.shuffle(labels)
+    # Drawn in float32 and shifted in place: no float64 copy inflates the memory probes.
+    samples = rng.standard_normal((n_samples, n_features), dtype=np.float32)
+    samples *= 8.0
+    for begin in range(0, n_samples, 65_536):
+        samples[begin : begin + 65_536] += centres[labels[begin : begin + 65_536]]
+    start = np.stack([samples[rng.choice(np.flatnonzero(labels == j))] for j in range(n_clusters)])
+    return samples, start
+
+
+def numpy_lloyd(samples, centroids, iterations, dtype, chunk=65_536):
+    """Lloyd's algorithm in NumPy, empty clusters relocated as in functions.update_centroids."""
+    samples = samples.astype(dtype, copy=False)
+    centroids = centroids.astype(dtype)
+    n_samples, n_clusters = len(samples), len(centroids)
+    squared_norms = np.einsum("ij,ij->i", samples, samples)
+
+    def assign(centroids):
+        nearest = np.empty(n_samples, dtype=np.int64)
+        centroid_norms = np.einsum("ij,ij->i", centroids, centroids)
+        for begin in range(0, n_samples, chunk):  # bounded memory: chunk x k distances at a time
+            block = samples[begin : begin + chunk]
+            nearest[begin : begin + chunk] = np.argmin(centroid_norms - 2 * block @ centroids.T, axis=1)
+        return nearest
+
+    nearest = assign(centroids)
+    for _ in range(iterations):
+        counts = np.bincount(nearest, minlength=n_clusters)
+        sums = np.stack(
+            [
+                np.bincount(nearest, weights=samples[:, j], minlength=n_clusters)
+                for j in range(samples.shape[1])
+            ],
+            1,
+        )
+        means = (sums / np.maximum(counts, 1)[:, None]).astype(dtype)
+        empty = np.flatnonzero(counts == 0)
+        if len(empty):
+            distances = (
+                squared_norms
+                - 2 * np.einsum("ij,ij->i", samples, means[nearest])
+                + np.einsum("ij,ij->i", means, means)[nearest]
+            )
+            farthest = np.argsort(-distances, kind="stable")[: len(empty)]
+            means[empty] = samples[farthest]
+        centroids = means
+        nearest = assign(centroids)
+    return centroids
+
+
+# --- the implementations, each returning (centroids, iterations run) -------------------------
+
+
+def run_lesson(samples, start, iterations):
+    import tensorflow as tf
+
+    import functions
+
+    samples = tf.constant(samples)
+    centroids = tf.constant(start)
+    for _ in range(iterations):
+        nearest = functions.assign_to_nearest(samples, centroids)
+        centroids = functions.update_centroids(samples, nearest, centroids.shape[0])
+    return centroids.numpy(), iterations
+
+
+def run_kmeans(samples, start, iterations):
+    import functions
+
+    # tolerance=0.0 stops when no sample changes cluster: scikit-learn's rule with tol=0.
+    result = functions.kmeans(samples, start, max_iterations=iterations, tolerance=0.0)
+    return result.centroids.numpy(), result.n_iterations
+
+
+def run_sklearn(samples, start, iterations):
+    from sklearn.cluster import KMeans
+
+    model = KMeans(n_clusters=len(start), init=start, n_init=1, max_iter=iterations, tol=0, algorithm="lloyd")
+    model.fit(samples)
+    return model.cluster_centers_, model.n_iter_
+
+
+def run_numpy(samples, start, iterations):
+    return numpy_lloyd(samples, start, iterations, np.float32), iterations
+
+
+RUNNERS = {"lesson": run_lesson, "kmeans": run_kmeans, "sklearn": run_sklearn, "numpy": run_numpy}
+
+
+# --- measuring ------------------------------------------------------------------------------
+
+
+def memory_probe(name, n_samples, n_clusters, n_features, iterations):
+    """Peak resident memory (MiB) of a fresh process that makes the cell's data and runs one
+    implementation once: the footprint of that library, its run and the data together."""
+    finished = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--probe",
+            name,
+            str(n_samples),
+            str(n_clusters),
+            str(n_features),
+            str(iterations),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    data_mib, peak_mib = map(float, finished.stdout.split()[-2:])
+    return {"peak_mib": peak_mib, "data_mib": data_mib}
+
+
+def probe(name, n_samples, n_clusters, n_features, iterations):
+    """The body of a memory probe: prints the data's size and the process's peak RSS, in MiB."""
+    import resource
+
+    samples, start = make_blobs(n_samples, n_clusters, n_features)
+    RUNNERS[name](samples, start, iterations)
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    print(samples.nbytes / 2**20, peak_kib / 1024)
+
+
+def measure(name, samples, start, iterations, repeats):
+    runner = RUNNERS[name]
+    begin = time.perf_counter()
+    runner(samples, start, iterations)  # warm-up: compiles kmeans, warms caches
+    warm_up = time.perf_counter() - begin
+    per_iteration = []
+    for _ in range(repeats):
+        begin = time.perf_counter()
+        centroids, iterations_run = runner(samples, start, iterations)
+        per_iteration.append((time.perf_counter() - begin) / iterations_run)
+    median = statistics.median(per_iteration)
+    return {
+        "seconds_per_iteration": median,
+        "runs": per_iteration,
+        "iterations_run": iterations_run,
+        "warm_up_extra_seconds": max(warm_up - median * iterations_run, 0.0),
+        "centroids": np.asarray(centroids, dtype=np.float64),
+    }
+
+
+def benchmark_cell(n_samples, n_clusters, n_features, iterations, repeats, lesson_limit_gib, memory):
+    samples, start = make_blobs(n_samples, n_clusters, n_features)
+    reference = numpy_lloyd(samples, start, iterations, np.float64)
+    scale = float(np.std(samples))
+    cell = {
+        "n_samples": n_samples,
+        "n_clusters": n_clusters,
+        "n_features": n_features,
+        "results": {},
+        "notes": [],
+    }
+    lesson_gib = n_samples * n_clusters * n_features * 4 / 2**30
+    for name in IMPLEMENTATIONS:
+        if name == "lesson" and lesson_gib > lesson_limit_gib:
+            cell["notes"].append(
+                f"lesson skipped: its n x k x d tensor would take {lesson_gib:.1f} GiB (limit {lesson_limit_gib} GiB), "
+                "several times over during a step"
+            )
+            continue
+        result = measure(name, samples, start, iterations, repeats)
+        deviation = float(np.max(np.abs(result.pop("centroids") - reference)))
+        result["max_deviation_from_float64"] = deviation
+        result["agrees"] = deviation <= 1e-3 * scale
+        result["peak_mib"] = None
+        if memory:
+            result.update(memory_probe(name, n_samples, n_clusters, n_features, iterations))
+        cell["results"][name] = result
+        print(
+            f"  {name:8s} {result['seconds_per_iteration'] * 1e3:10.3f} ms/iteration"
+            f"  (warm-up +{result['warm_up_extra_seconds']:.2f} s, {result['iterations_run']} iterations,"
+            f" deviation {deviation:.1e}, peak {result['peak_mib'] or 0:.0f} MiB)",
+            flush=True,
+        )
+    sklearn_time = cell["results"]["sklearn"]["seconds_per_iteration"]
+    for result in cell["results"].values():
+        result["speed_vs_sklearn"] = sklearn_time / result["seconds_per_iteration"]
+    return cell
+
+
+def startup_check(repeats):
+    """Wall time of ``python kmeans_iterate.py`` (headless) against importing TF and matplotlib."""
+    environment = {
+        key: value for key, value in os.environ.items() if key not in ("DISPLAY", "WAYLAND_DISPLAY")
+    }
+    environment["MPLBACKEND"] = "Agg"
+    scratch = Path(tempfile.mkdtemp(prefix="benchmark-kmeans-"))
+    commands = {
+        "import tensorflow, matplotlib.pyplot": [
+            sys.executable,
+            "-c",
+            "import tensorflow, matplotlib.pyplot",
+        ],
+        "python kmeans_iterate.py": [
+            sys.executable,
+            str(REPO / "kmeans_iterate.py"),
+            "--save",
+            str(scratch / "figure.png"),
+        ],
+    }
+    timings = {}
+    for label, command in commands.items():
+        runs = []
+        for _ in range(repeats):
+            begin = time.perf_counter()
+            subprocess.run(command, env=environment, cwd=scratch, check=True, capture_output=True)
+            runs.append(time.perf_counter() - begin)
+        timings[label] = {"median_seconds": statistics.median(runs), "runs": runs}
+    return timings
+
+
+# --- reporting ------------------------------------------------------------------------------
+
+
+def markdown_table(report):
+    lines = [
+        "| n | k | d | implementation | iterations | ms / iteration | speed vs scikit-learn | warm-up extra (s) | peak RSS (MiB) | agrees with float64 |",
+        "|---:|---:|---:|---|---:|---:|---:|---:|---:|:---:|",
+    ]
+    for cell in report["cells"]:
+        for name in IMPLEMENTATIONS:
+            if name not in cell["results"]:
+                continue
+            result = cell["results"][name]
+            peak = "n/a" if result["peak_mib"] is None else f"{result['peak_mib']:.0f}"
+            lines.append(
+                f"| {cell['n_samples']:,} | {cell['n_clusters']} | {cell['n_features']} | {name} | {result['iterations_run']} "
+                f"| {result['seconds_per_iteration'] * 1e3:.3f} | {result['speed_vs_sklearn']:.2f}x "
+                f"| {result['warm_up_extra_seconds']:.2f} | {peak} | {'yes' if result['agrees'] else 'NO'} |"
+            )
+    notes = [
+        f"- n={c['n_samples']:,}, k={c['n_clusters']}, d={c['n_features']}: {note}"
+        for c in report["cells"]
+        for note in c["notes"]
+    ]
+    text = "\n".join(lines) + "\n"
+    if notes:
+        text += "\n" + "\n".join(notes) + "\n"
+    if report.get("startup"):
+        text += "\n| command (headless) | median wall time (s) |\n|---|---:|\n"
+        for label, timing in report["startup"].items():
+            text += f"| `{label}` | {timing['median_seconds']:.2f} |\n"
+    return text
+
+
+def plot(report, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shapes = sorted({(c["n_clusters"], c["n_features"]) for c in report["cells"]})
+    figure, axes = plt.subplots(1, len(shapes), figsize=(5 * len(shapes), 4.2), squeeze=False)
+    for ax, (k, d) in zip(axes[0], shapes):
+        cells = [c for c in report["cells"] if (c["n_clusters"], c["n_features"]) == (k, d)]
+        for name in IMPLEMENTATIONS:
+            points = [
+                (c["n_samples"], c["results"][name]["seconds_per_iteration"] * 1e3)
+                for c in cells
+                if name in c["results"]
+            ]
+            if points:
+                ax.plot(*zip(*points), "o-", label=name)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("samples (n)")
+        ax.set_ylabel("ms per iteration")
+        ax.set_title(f"k={k} clusters, d={d} features")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend()
+    figure.suptitle(
+        f"k-means, time per iteration (median of {report['repeats']} runs) - {report['machine']['description']}"
+    )
+    figure.tight_layout()
+    from functions import save_figure
+
+    save_figure(figure, path)
+    plt.close(figure)
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="a small slice of the grid, in seconds (what CI runs)"
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="timed runs per cell after the warm-up (default 5)"
+    )
+    parser.add_argument("--iterations", type=int, default=10, help="Lloyd iterations per run (default 10)")
+    parser.add_argument(
+        "--lesson-limit-gib", type=float, default=2.0, help="skip the lesson loop above this n x k x d size"
+    )
+    parser.add_argument(
+        "--output-dir", type=Path, default=REPO / "benchmarks" / "results", help="where to write the results"
+    )
+    parser.add_argument("--device-label", default=None, help="how to name this machine in the results")
+    parser.add_argument("--probe", nargs=5, metavar="ARG", help=argparse.SUPPRESS)  # internal: a memory probe
+    args = parser.parse_args()
+    if args.probe:
+        name, *sizes = args.probe
+        probe(name, *map(int, sizes))
+        return
+    if args.repeats < 1 or args.iterations < 1:
+        parser.error("--repeats and --iterations must be at least 1")
+    if not args.output_dir.parent.is_dir():
+        parser.error(f"--output-dir {args.output_dir}: its parent directory does not exist")
+    args.output_dir.mkdir(exist_ok=True)
+
+    import sklearn
+    import tensorflow as tf
+
+    import functions
+
+    gpus = tf.config.list_physical_devices("GPU")
+    description = args.device_label or (
+        f"{os.cpu_count()} CPU cores" + (f", {len(gpus)} GPU" if gpus else ", no GPU")
+    )
+    report = {
+        "machine": {
+            "description": description,
+            "platform": platform.platform(),
+            "cpu_count": os.cpu_count(),
+            "gpus": [gpu.name for gpu in gpus],
+            "python": platform.python_version(),
+            "tensorflow": tf.__version__,
+            "numpy": np.__version__,
+            "scikit-learn": sklearn.__version__,
+        },
+        "iterations": args.iterations,
+        "repeats": args.repeats,
+        "quick": args.quick,
+        "cells": [],
+    }
+    for n_samples, n_clusters, n_features in QUICK_GRID if args.quick else FULL_GRID:
+        print(f"n={n_samples:,} k={n_clusters} d={n_features}", flush=True)
+        report["cells"].append(
+            benchmark_cell(
+                n_samples,
+                n_clusters,
+                n_features,
+                args.iterations,
+                args.repeats,
+                args.lesson_limit_gib,
+                memory=not args.quick,
+            )
+        )
+    if not args.quick:
+        print("start-up check", flush=True)
+        report["startup"] = startup_check(repeats=5)
+
+    table = markdown_table(report)
+    print()
+    print(table)
+    for name, text in (("benchmark.md", table), ("benchmark.json", json.dumps(report, indent=1) + "\n")):
+        with functions.atomic_write(args.output_dir / name) as temporary:
+            Path(temporary).write_text(text)
+    plot(report, args.output_dir / "benchmark.png")
+    print(f"Results written to {args.output_dir}/benchmark.md, benchmark.json and benchmark.png")
+
+
+if __name__ == "__main__":
+    main()
