@@ -472,8 +472,12 @@ def kmeans(samples, initial_centroids, max_iterations=10, tolerance=0.0):
         stop_early = True
 
     loop = _compiled_lloyd_loop()
+    # The mean of the data, which the loop works relative to (computed here: TensorFlow's own
+    # reduction is faster on a CPU than XLA's).
+    offset = tf.reduce_mean(samples, axis=0)
     centroids, nearest_indices, n_iterations, converged, final_inertia, inertias, shifts, changed = loop(
         samples,
+        offset,
         initial_centroids,
         max_iterations,
         tf.constant(tolerance, tf.float32),
@@ -494,7 +498,7 @@ def kmeans(samples, initial_centroids, max_iterations=10, tolerance=0.0):
     )
 
 
-def _lloyd_loop(samples, centroids, max_iterations, tolerance, stop_early):
+def _lloyd_loop(samples, offset, centroids, max_iterations, tolerance, stop_early):
     """The body of ``kmeans``, traced by ``tf.function`` once per shape, ``max_iterations`` and
     ``stop_early`` (Python values, so that XLA sees fixed shapes and a fixed loop bound).
 
@@ -505,12 +509,12 @@ def _lloyd_loop(samples, centroids, max_iterations, tolerance, stop_early):
     """
     n_samples, n_features = samples.shape
     n_clusters = centroids.shape[0]
-    # Work relative to the mean of the data: |x|^2 - 2 x.c + |c|^2 loses precision when the
-    # data sits far from the origin. Each block is shifted as it is read, so no shifted copy
-    # of the whole data set is made.
-    offset = tf.reduce_mean(samples, axis=0)
+    small = n_clusters * n_features <= _SMALL_PROBLEM
+    # Work relative to `offset`, the mean of the data: |x|^2 - 2 x.c + |c|^2 loses precision
+    # when the data sits far from the origin. Each block is shifted as it is read, so no
+    # shifted copy of the whole data set is made.
     centroids = centroids - offset
-    if n_clusters * n_features <= _SMALL_PROBLEM:
+    if small:
         block_rows = n_samples  # no distance matrix is ever held: one block
     else:
         block_rows = max(1, min(n_samples, _DISTANCE_BLOCK_BYTES // (4 * n_clusters)))
@@ -519,7 +523,7 @@ def _lloyd_loop(samples, centroids, max_iterations, tolerance, stop_early):
     def assign_block(block, centroids):
         """Nearest centroids of one block of samples, their inertia, and per-cluster sums."""
         block = block - offset
-        if n_clusters * n_features <= _SMALL_PROBLEM:
+        if small:
             # Few centroids and features: sum (x_j - c_j)^2 one feature at a time, which XLA
             # fuses into one pass (much faster here than a tiny matrix product).
             distances = tf.square(block[:, 0:1] - centroids[:, 0])
@@ -604,8 +608,12 @@ def _lloyd_loop(samples, centroids, max_iterations, tolerance, stop_early):
 
     start = (tf.constant(0), centroids, nearest, sums, counts, tf.constant(False), inertias, shifts, changes)
     i, centroids, nearest, _, _, converged, inertias, shifts, changes = tf.while_loop(condition, body, start)
-    squared = tf.reduce_sum(tf.square(samples - offset - tf.gather(centroids, nearest)), axis=1)
-    final_inertia = tf.reduce_sum(tf.cast(squared, tf.float64))
+    if small:
+        final_inertia = inertias.read(i - 1)  # already summed from the differences themselves
+    else:
+        # From the differences themselves rather than the expansion: one more pass, fused.
+        squared = tf.reduce_sum(tf.square(samples - offset - tf.gather(centroids, nearest)), axis=1)
+        final_inertia = tf.reduce_sum(tf.cast(squared, tf.float64))
     return (
         centroids + offset,
         tf.cast(nearest, tf.int64),
@@ -631,7 +639,7 @@ def _compiled_lloyd_loop():
         try:
             loop = tf.function(_lloyd_loop, jit_compile=True)
             # Compile a tiny problem once: a build without XLA fails here, not on real data.
-            loop(tf.zeros((2, 1)), tf.zeros((1, 1)), 1, tf.constant(0.0), True)
+            loop(tf.zeros((2, 1)), tf.zeros((1,)), tf.zeros((1, 1)), 1, tf.constant(0.0), True)
         except (tf.errors.OpError, NotImplementedError, ValueError):
             loop = tf.function(_lloyd_loop)
         _compiled["loop"] = loop

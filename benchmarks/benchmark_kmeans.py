@@ -186,11 +186,11 @@ def memory_probe(name, n_samples, n_clusters, n_features, iterations):
 
 def probe(name, n_samples, n_clusters, n_features, iterations):
     """The body of a memory probe: prints the data's size and the process's peak RSS, in MiB."""
-    import resource
-
     samples, start = make_blobs(n_samples, n_clusters, n_features)
     RUNNERS[name](samples, start, iterations)
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    # VmHWM, not getrusage's ru_maxrss: a child process inherits its parent's ru_maxrss.
+    with open("/proc/self/status") as status:
+        peak_kib = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
     print(samples.nbytes / 2**20, peak_kib / 1024)
 
 
