@@ -539,7 +539,16 @@ def _lloyd_loop(samples, offset, centroids, max_iterations, tolerance, stop_earl
             nearest = tf.argmin(partial, axis=1, output_type=tf.int32)
             smallest = tf.gather(partial, nearest, batch_dims=1) + tf.reduce_sum(tf.square(block), axis=1)
             smallest = tf.maximum(smallest, 0.0)
-        sums = tf.math.unsorted_segment_sum(block, nearest, n_clusters)
+        # A float32 running sum over many samples drifts enough to move the centroids, and
+        # the drift compounds over the iterations; so each run of _SUM_ROWS rows is summed on
+        # its own in float32, and those partial sums are added up in float64.
+        n_runs = -(-block.shape[0] // _SUM_ROWS)
+        run_of_row = tf.range(block.shape[0], dtype=tf.int32) // _SUM_ROWS
+        partial_sums = tf.math.unsorted_segment_sum(
+            block, nearest + n_clusters * run_of_row, n_clusters * n_runs
+        )
+        partial_sums = tf.reshape(partial_sums, (n_runs, n_clusters, n_features))
+        sums = tf.reduce_sum(tf.cast(partial_sums, tf.float64), axis=0)
         counts = tf.math.unsorted_segment_sum(tf.ones_like(nearest), nearest, n_clusters)
         return nearest, tf.reduce_sum(tf.cast(smallest, tf.float64)), sums, counts
 
@@ -561,7 +570,7 @@ def _lloyd_loop(samples, offset, centroids, max_iterations, tolerance, stop_earl
             tf.constant(0),
             tf.TensorArray(tf.int32, size=n_blocks, element_shape=(block_rows,)),
             tf.constant(0.0, tf.float64),
-            tf.zeros((n_clusters, n_features), samples.dtype),
+            tf.zeros((n_clusters, n_features), tf.float64),
             tf.zeros((n_clusters,), tf.int32),
         )
         _, nearest_blocks, inertia, sums, counts = tf.while_loop(lambda b, *_: b < n_blocks, step, start)
@@ -573,7 +582,7 @@ def _lloyd_loop(samples, offset, centroids, max_iterations, tolerance, stop_earl
         return nearest, inertia, sums, counts
 
     def update(nearest, sums, counts):
-        means = sums / tf.cast(tf.maximum(counts, 1), samples.dtype)[:, tf.newaxis]
+        means = tf.cast(sums / tf.cast(tf.maximum(counts, 1), tf.float64)[:, tf.newaxis], samples.dtype)
         return tf.cond(
             tf.reduce_any(counts == 0),
             lambda: _relocate_empty_clusters(samples - offset, nearest, means, counts),
@@ -630,6 +639,8 @@ def _lloyd_loop(samples, offset, centroids, max_iterations, tolerance, stop_earl
 # through a matrix product (measured: benchmarks/README.md).
 _SMALL_PROBLEM = 32
 _DISTANCE_BLOCK_BYTES = 64 * 2**20
+# Rows summed in float32 before the partial sums are added up in float64.
+_SUM_ROWS = 4096
 _compiled = {}
 
 
@@ -677,6 +688,10 @@ class atomic_write:
         suffix = os.path.splitext(self.path)[1]
         handle, self.temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=suffix)
         os.close(handle)
+        # mkstemp makes the file private (0600); give it the permissions a new file would get.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(self.temporary, 0o666 & ~umask)
         return self.temporary
 
     def __exit__(self, exc_type, exc, traceback):

@@ -102,10 +102,11 @@ print_iteration_header()
 if not args.fast:
     centroids = initial_centroids
     nearest_indices = assign_to_nearest(samples, centroids)
-    # Kept for the animation and the JSON file: frame 0 is the starting point.
+    # Kept for the animation: frame 0 is the starting point, then one frame per iteration.
     centroid_history = [centroids.numpy()]
     index_history = [nearest_indices.numpy()]
-    inertias = [inertia(samples, centroids, nearest_indices)]
+    starting_inertia = inertia(samples, centroids, nearest_indices)
+    inertias, changes = [], []  # one per iteration
     for iteration in range(1, iterations + 1):
         updated_centroids = update_centroids(samples, nearest_indices, n_clusters)
         updated_indices = assign_to_nearest(samples, updated_centroids)
@@ -116,14 +117,13 @@ if not args.fast:
         centroid_history.append(centroids.numpy())
         index_history.append(nearest_indices.numpy())
         inertias.append(inertia(samples, centroids, nearest_indices))
+        changes.append(changed)
 
         print_iteration(iteration, inertias[-1], shift, changed)
-        if len(centroid_history[-1]) <= 10:
+        if n_clusters <= 10:
             print_centroids(centroid_history[-1], true_centroids, indent=" " * 11)
         if tolerance is not None and (shift <= tolerance or changed == 0):
             break
-    inertias = inertias[1:]  # one per iteration run
-    changes = [int(np.sum(a != b)) for a, b in zip(index_history[1:], index_history[:-1])]
 else:
     # The same loop, compiled into one TensorFlow function (functions.kmeans).
     result = kmeans(samples, initial_centroids, max_iterations=iterations, tolerance=tolerance)
@@ -188,11 +188,13 @@ if args.output is not None:
 
 sample_values = np.asarray(samples)
 if args.animate is not None:
-    frame_inertias = [
-        inertia(samples, c, i) for c, i in zip(centroid_history[:1], index_history[:1])
-    ] + inertias
     beyond.animate(
-        args.animate, sample_values, centroid_history, index_history, frame_inertias, true_centroids
+        args.animate,
+        sample_values,
+        centroid_history,
+        index_history,
+        [starting_inertia, *inertias],
+        true_centroids,
     )
     print(f"Animation written to {args.animate} ({len(centroid_history)} frames)")
 

@@ -118,6 +118,7 @@ def test_blocked_passes_give_the_same_answer(monkeypatch):
     import functions
 
     monkeypatch.setattr(functions, "_DISTANCE_BLOCK_BYTES", 4 * 8 * 100)  # 100 rows of 8 distances
+    monkeypatch.setattr(functions, "_SUM_ROWS", 64)  # sums: runs of 64 rows, then a short one
     monkeypatch.setattr(functions, "_compiled", {})  # trace anew with the small blocks
     _, samples = create_samples(8, 201, 8, 100, 5)  # 1,608 samples: 16 blocks and 8 rows over
     start = choose_random_centroids(samples, 8, seed=2)
@@ -128,3 +129,18 @@ def test_blocked_passes_give_the_same_answer(monkeypatch):
     assert result.inertia == pytest.approx(
         numpy_inertia(samples, result.centroids, result.nearest_indices), rel=1e-6
     )
+
+
+def test_cluster_sums_do_not_drift_over_many_samples():
+    """Two far-apart clusters of 200,000 samples each: a float32 running sum of the samples
+    (the old way) put the centroids off by 7e-3; the means must match float64 ones."""
+    rng = np.random.default_rng(0)
+    samples = rng.normal(size=(400_000, 2)).astype(np.float32)
+    samples[:200_000, 0] += 1000.0
+    samples[200_000:, 0] -= 1000.0
+    result = kmeans(samples, samples[[0, -1]], max_iterations=2, tolerance=None)
+    expected = [
+        samples[:200_000].astype(np.float64).mean(axis=0),
+        samples[200_000:].astype(np.float64).mean(axis=0),
+    ]
+    np.testing.assert_allclose(result.centroids.numpy(), expected, atol=1e-3)

@@ -206,3 +206,15 @@ def test_bad_input_one_line_exit_2_no_output(run_script, tmp_path, args, message
     assert lines[0].startswith("kmeans_iterate.py: error: ") and message in lines[0], lines[0]
     assert existing.read_text() == '{"keep": true}\n'
     assert sorted(path.name for path in tmp_path.iterdir()) == before
+
+
+def test_output_files_get_ordinary_permissions(run_script, tmp_path):
+    """Files are written through a temporary file, but end up like any new file (umask)."""
+    import os
+
+    finished = run_script("generate_samples.py", "--save", tmp_path / "samples.png")
+    assert finished.returncode == 0, finished.stderr
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "samples.png").stat().st_mode & 0o777 == 0o666 & ~umask
+    assert [path.name for path in tmp_path.iterdir()] == ["samples.png"]  # no temporary left behind
