@@ -62,6 +62,8 @@ def create_samples(n_clusters, n_samples_per_cluster, n_features, embiggen_facto
     _check_positive_int(n_features, "n_features")
     embiggen_factor = _check_finite_number(embiggen_factor, "embiggen_factor")
     seed = _check_seed(seed)
+    if seed is None:
+        seed = int(np.random.default_rng().integers(2**63))
 
     # The lesson seeded NumPy's global generator; a generator of our own gives the same
     # repeatability without changing anybody else's random numbers.

@@ -88,6 +88,13 @@ else:
         f"k-means on {args.data}: {samples.shape[0]} samples, {samples.shape[1]} features, {n_clusters} clusters"
     )
 
+lesson_tensor_gib = samples.shape[0] * n_clusters * samples.shape[1] * 4 / 2**30
+if not args.fast and lesson_tensor_gib > 1:
+    print(
+        f"Note: each step of the lesson's loop builds a {lesson_tensor_gib:.1f} GiB tensor for this data; "
+        "--fast runs the compiled loop, which does not."
+    )
+
 # Exercise 1: pass a seed, so that the initial centroids are the same in every run.
 if args.init == "random":
     initial_centroids = choose_random_centroids(samples, n_clusters, seed)

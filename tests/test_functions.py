@@ -81,6 +81,11 @@ def test_same_seed_same_numbers_in_the_same_process():
     assert not np.allclose(first[1].numpy(), other[1].numpy())
 
 
+def test_no_seed_draws_fresh_samples():
+    first, second = create_samples(2, 10, 2, 70, None), create_samples(2, 10, 2, 70, None)
+    assert not np.allclose(first[1].numpy(), second[1].numpy())
+
+
 def test_same_seed_same_numbers_in_two_processes(lesson_data):
     """create_samples, choose_random_centroids and k-means++ give the same numbers in a new process."""
     _, samples = lesson_data
