@@ -270,7 +270,8 @@ def benchmark_cell(n_samples, n_clusters, n_features, iterations, repeats, lesso
             f"  {name:8s} {result['seconds_per_iteration'] * 1e3:10.3f} ms/iteration,"
             f" {result['seconds_per_extra_iteration'] * 1e3:.3f} ms/extra iteration"
             f"  (warm-up +{result['warm_up_extra_seconds']:.2f} s, {result['iterations_run']} iterations,"
-            f" deviation {deviation:.1e}, peak {result['peak_mib'] or 0:.0f} MiB)",
+            f" deviation {deviation:.1e}"
+            + (f", peak {result['peak_mib']:.0f} MiB)" if result["peak_mib"] is not None else ")"),
             flush=True,
         )
     sklearn = cell["results"]["sklearn"]
