@@ -433,7 +433,8 @@ def kmeans(samples, initial_centroids, max_iterations=10, tolerance=0.0):
     lesson's functions are too slow or too large for. Given the same start it finds the same
     centroids as that loop, up to float32 rounding, but it never builds the
     n_samples x n_clusters x n_features tensor: distances come from
-    ``|x|^2 - 2 x.c + |c|^2``, one matrix product, and the new centroids from
+    ``|x|^2 - 2 x.c + |c|^2``, one matrix product (or, for few centroids and features, one
+    feature at a time), and the new centroids from
     ``tf.math.unsorted_segment_sum`` and counts. Empty clusters are relocated as in
     ``update_centroids``. The loop is compiled with XLA where it is available, and as a plain
     ``tf.function`` where it is not.
