@@ -68,6 +68,8 @@ def _load_csv(path):
         raise DataError(f"{path}: not a text file (it is not UTF-8)") from None
     except csv.Error as error:
         raise DataError(f"{path}: not a readable CSV file ({error})") from None
+    except OSError as error:
+        raise DataError(f"{path}: cannot be read ({error.strerror or error})") from None
     lines = [(number, row) for number, row in lines if any(cell.strip() for cell in row)]
     if not lines:
         raise DataError(f"{path}: the file is empty")
