@@ -272,7 +272,9 @@ def update_centroids(samples, nearest_indices, n_clusters):
     cluster it is assigned to: the sample the current centroids explain worst. With several
     empty clusters, the first empty one gets the farthest sample, the next the second
     farthest, and so on, so ``n_clusters`` distinct centroids survive as long as the samples
-    are distinct. scikit-learn's ``KMeans`` relocates empty clusters the same way.
+    are distinct. scikit-learn's ``KMeans`` relocates empty clusters in much the same way
+    (it measures from the previous centroids, and takes the moved sample out of its old
+    cluster's mean).
 
     Parameters
     ----------
