@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from functions import atomic_write, plot_clusters
+from functions import atomic_write, plot_clusters, plot_coordinates
 
 
 class DataError(ValueError):
@@ -176,10 +176,9 @@ def plot_result(samples, centroids, nearest_indices, inertias, true_centroids=No
 
 
 def _mark_true_centroids(ax, true_centroids):
-    true_centroids = np.asarray(true_centroids)
-    y = true_centroids[:, 1] if true_centroids.shape[1] > 1 else np.zeros(len(true_centroids))
+    x, y = plot_coordinates(true_centroids)
     ax.scatter(
-        true_centroids[:, 0],
+        x,
         y,
         s=250,
         facecolors="none",
@@ -211,14 +210,9 @@ def animate(path, samples, centroid_history, index_history, inertias, true_centr
     n_clusters = trails.shape[1]
     colours = plt.cm.rainbow(np.linspace(0, 1, n_clusters))
 
-    def xy(points):
-        if points.shape[-1] == 1:
-            return points[..., 0], np.zeros(points.shape[:-1])
-        return points[..., 0], points[..., 1]
-
     figure, ax = plt.subplots(figsize=(6.5, 6))
-    sample_x, sample_y = xy(samples)
-    trail_x, trail_y = xy(trails)
+    sample_x, sample_y = plot_coordinates(samples)
+    trail_x, trail_y = plot_coordinates(trails)
     margin = 0.05 * (np.ptp(np.concatenate([sample_x, trail_x.ravel()])) + 1e-9)
     ax.set_xlim(min(sample_x.min(), trail_x.min()) - margin, max(sample_x.max(), trail_x.max()) + margin)
     margin = 0.05 * (np.ptp(np.concatenate([sample_y, trail_y.ravel()])) + 1e-9)

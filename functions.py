@@ -156,19 +156,13 @@ def plot_clusters(
         figure, ax = plt.subplots(figsize=(7, 6))
     figure = ax.figure
 
-    def xy(points):
-        # The first two features, or the only one against zero.
-        if n_features == 1:
-            return points[:, 0], np.zeros(len(points))
-        return points[:, 0], points[:, 1]
-
     colour = plt.cm.rainbow(np.linspace(0, 1, len(centroids)))
     for i, centroid in enumerate(centroids):
         # Plot out the samples of this cluster in its own colour...
-        x, y = xy(all_samples[cluster_of_sample == i])
+        x, y = plot_coordinates(all_samples[cluster_of_sample == i])
         ax.scatter(x, y, c=[colour[i]], s=8, alpha=0.8)
         # ...and its centroid as a large magenta X outlined in black.
-        cx, cy = xy(centroid[np.newaxis, :])
+        cx, cy = plot_coordinates(centroid[np.newaxis, :])
         ax.plot(cx, cy, markersize=35, marker="x", color="k", mew=10)
         ax.plot(cx, cy, markersize=30, marker="x", color="m", mew=5)
 
@@ -186,6 +180,15 @@ def plot_clusters(
     if save_path is not None:
         save_figure(figure, save_path)
     return figure
+
+
+def plot_coordinates(points):
+    """The x and y to plot for ``points`` (..., n_features): the first two features, or the
+    only one against zero."""
+    points = np.asarray(points)
+    if points.shape[-1] == 1:
+        return points[..., 0], np.zeros(points.shape[:-1])
+    return points[..., 0], points[..., 1]
 
 
 # --------------------------------------------------------------------------------------------
