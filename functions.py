@@ -348,9 +348,14 @@ def inertia(samples, centroids, nearest_indices):
     samples = _as_samples(samples, "samples")
     centroids = _as_centroids(centroids, samples.shape[1], "centroids")
     nearest_indices = _as_indices(nearest_indices, samples.shape[0], centroids.shape[0], "nearest_indices")
-    differences = samples - tf.gather(centroids, nearest_indices)
-    # Summed in float64: a sum of a million float32 squares loses digits otherwise.
-    return float(tf.reduce_sum(tf.cast(tf.square(differences), tf.float64)))
+    return float(_sum_of_squares(samples, centroids, nearest_indices))
+
+
+def _sum_of_squares(samples, centroids, nearest):
+    """Each sample's squared distance to its centroid, summed in float64 (a float32 sum of a
+    million terms loses digits). Plain TensorFlow ops: ``kmeans``' compiled loop uses it too."""
+    squared = tf.reduce_sum(tf.square(samples - tf.gather(centroids, nearest)), axis=1)
+    return tf.reduce_sum(tf.cast(squared, tf.float64))
 
 
 def choose_kmeans_plus_plus_centroids(samples, n_clusters, seed=None):
@@ -538,7 +543,7 @@ def _lloyd_loop(samples, offset, centroids, max_iterations, tolerance, stop_earl
             for j in range(1, n_features):
                 distances += tf.square(block[:, j : j + 1] - centroids[:, j])
             nearest = tf.argmin(distances, axis=1, output_type=tf.int32)
-            smallest = tf.reduce_sum(tf.square(block - tf.gather(centroids, nearest)), axis=1)
+            block_inertia = _sum_of_squares(block, centroids, nearest)
         else:
             # |x - c|^2 = |x|^2 - 2 x.c + |c|^2; |x|^2 does not change which c is nearest.
             partial = tf.reduce_sum(tf.square(centroids), axis=1) - 2.0 * tf.matmul(
@@ -546,7 +551,7 @@ def _lloyd_loop(samples, offset, centroids, max_iterations, tolerance, stop_earl
             )
             nearest = tf.argmin(partial, axis=1, output_type=tf.int32)
             smallest = tf.gather(partial, nearest, batch_dims=1) + tf.reduce_sum(tf.square(block), axis=1)
-            smallest = tf.maximum(smallest, 0.0)
+            block_inertia = tf.reduce_sum(tf.cast(tf.maximum(smallest, 0.0), tf.float64))
         # A float32 running sum over many samples drifts enough to move the centroids, and
         # the drift compounds over the iterations; so each run of _SUM_ROWS rows is summed on
         # its own in float32, and those partial sums are added up in float64.
@@ -558,7 +563,7 @@ def _lloyd_loop(samples, offset, centroids, max_iterations, tolerance, stop_earl
         partial_sums = tf.reshape(partial_sums, (n_runs, n_clusters, n_features))
         sums = tf.reduce_sum(tf.cast(partial_sums, tf.float64), axis=0)
         counts = tf.math.unsorted_segment_sum(tf.ones_like(nearest), nearest, n_clusters)
-        return nearest, tf.reduce_sum(tf.cast(smallest, tf.float64)), sums, counts
+        return nearest, block_inertia, sums, counts
 
     def assign(centroids):
         """One pass over the data: (nearest, inertia, sums, counts) for these centroids."""
@@ -629,8 +634,7 @@ def _lloyd_loop(samples, offset, centroids, max_iterations, tolerance, stop_earl
         final_inertia = inertias.read(i - 1)  # already summed from the differences themselves
     else:
         # From the differences themselves rather than the expansion: one more pass, fused.
-        squared = tf.reduce_sum(tf.square(samples - offset - tf.gather(centroids, nearest)), axis=1)
-        final_inertia = tf.reduce_sum(tf.cast(squared, tf.float64))
+        final_inertia = _sum_of_squares(samples - offset, centroids, nearest)
     return (
         centroids + offset,
         tf.cast(nearest, tf.int64),
