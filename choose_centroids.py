@@ -1,40 +1,33 @@
 """Initialisation: the second step of the lesson "Clustering and k-means".
 
-Generates the same samples as generate_samples.py, then picks n_clusters of them at random
-with choose_random_centroids as the initial guess of the centroids, and plots those guesses
-instead of the true centroids. Run it a few times: the guesses move around, because (as in the
-lesson) choose_random_centroids gets no seed here. Exercise 1, in kmeans_iterate.py, fixes that.
+The same samples as generate_samples.py, then choose_random_centroids picks n_clusters of them
+at random as the initial guess of the centroids, which are plotted instead of the true
+centroids. "Try running this script a few times, noting that the centroids move around quite a
+bit": choose_random_centroids gets no seed here (exercise 1, in kmeans_iterate.py, fixes that).
 
     python choose_centroids.py
 """
 
 from functions import choose_random_centroids, create_samples, plot_clusters
-from lesson_cli import lesson_parser, show_or_save
+from lesson_cli import command_line, show_or_save
 
 n_features = 2
 n_clusters = 3
 n_samples_per_cluster = 500
 seed = 700
 embiggen_factor = 70
-
-args = lesson_parser(
-    __doc__, n_features, n_clusters, n_samples_per_cluster, seed, embiggen_factor
-).parse_args()
-n_features, n_clusters, n_samples_per_cluster = args.n_features, args.n_clusters, args.n_samples_per_cluster
-seed, embiggen_factor = args.seed, args.embiggen_factor
+n_features, n_clusters, n_samples_per_cluster, seed, embiggen_factor, save_path = command_line(
+    n_features, n_clusters, n_samples_per_cluster, seed, embiggen_factor
+)
 
 centroids, samples = create_samples(n_clusters, n_samples_per_cluster, n_features, embiggen_factor, seed)
-# "randomly choose a number of samples from the dataset to act as this initial guess"
 initial_centroids = choose_random_centroids(samples, n_clusters)
 
 sample_values = samples.numpy()
 updated_centroid_value = initial_centroids.numpy()
-
-print("Initial centroids (chosen at random, different every run):")
+print("Initial centroids, chosen at random:")
 print(updated_centroid_value)
 
-# "We then plot out those first guesses ... rather than the actual centroids"
-figure = plot_clusters(
-    sample_values, updated_centroid_value, n_samples_per_cluster, title="Initial centroids, chosen at random"
-)
-show_or_save(figure, args.save, __file__)
+# "We then plot out those first guesses ..., rather than the actual centroids"
+figure = plot_clusters(sample_values, updated_centroid_value, n_samples_per_cluster)
+show_or_save(figure, save_path)

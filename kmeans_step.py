@@ -1,37 +1,28 @@
 """Updating Centroids: one iteration of k-means, the third step of the lesson.
 
-This code will:
+"This code will:
 
 - Generate samples from initial centroids
 - Randomly choose initial centroids
-- Associate each sample to its nearest centroid   (assign_to_nearest)
-- Update each centroid to be the mean of the samples associated to it   (update_centroids)
+- Associate each sample to its nearest centroid
+- Update each centroid to be the mean of the samples associated to it"
 
 and plot the updated centroids over the samples.
 
     python kmeans_step.py
 """
 
-from functions import (
-    assign_to_nearest,
-    choose_random_centroids,
-    create_samples,
-    plot_clusters,
-    update_centroids,
-)
-from lesson_cli import lesson_parser, show_or_save
+from functions import assign_to_nearest, choose_random_centroids, create_samples, plot_clusters, update_centroids
+from lesson_cli import command_line, show_or_save
 
 n_features = 2
 n_clusters = 3
 n_samples_per_cluster = 500
 seed = 700
 embiggen_factor = 70
-
-args = lesson_parser(
-    __doc__, n_features, n_clusters, n_samples_per_cluster, seed, embiggen_factor
-).parse_args()
-n_features, n_clusters, n_samples_per_cluster = args.n_features, args.n_clusters, args.n_samples_per_cluster
-seed, embiggen_factor = args.seed, args.embiggen_factor
+n_features, n_clusters, n_samples_per_cluster, seed, embiggen_factor, save_path = command_line(
+    n_features, n_clusters, n_samples_per_cluster, seed, embiggen_factor
+)
 
 centroids, samples = create_samples(n_clusters, n_samples_per_cluster, n_features, embiggen_factor, seed)
 initial_centroids = choose_random_centroids(samples, n_clusters)
@@ -40,13 +31,8 @@ updated_centroids = update_centroids(samples, nearest_indices, n_clusters)
 
 sample_values = samples.numpy()
 updated_centroid_value = updated_centroids.numpy()
-
-print("Initial centroids (chosen at random):")
-print(initial_centroids.numpy())
 print("Centroids after one update:")
 print(updated_centroid_value)
 
-figure = plot_clusters(
-    sample_values, updated_centroid_value, n_samples_per_cluster, title="Centroids after one k-means update"
-)
-show_or_save(figure, args.save, __file__)
+figure = plot_clusters(sample_values, updated_centroid_value, n_samples_per_cluster)
+show_or_save(figure, save_path)

@@ -6,7 +6,7 @@ on a busy machine:
 
 - lesson:  the lesson's eager loop, ``assign_to_nearest`` then ``update_centroids``
            (skipped where its n x k x d tensor would pass --lesson-limit-gib)
-- kmeans:  ``functions.kmeans``, the loop compiled as one TensorFlow function (XLA)
+- kmeans:  ``tfkmeans.kmeans``, the loop compiled as one TensorFlow function (XLA)
 - sklearn: ``KMeans(algorithm="lloyd", n_init=1, init=<same centroids>, max_iter=<same>, tol=0)``
            (it stops early once no sample changes cluster, and so does ``kmeans`` here, with
            ``tolerance=0.0``: times are per iteration actually run)
@@ -103,10 +103,7 @@ def numpy_lloyd(samples, centroids, iterations, dtype, chunk=65_536):
     for _ in range(iterations):
         counts = np.bincount(nearest, minlength=n_clusters)
         sums = np.stack(
-            [
-                np.bincount(nearest, weights=samples[:, j], minlength=n_clusters)
-                for j in range(samples.shape[1])
-            ],
+            [np.bincount(nearest, weights=samples[:, j], minlength=n_clusters) for j in range(samples.shape[1])],
             1,
         )
         means = (sums / np.maximum(counts, 1)[:, None]).astype(dtype)
@@ -141,11 +138,11 @@ def run_lesson(samples, start, iterations):
 
 
 def run_kmeans(samples, start, iterations):
-    import functions
+    import tfkmeans
 
     # tolerance=0.0 stops when no sample changes cluster: scikit-learn's rule with tol=0.
-    result = functions.kmeans(samples, start, max_iterations=iterations, tolerance=0.0)
-    return result.centroids.numpy(), result.n_iterations
+    result = tfkmeans.kmeans(samples, start, max_iterations=iterations, tolerance=0.0)
+    return result.centroids, result.n_iterations
 
 
 def run_sklearn(samples, start, iterations):
@@ -285,9 +282,7 @@ def benchmark_cell(n_samples, n_clusters, n_features, iterations, repeats, lesso
 
 def startup_check(repeats):
     """Wall time of ``python kmeans_iterate.py`` (headless) against importing TF and matplotlib."""
-    environment = {
-        key: value for key, value in os.environ.items() if key not in ("DISPLAY", "WAYLAND_DISPLAY")
-    }
+    environment = {key: value for key, value in os.environ.items() if key not in ("DISPLAY", "WAYLAND_DISPLAY")}
     environment["MPLBACKEND"] = "Agg"
     scratch = Path(tempfile.mkdtemp(prefix="benchmark-kmeans-"))
     commands = {
@@ -380,22 +375,16 @@ def plot(report, path):
         f"k-means, time per iteration (median of {report['repeats']} runs) - {report['machine']['description']}"
     )
     figure.tight_layout()
-    from functions import save_figure
+    from tfkmeans._output import save_figure
 
     save_figure(figure, path)
     plt.close(figure)
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--quick", action="store_true", help="a small slice of the grid, in seconds (what CI runs)"
-    )
-    parser.add_argument(
-        "--repeats", type=int, default=5, help="timed runs per cell after the warm-up (default 5)"
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a small slice of the grid, in seconds (what CI runs)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs per cell after the warm-up (default 5)")
     parser.add_argument("--iterations", type=int, default=10, help="Lloyd iterations per run (default 10)")
     parser.add_argument(
         "--lesson-limit-gib", type=float, default=2.0, help="skip the lesson loop above this n x k x d size"
@@ -429,9 +418,7 @@ def main():
     import tensorflow as tf
 
     gpus = tf.config.list_physical_devices("GPU")
-    description = args.device_label or (
-        f"{os.cpu_count()} CPU cores" + (f", {len(gpus)} GPU" if gpus else ", no GPU")
-    )
+    description = args.device_label or (f"{os.cpu_count()} CPU cores" + (f", {len(gpus)} GPU" if gpus else ", no GPU"))
     report = {
         "machine": {
             "description": description,
@@ -470,7 +457,7 @@ def main():
 
 def write_results(report, output_dir):
     """benchmark.md, benchmark.json and benchmark.png in ``output_dir``."""
-    from functions import atomic_write
+    from tfkmeans._output import atomic_write
 
     table = markdown_table(report)
     print()

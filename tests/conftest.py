@@ -1,6 +1,8 @@
-"""Shared set-up: the repository on sys.path, quiet TensorFlow, and a way to run the scripts."""
+"""Shared set-up: the lesson files on sys.path, quiet TensorFlow, and ways to run the lesson's
+scripts and the package's command as a user runs them."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -8,7 +10,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO))  # the lesson's functions.py and lesson_cli.py
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -16,22 +18,45 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 def headless_environment():
     """The environment of a server or CI job: no display, matplotlib's default backend choice."""
     environment = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("DISPLAY", "WAYLAND_DISPLAY", "MPLBACKEND")
+        key: value for key, value in os.environ.items() if key not in ("DISPLAY", "WAYLAND_DISPLAY", "MPLBACKEND")
     }
     environment["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    environment["PYTHONPATH"] = str(REPO)
     return environment
+
+
+def console_command():
+    """The installed ``tfkmeans`` command of this Python's environment."""
+    command = Path(sys.executable).parent / "tfkmeans"
+    if not command.exists():
+        command = shutil.which("tfkmeans")
+    assert command, "the tfkmeans command is not installed: pip install -e ."
+    return str(command)
 
 
 @pytest.fixture
 def run_script(tmp_path):
-    """Run ``python <script> <args>`` from the repository in an empty directory, headless."""
+    """Run ``python <lesson script> <args>`` in an empty directory, headless."""
 
     def run(script, *args, cwd=None):
         return subprocess.run(
             [sys.executable, str(REPO / script), *map(str, args)],
+            cwd=cwd or tmp_path,
+            env=headless_environment(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    return run
+
+
+@pytest.fixture
+def run_command(tmp_path):
+    """Run the installed ``tfkmeans <args>`` in an empty directory (not the repository), headless."""
+
+    def run(*args, cwd=None):
+        return subprocess.run(
+            [console_command(), *map(str, args)],
             cwd=cwd or tmp_path,
             env=headless_environment(),
             capture_output=True,

@@ -9,14 +9,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import REPO, headless_environment
-from functions import (
-    assign_to_nearest,
-    choose_kmeans_plus_plus_centroids,
-    choose_random_centroids,
-    create_samples,
-    inertia,
-    update_centroids,
-)
+from functions import assign_to_nearest, choose_random_centroids, create_samples, update_centroids
 
 # The lesson's settings.
 N_FEATURES, N_CLUSTERS, N_SAMPLES_PER_CLUSTER, SEED, EMBIGGEN_FACTOR = 2, 3, 500, 700, 70
@@ -55,6 +48,30 @@ def test_create_samples_shapes_and_dtypes(lesson_data):
     assert centroids.dtype == tf.float32 and samples.dtype == tf.float32
 
 
+def test_create_samples_returns_the_lessons_centres(lesson_data):
+    """The lesson seeds NumPy's global generator and draws each centre with np.random.random."""
+    centroids, _ = lesson_data
+    state = np.random.get_state()
+    try:
+        np.random.seed(SEED)
+        expected = [
+            np.random.random((1, N_FEATURES)) * EMBIGGEN_FACTOR - EMBIGGEN_FACTOR / 2 for _ in range(N_CLUSTERS)
+        ]
+    finally:
+        np.random.set_state(state)
+    np.testing.assert_array_equal(centroids, np.concatenate(expected).astype(np.float32))
+    # The lesson's seed 700 puts them here (as printed by the lesson's own run).
+    np.testing.assert_allclose(centroids, [[-24.042, -5.819], [-30.324, 25.578], [-13.840, 16.888]], atol=1e-3)
+
+
+def test_create_samples_leaves_numpys_global_generator_alone():
+    np.random.seed(1)
+    expected = np.random.random(3)
+    np.random.seed(1)
+    create_samples(3, 10, 2, 70, 700)
+    np.testing.assert_array_equal(np.random.random(3), expected)
+
+
 def test_create_samples_draws_blobs_around_centres_in_range(lesson_data):
     centroids, samples = lesson_data
     assert np.all(centroids >= -EMBIGGEN_FACTOR / 2) and np.all(centroids < EMBIGGEN_FACTOR / 2)
@@ -86,29 +103,21 @@ def test_no_seed_draws_fresh_samples():
     assert not np.allclose(first[1].numpy(), second[1].numpy())
 
 
-def test_same_seed_same_numbers_in_two_processes(lesson_data):
-    """create_samples, choose_random_centroids and k-means++ give the same numbers in a new process."""
+def test_same_seed_same_numbers_in_two_processes(lesson_data, tmp_path):
+    """create_samples and choose_random_centroids give the same numbers in a new process."""
     _, samples = lesson_data
     code = (
         "import numpy as np\n"
-        "from functions import create_samples, choose_random_centroids, choose_kmeans_plus_plus_centroids\n"
+        "from functions import create_samples, choose_random_centroids\n"
         f"c, s = create_samples({N_CLUSTERS}, {N_SAMPLES_PER_CLUSTER}, {N_FEATURES}, {EMBIGGEN_FACTOR}, {SEED})\n"
         "np.save('samples.npy', s.numpy())\n"
         f"np.save('random.npy', choose_random_centroids(s, 3, seed={SEED}).numpy())\n"
-        f"np.save('plusplus.npy', choose_kmeans_plus_plus_centroids(s, 3, seed={SEED}).numpy())\n"
     )
-    work = REPO / ".pytest_cache" / "determinism"
-    work.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [sys.executable, "-c", code], cwd=work, env=headless_environment(), check=True, capture_output=True
-    )
+    work = tmp_path
+    environment = {**headless_environment(), "PYTHONPATH": str(REPO)}
+    subprocess.run([sys.executable, "-c", code], cwd=work, env=environment, check=True, capture_output=True)
     np.testing.assert_array_equal(np.load(work / "samples.npy"), samples)
-    np.testing.assert_array_equal(
-        np.load(work / "random.npy"), choose_random_centroids(samples, 3, seed=SEED).numpy()
-    )
-    np.testing.assert_array_equal(
-        np.load(work / "plusplus.npy"), choose_kmeans_plus_plus_centroids(samples, 3, seed=SEED).numpy()
-    )
+    np.testing.assert_array_equal(np.load(work / "random.npy"), choose_random_centroids(samples, 3, seed=SEED).numpy())
 
 
 # --- choose_random_centroids ----------------------------------------------------------------
@@ -128,9 +137,7 @@ def test_choose_random_centroids_seeded_repeats_unseeded_varies(lesson_data):
     np.testing.assert_array_equal(
         choose_random_centroids(samples, 3, seed=1), choose_random_centroids(samples, 3, seed=1)
     )
-    assert not np.array_equal(
-        choose_random_centroids(samples, 3, seed=1), choose_random_centroids(samples, 3, seed=2)
-    )
+    assert not np.array_equal(choose_random_centroids(samples, 3, seed=1), choose_random_centroids(samples, 3, seed=2))
     draws = {choose_random_centroids(samples, 3).numpy().tobytes() for _ in range(5)}
     assert len(draws) > 1
 
@@ -156,9 +163,7 @@ def test_assign_to_nearest_hand_computed():
 def test_assign_to_nearest_matches_numpy(lesson_data):
     _, samples = lesson_data
     centroids = np.random.default_rng(0).uniform(-35, 35, size=(7, 2)).astype(np.float32)
-    np.testing.assert_array_equal(
-        assign_to_nearest(samples, centroids).numpy(), numpy_nearest(samples, centroids)
-    )
+    np.testing.assert_array_equal(assign_to_nearest(samples, centroids).numpy(), numpy_nearest(samples, centroids))
 
 
 def test_update_centroids_hand_computed():
@@ -203,15 +208,6 @@ def test_ten_iterations_converge_on_the_lesson_data(lesson_data):
     assert np.all(distances < 1.0), distances
 
 
-def test_inertia_matches_numpy(lesson_data):
-    _, samples = lesson_data
-    centroids = samples[:3]
-    nearest = numpy_nearest(samples, centroids)
-    assert inertia(samples, centroids, nearest) == pytest.approx(
-        numpy_inertia(samples, centroids, nearest), rel=1e-6
-    )
-
-
 # --- empty clusters -------------------------------------------------------------------------
 
 
@@ -239,59 +235,6 @@ def test_empty_cluster_with_two_groups():
     # mean is (10, 2): both are 2 away, so the first of them, (10, 0), moves to cluster 1.
     new = update_centroids(samples, [0, 0, 2, 2], 3)
     np.testing.assert_allclose(new.numpy(), [[0.0, 1.0], [10.0, 0.0], [10.0, 2.0]])
-
-
-# --- k-means++ ------------------------------------------------------------------------------
-
-
-def test_kmeans_plus_plus_picks_distinct_samples_and_repeats(lesson_data):
-    _, samples = lesson_data
-    chosen = choose_kmeans_plus_plus_centroids(samples, 10, seed=4).numpy()
-    rows = {tuple(row) for row in samples}
-    assert all(tuple(row) in rows for row in chosen)
-    assert len({tuple(row) for row in chosen}) == 10
-    np.testing.assert_array_equal(chosen, choose_kmeans_plus_plus_centroids(samples, 10, seed=4).numpy())
-    assert not np.array_equal(chosen, choose_kmeans_plus_plus_centroids(samples, 10, seed=5).numpy())
-
-
-def test_kmeans_plus_plus_spreads_out(lesson_data):
-    """On the lesson's blobs, k-means++ starts one centroid in each blob far more often than
-    choosing samples at random does (seeded, so these counts are the same every run)."""
-    true_centroids, samples = lesson_data
-    hits = 0
-    for seed in range(20):
-        chosen = choose_kmeans_plus_plus_centroids(samples, 3, seed=seed).numpy()
-        hits += len(set(numpy_nearest(chosen, true_centroids))) == 3
-    random_hits = sum(
-        len(set(numpy_nearest(choose_random_centroids(samples, 3, seed=s).numpy(), true_centroids))) == 3
-        for s in range(20)
-    )
-    assert hits >= 15 and hits > 2 * random_hits, (hits, random_hits)
-
-
-def test_kmeans_plus_plus_draws_with_probability_proportional_to_squared_distance():
-    # Samples 0, 1, 3 and two centroids. The first is uniform; then, after 0 the squared
-    # distances are (0, 1, 9), so 1 follows with probability 1/10 and 3 with 9/10; after 1 they
-    # are (1, 0, 4); after 3, (9, 4, 0). So the pair {0, 1} comes with probability
-    # (1/10 + 1/5) / 3 = 0.1, {1, 3} with (4/5 + 4/13) / 3 and {0, 3} with (9/10 + 9/13) / 3.
-    expected = {(0.0, 1.0): 0.1, (1.0, 3.0): (0.8 + 4 / 13) / 3, (0.0, 3.0): (0.9 + 9 / 13) / 3}
-    draws = 1000
-    counts = dict.fromkeys(expected, 0)
-    for seed in range(draws):
-        pair = tuple(
-            sorted(choose_kmeans_plus_plus_centroids([[0.0], [1.0], [3.0]], 2, seed=seed).numpy().ravel())
-        )
-        counts[pair] += 1
-    for pair, probability in expected.items():
-        standard_error = np.sqrt(probability * (1 - probability) / draws)
-        assert abs(counts[pair] / draws - probability) < 4 * standard_error, (pair, counts)
-
-
-def test_kmeans_plus_plus_with_duplicate_samples():
-    samples = [[1.0, 1.0]] * 5 + [[2.0, 2.0]]
-    chosen = choose_kmeans_plus_plus_centroids(samples, 3, seed=0).numpy()
-    assert chosen.shape == (3, 2) and np.all(np.isfinite(chosen))
-    assert {tuple(row) for row in chosen} == {(1.0, 1.0), (2.0, 2.0)}
 
 
 # --- bad input ------------------------------------------------------------------------------
@@ -327,8 +270,6 @@ BAD_CALLS = [
     (lambda: update_centroids(GOOD, [0.0, 1.0, 1.0], 2), TypeError, "nearest_indices must hold integers"),
     (lambda: update_centroids(GOOD, [0, 1, 1], 4), ValueError, "more than the 3 samples"),
     (lambda: update_centroids(GOOD, [0, 1, 1], 0), ValueError, "n_clusters"),
-    (lambda: choose_kmeans_plus_plus_centroids(GOOD, 5), ValueError, "more than the 3 samples"),
-    (lambda: inertia(GOOD, [[0.0, 0.0]], [0, 0, 1]), ValueError, "nearest_indices must lie in [0, 1)"),
 ]
 
 

@@ -1,10 +1,11 @@
-"""functions.kmeans, the compiled loop: the same answers as the lesson's loop, and its own rules."""
+"""tfkmeans.kmeans, the compiled loop: the same answers as the lesson's loop, and its own rules."""
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
-from functions import assign_to_nearest, choose_random_centroids, create_samples, kmeans, update_centroids
+import tfkmeans._lloyd
+from functions import assign_to_nearest, choose_random_centroids, create_samples, update_centroids
+from tfkmeans import assign, inertia, kmeans
 
 
 def lesson_loop(samples, centroids, iterations):
@@ -35,15 +36,11 @@ def test_same_centroids_as_the_lesson_loop(n_clusters, n_features, offset):
     expected_centroids, expected_nearest = lesson_loop(samples, start, 10)
     result = kmeans(samples, start, max_iterations=10, tolerance=None)
     assert result.n_iterations == 10
-    assert result.centroids.dtype == tf.float32 and result.centroids.shape == (n_clusters, n_features)
-    assert result.nearest_indices.dtype == tf.int64 and result.nearest_indices.shape == (samples.shape[0],)
-    np.testing.assert_allclose(
-        result.centroids.numpy(), expected_centroids, rtol=1e-5, atol=1e-3 * (1 + offset / 100)
-    )
-    np.testing.assert_array_equal(result.nearest_indices.numpy(), expected_nearest)
-    assert result.inertia == pytest.approx(
-        numpy_inertia(samples, result.centroids, result.nearest_indices), rel=1e-6
-    )
+    assert result.centroids.dtype == np.float32 and result.centroids.shape == (n_clusters, n_features)
+    assert result.nearest_indices.dtype == np.int64 and result.nearest_indices.shape == (samples.shape[0],)
+    np.testing.assert_allclose(result.centroids, expected_centroids, rtol=1e-5, atol=1e-3 * (1 + offset / 100))
+    np.testing.assert_array_equal(result.nearest_indices, expected_nearest)
+    assert result.inertia == pytest.approx(numpy_inertia(samples, result.centroids, result.nearest_indices), rel=1e-6)
 
 
 def test_inertia_history_never_rises_and_ends_at_the_inertia():
@@ -63,7 +60,7 @@ def test_tolerance_zero_stops_when_nothing_changes():
     assert result.changed_history[-1] == 0 and np.all(result.changed_history[:-1] > 0)
     # Nothing changes after that: more iterations give the same centroids.
     longer = kmeans(samples, start, max_iterations=100, tolerance=None)
-    np.testing.assert_allclose(longer.centroids.numpy(), result.centroids.numpy(), atol=1e-5)
+    np.testing.assert_allclose(longer.centroids, result.centroids, atol=1e-5)
 
 
 def test_tolerance_stops_once_no_centroid_moves_farther():
@@ -80,7 +77,7 @@ def test_tolerance_stops_once_no_centroid_moves_farther():
 def test_empty_cluster_example_from_the_issue():
     samples = [[0, 0], [0.5, 0], [0.5, 1], [1, 1]]
     result = kmeans(samples, [[0.5, 0.5], [3, 3]], max_iterations=10)
-    assert sorted(map(tuple, result.centroids.numpy().tolist())) == [(0.25, 0.0), (0.75, 1.0)]
+    assert sorted(map(tuple, result.centroids.tolist())) == [(0.25, 0.0), (0.75, 1.0)]
 
 
 def test_empty_clusters_relocated_as_in_update_centroids():
@@ -88,9 +85,9 @@ def test_empty_clusters_relocated_as_in_update_centroids():
     # One iteration from centroids that leave clusters 1 and 2 empty: the same rule as
     # update_centroids, then each sample joins its nearest centroid.
     result = kmeans(samples, [[5.0], [100.0], [200.0]], max_iterations=1, tolerance=None)
-    np.testing.assert_allclose(result.centroids.numpy(), update_centroids(samples, [0, 0, 0, 0], 3).numpy())
+    np.testing.assert_allclose(result.centroids, update_centroids(samples, [0, 0, 0, 0], 3).numpy())
     # New centroids 5.5, 0 and 11: samples 0 and 1 are nearest 0, samples 10 and 11 nearest 11.
-    assert result.nearest_indices.numpy().tolist() == [1, 1, 2, 2]
+    assert result.nearest_indices.tolist() == [1, 1, 2, 2]
 
 
 @pytest.mark.parametrize(
@@ -115,20 +112,31 @@ def test_bad_input_gets_a_clear_error(kwargs, error, words):
 
 def test_blocked_passes_give_the_same_answer(monkeypatch):
     """Large data is processed in blocks of rows; force small blocks (and a short last block)."""
-    import functions
-
-    monkeypatch.setattr(functions, "_DISTANCE_BLOCK_BYTES", 4 * 8 * 100)  # 100 rows of 8 distances
-    monkeypatch.setattr(functions, "_SUM_ROWS", 64)  # sums: runs of 64 rows, then a short one
-    monkeypatch.setattr(functions, "_compiled", {})  # trace anew with the small blocks
+    lloyd = tfkmeans._lloyd
+    monkeypatch.setattr(lloyd, "DISTANCE_BLOCK_BYTES", 4 * 8 * 100)  # 100 rows of 8 distances
+    monkeypatch.setattr(lloyd, "SUM_ROWS", 64)  # sums: runs of 64 rows, then a short one
+    monkeypatch.setattr(lloyd, "XLA_MIN_WORK", 0)  # compiled for this shape, so the blocks apply
+    monkeypatch.setattr(lloyd, "_compiled", {})  # trace anew with the small blocks
     _, samples = create_samples(8, 201, 8, 100, 5)  # 1,608 samples: 16 blocks and 8 rows over
     start = choose_random_centroids(samples, 8, seed=2)
     expected_centroids, expected_nearest = lesson_loop(samples, start, 10)
     result = kmeans(samples, start, max_iterations=10, tolerance=None)
-    np.testing.assert_allclose(result.centroids.numpy(), expected_centroids, rtol=1e-5, atol=1e-3)
-    np.testing.assert_array_equal(result.nearest_indices.numpy(), expected_nearest)
-    assert result.inertia == pytest.approx(
-        numpy_inertia(samples, result.centroids, result.nearest_indices), rel=1e-6
-    )
+    np.testing.assert_allclose(result.centroids, expected_centroids, rtol=1e-5, atol=1e-3)
+    np.testing.assert_array_equal(result.nearest_indices, expected_nearest)
+    assert result.inertia == pytest.approx(numpy_inertia(samples, result.centroids, result.nearest_indices), rel=1e-6)
+
+
+def test_inertia_and_assign_match_numpy():
+    _, samples = create_samples(4, 100, 3, 50, 8)
+    samples = samples.numpy()
+    centroids = samples[[0, 100, 200, 300]]
+    expected = ((samples[:, None, :].astype(np.float64) - centroids[None]) ** 2).sum(axis=2)
+    labels, total = assign(samples, centroids)
+    np.testing.assert_array_equal(labels, expected.argmin(axis=1))
+    assert total == pytest.approx(expected.min(axis=1).sum(), rel=1e-6)
+    assert inertia(samples, centroids, labels) == pytest.approx(expected.min(axis=1).sum(), rel=1e-6)
+    with pytest.raises(ValueError, match=r"nearest_indices must lie in \[0, 4\)"):
+        inertia(samples, centroids, np.full(len(samples), 4))
 
 
 def test_cluster_sums_do_not_drift_over_many_samples():
@@ -143,4 +151,4 @@ def test_cluster_sums_do_not_drift_over_many_samples():
         samples[:200_000].astype(np.float64).mean(axis=0),
         samples[200_000:].astype(np.float64).mean(axis=0),
     ]
-    np.testing.assert_allclose(result.centroids.numpy(), expected, atol=1e-3)
+    np.testing.assert_allclose(result.centroids, expected, atol=1e-3)

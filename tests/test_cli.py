@@ -1,47 +1,17 @@
-"""The four lesson scripts, run as a learner runs them: headless, as subprocesses."""
+"""The tfkmeans command, run as a user runs it: installed, from a directory that is not the
+repository, headless."""
 
 import json
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from beyond_the_lesson import load_samples
-from conftest import REPO, error_lines
-
-
-@pytest.mark.parametrize(
-    "script", ["generate_samples.py", "choose_centroids.py", "kmeans_step.py", "kmeans_iterate.py"]
-)
-def test_script_runs_headless_and_saves_its_figure(run_script, tmp_path, script):
-    finished = run_script(script)
-    assert finished.returncode == 0, finished.stderr
-    figure = tmp_path / script.replace(".py", ".png")
-    assert figure.is_file() and figure.read_bytes().startswith(b"\x89PNG")
-    assert str(figure) in finished.stdout  # the script says where the figure went
-    assert error_lines(finished.stderr) == []
-
-
-def test_help_lists_the_lesson_flags(run_script):
-    finished = run_script("generate_samples.py", "--help")
-    assert finished.returncode == 0
-    for flag in (
-        "--n-clusters",
-        "--n-features",
-        "--n-samples-per-cluster",
-        "--seed",
-        "--embiggen-factor",
-        "--save",
-    ):
-        assert flag in finished.stdout
-
-
-def test_save_writes_the_figure_where_asked(run_script, tmp_path):
-    finished = run_script("kmeans_step.py", "--save", tmp_path / "step.svg", "--n-clusters", "4")
-    assert finished.returncode == 0, finished.stderr
-    assert (tmp_path / "step.svg").read_text().lstrip().startswith("<?xml")
-    assert not (tmp_path / "kmeans_step.png").exists()
+from conftest import REPO, error_lines, headless_environment
+from tfkmeans import lesson_blobs, load_samples
 
 
 def iteration_rows(stdout):
@@ -54,11 +24,14 @@ def iteration_rows(stdout):
     return rows
 
 
-def test_exercise_solution_runs_ten_iterations_and_repeats_exactly(run_script, tmp_path):
-    first = run_script("kmeans_iterate.py")
-    second = run_script("kmeans_iterate.py")
+def test_default_run_clusters_the_lessons_blobs_for_ten_iterations_and_repeats(run_command, tmp_path):
+    first = run_command()
+    (tmp_path / "again").mkdir()
+    second = run_command(cwd=tmp_path / "again")
     assert first.returncode == 0, first.stderr
-    assert first.stdout == second.stdout  # the same seed prints the same numbers
+    # The same seed prints the same numbers (all but the last line, which names the figure's path).
+    assert first.stdout.splitlines()[:-1] == second.stdout.splitlines()[:-1]
+    assert first.stdout.splitlines()[-1].endswith(str(tmp_path / "tfkmeans.png"))
     rows = iteration_rows(first.stdout)
     assert [row[0] for row in rows] == list(range(1, 11))
     inertias = [row[1] for row in rows]
@@ -70,10 +43,8 @@ def test_exercise_solution_runs_ten_iterations_and_repeats_exactly(run_script, t
     )
 
 
-def test_tolerance_stops_early_and_says_so(run_script, tmp_path):
-    finished = run_script(
-        "kmeans_iterate.py", "--tolerance", "0", "--iterations", "100", "--output", tmp_path / "r.json"
-    )
+def test_tolerance_stops_early_and_says_so(run_command, tmp_path):
+    finished = run_command("--tolerance", "0", "--iterations", "100", "--output", tmp_path / "r.json")
     assert finished.returncode == 0, finished.stderr
     result = json.loads((tmp_path / "r.json").read_text())
     rows = iteration_rows(finished.stdout)
@@ -82,15 +53,15 @@ def test_tolerance_stops_early_and_says_so(run_script, tmp_path):
     assert f"converged after {len(rows)} iterations" in finished.stdout
 
 
-def test_iteration_cap_without_convergence_is_reported(run_script):
-    finished = run_script("kmeans_iterate.py", "--tolerance", "0", "--iterations", "1")
+def test_iteration_cap_without_convergence_is_reported(run_command):
+    finished = run_command("--tolerance", "0", "--iterations", "1")
     assert finished.returncode == 0, finished.stderr
     assert "stopped after 1 iterations without converging" in finished.stdout
 
 
-def test_output_json_round_trips_and_its_inertia_matches(run_script, tmp_path):
+def test_output_json_round_trips_and_its_inertia_matches(run_command, tmp_path):
     output = tmp_path / "result.json"
-    finished = run_script("kmeans_iterate.py", "--init", "kmeans++", "--n-clusters", "4", "--output", output)
+    finished = run_command("--init", "kmeans++", "--n-clusters", "4", "--output", output)
     assert finished.returncode == 0, finished.stderr
     result = json.loads(output.read_text())
     centroids = np.array(result["centroids"])
@@ -100,19 +71,17 @@ def test_output_json_round_trips_and_its_inertia_matches(run_script, tmp_path):
     assert isinstance(result["converged"], bool)
     assert result["settings"]["init"] == "kmeans++" and result["settings"]["n_clusters"] == 4
     # Recompute the samples and check that the file describes a real clustering of them.
-    from functions import create_samples
-
-    _, samples = create_samples(4, 500, 2, 70, 700)
-    samples = samples.numpy().astype(np.float64)
+    _, samples = lesson_blobs(4, 500, 2, 70, 700)
+    samples = samples.astype(np.float64)
     distances = ((samples[:, None, :] - centroids[None]) ** 2).sum(axis=2)
     np.testing.assert_array_equal(nearest, distances.argmin(axis=1))
     assert result["inertia"][-1] == pytest.approx(distances.min(axis=1).sum(), rel=1e-5)
     assert all(b <= a * (1 + 1e-9) for a, b in zip(result["inertia"], result["inertia"][1:]))
 
 
-def test_fast_prints_the_same_results(run_script, tmp_path):
-    slow = run_script("kmeans_iterate.py", "--output", tmp_path / "slow.json")
-    fast = run_script("kmeans_iterate.py", "--fast", "--output", tmp_path / "fast.json")
+def test_fast_prints_the_same_results(run_command, tmp_path):
+    slow = run_command("--output", tmp_path / "slow.json")
+    fast = run_command("--fast", "--output", tmp_path / "fast.json")
     assert fast.returncode == 0, fast.stderr
     slow_result = json.loads((tmp_path / "slow.json").read_text())
     fast_result = json.loads((tmp_path / "fast.json").read_text())
@@ -128,20 +97,20 @@ def test_fast_prints_the_same_results(run_script, tmp_path):
     np.testing.assert_allclose(final_numbers(fast.stdout), final_numbers(slow.stdout), atol=2e-3)
 
 
-def test_animation_has_one_frame_per_iteration(run_script, tmp_path):
-    finished = run_script("kmeans_iterate.py", "--iterations", "6", "--animate", tmp_path / "k.gif")
+def test_animation_has_one_frame_per_iteration(run_command, tmp_path):
+    finished = run_command("--iterations", "6", "--animate", tmp_path / "k.gif")
     assert finished.returncode == 0, finished.stderr
     with Image.open(tmp_path / "k.gif") as gif:
         assert gif.format == "GIF" and gif.n_frames == 7  # the start, then one per iteration
 
 
-def test_own_data_csv_and_npy(run_script, tmp_path):
+def test_own_data_csv_and_npy(run_command, tmp_path):
     csv_result, npy_result = tmp_path / "csv.json", tmp_path / "npy.json"
-    finished = run_script("kmeans_iterate.py", "--data", REPO / "data" / "iris.csv", "--output", csv_result)
+    finished = run_command("--data", REPO / "data" / "iris.csv", "--output", csv_result)
     assert finished.returncode == 0, finished.stderr
     assert "True centroids" not in finished.stdout
     np.save(tmp_path / "iris.npy", load_samples(REPO / "data" / "iris.csv"))
-    finished = run_script("kmeans_iterate.py", "--data", tmp_path / "iris.npy", "--output", npy_result)
+    finished = run_command("--data", tmp_path / "iris.npy", "--output", npy_result)
     assert finished.returncode == 0, finished.stderr
     csv_json, npy_json = json.loads(csv_result.read_text()), json.loads(npy_result.read_text())
     assert len(csv_json["nearest_indices"]) == 150 and np.array(csv_json["centroids"]).shape == (3, 4)
@@ -187,7 +156,7 @@ BAD_RUNS = [
 
 
 @pytest.mark.parametrize("args, message", BAD_RUNS, ids=[" ".join(args) for args, _ in BAD_RUNS])
-def test_bad_input_one_line_exit_2_no_output(run_script, tmp_path, args, message):
+def test_bad_input_one_line_exit_2_no_output(run_command, tmp_path, args, message):
     for name, text in BAD_FILES.items():
         (tmp_path / name).write_text(text)
     np.save(tmp_path / "bad.npy", np.arange(5.0))
@@ -198,23 +167,97 @@ def test_bad_input_one_line_exit_2_no_output(run_script, tmp_path, args, message
 
     # Ask for output files too (unless the flag under test is one of them): none may appear.
     outputs = [] if "--output" in args or "--save" in args else ["--output", existing, "--save", "figure.png"]
-    finished = run_script("kmeans_iterate.py", *outputs, *args)
+    finished = run_command(*outputs, *args)
 
     assert finished.returncode == 2
     lines = error_lines(finished.stderr)
     assert len(lines) == 1 and "Traceback" not in finished.stderr, finished.stderr
-    assert lines[0].startswith("kmeans_iterate.py: error: ") and message in lines[0], lines[0]
+    assert lines[0].startswith("tfkmeans: error: ") and message in lines[0], lines[0]
     assert existing.read_text() == '{"keep": true}\n'
     assert sorted(path.name for path in tmp_path.iterdir()) == before
 
 
-def test_output_files_get_ordinary_permissions(run_script, tmp_path):
+def test_output_files_get_ordinary_permissions(run_command, tmp_path):
     """Files are written through a temporary file, but end up like any new file (umask)."""
     import os
 
-    finished = run_script("generate_samples.py", "--save", tmp_path / "samples.png")
+    finished = run_command("--save", tmp_path / "clusters.png", "--output", tmp_path / "result.json")
     assert finished.returncode == 0, finished.stderr
     umask = os.umask(0)
     os.umask(umask)
-    assert (tmp_path / "samples.png").stat().st_mode & 0o777 == 0o666 & ~umask
-    assert [path.name for path in tmp_path.iterdir()] == ["samples.png"]  # no temporary left behind
+    for name in ("clusters.png", "result.json"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o666 & ~umask
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["clusters.png", "result.json"]  # no temporary left
+
+
+def test_iris_as_the_lesson_loop_clusters_it(run_command, tmp_path):
+    """The default run (random start, seed 700, 10 iterations) is the lesson's exercise solution
+    applied to your own data."""
+    from functions import assign_to_nearest, choose_random_centroids, update_centroids
+
+    finished = run_command("--data", REPO / "data" / "iris.csv", "--output", tmp_path / "iris.json")
+    assert finished.returncode == 0, finished.stderr
+    samples = load_samples(REPO / "data" / "iris.csv")
+    centroids = choose_random_centroids(samples, 3, 700)
+    for _ in range(10):
+        centroids = update_centroids(samples, assign_to_nearest(samples, centroids), 3)
+    result = json.loads((tmp_path / "iris.json").read_text())
+    np.testing.assert_allclose(result["centroids"], centroids.numpy(), atol=1e-5)
+    assert result["nearest_indices"] == assign_to_nearest(samples, centroids).numpy().tolist()
+
+
+def test_without_a_display_the_figure_never_replaces_a_file(run_command, tmp_path):
+    (tmp_path / "tfkmeans.png").write_bytes(b"mine")
+    finished = run_command("--iterations", "1")
+    assert finished.returncode == 0, finished.stderr
+    assert (tmp_path / "tfkmeans.png").read_bytes() == b"mine"
+    assert (tmp_path / "tfkmeans-2.png").read_bytes().startswith(b"\x89PNG")
+    assert str(tmp_path / "tfkmeans-2.png") in finished.stdout
+
+
+def test_help_answers_without_importing_tensorflow(tmp_path):
+    code = (
+        "import sys\n"
+        "from tfkmeans.cli import main\n"
+        "try:\n"
+        "    main(['--help'])\n"
+        "except SystemExit as exit:\n"
+        "    assert exit.code == 0\n"
+        "assert 'tensorflow' not in sys.modules, 'tensorflow was imported'\n"
+        "assert 'matplotlib' not in sys.modules, 'matplotlib was imported'\n"
+    )
+    finished = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=headless_environment(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert finished.returncode == 0, finished.stderr
+    for flag in (
+        "--data",
+        "--n-clusters",
+        "--init",
+        "--seed",
+        "--iterations",
+        "--tolerance",
+        "--output",
+        "--animate",
+        "--fast",
+        "--save",
+    ):
+        assert flag in finished.stdout
+
+
+def test_python_dash_m_runs_the_same_command(tmp_path):
+    finished = subprocess.run(
+        [sys.executable, "-m", "tfkmeans", "--n-clusters", "0"],
+        cwd=tmp_path,
+        env=headless_environment(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert finished.returncode == 2 and "--n-clusters: must be at least 1" in finished.stderr
+    assert finished.stderr.startswith("tfkmeans: error: ")

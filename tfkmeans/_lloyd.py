@@ -1,0 +1,320 @@
+"""Lloyd's algorithm, compiled: the per-block kernel and the in-memory loop.
+
+Extends the lesson's exercise 2 (alternate ``assign_to_nearest`` and ``update_centroids``) to
+data the lesson's functions are too slow or too large for. Nothing here validates its input:
+callers (``KMeans``, ``kmeans``) pass checked tensors of one float dtype.
+
+How one pass over the data works (``block_statistics``): distances from
+``|x - c|^2 = |x|^2 - 2 x.c + |c|^2`` (one matrix product; for few centroids and features, one
+feature at a time, which XLA fuses into a single pass), each sample's nearest centroid, and in
+the same pass the per-cluster sums and weights that the next update needs, so the data is read
+once per iteration. Everything works relative to an ``offset`` (the data's mean), so that data
+far from the origin keeps its precision. float32 sums are taken over runs of ``SUM_ROWS`` rows
+and the runs added in float64: a float32 running sum over a million samples drifts enough to
+move the centroids.
+"""
+
+import collections
+
+import tensorflow as tf
+
+# Up to this many centroids x features, distances are summed feature by feature rather than
+# through a matrix product (measured: benchmarks/README.md).
+SMALL_PROBLEM = 32
+# The largest block of distances (rows x clusters) held at once, in bytes.
+DISTANCE_BLOCK_BYTES = 64 * 2**20
+# Rows summed in float32 before the partial sums are added up in float64.
+SUM_ROWS = 4096
+# Below this many samples x clusters x features, the loop runs as a plain tf.function that
+# accepts any number of samples (no XLA compilation for each new shape); above it, under XLA.
+XLA_MIN_WORK = 2**16
+
+
+def nearest_centroids(block, centroids):
+    """Each row's nearest centroid and a partial squared distance to it.
+
+    ``block`` (b, d) and ``centroids`` (k, d) are relative to the same offset. Returns
+    ``nearest`` (b,) int32 and ``partial`` (b,), the squared distance minus ``|x|^2`` (matrix
+    product) or the squared distance itself (feature by feature): see ``squared_distances``.
+    """
+    n_clusters, n_features = centroids.shape
+    if n_clusters * n_features <= SMALL_PROBLEM:
+        # Few centroids and features: sum (x_j - c_j)^2 one feature at a time, which XLA
+        # fuses into one pass (much faster here than a tiny matrix product).
+        distances = tf.square(block[:, 0:1] - centroids[:, 0])
+        for j in range(1, n_features):
+            distances += tf.square(block[:, j : j + 1] - centroids[:, j])
+    else:
+        # |x - c|^2 = |x|^2 - 2 x.c + |c|^2; |x|^2 does not change which c is nearest.
+        distances = tf.reduce_sum(tf.square(centroids), axis=1) - 2.0 * tf.matmul(block, centroids, transpose_b=True)
+    nearest = tf.argmin(distances, axis=1, output_type=tf.int32)
+    return nearest, tf.gather(distances, nearest, batch_dims=1)
+
+
+def squared_distances(block, partial, n_clusters, n_features):
+    """Complete ``nearest_centroids``' partial distances into squared distances (>= 0)."""
+    if n_clusters * n_features <= SMALL_PROBLEM:
+        return partial
+    return tf.maximum(partial + tf.reduce_sum(tf.square(block), axis=1), 0.0)
+
+
+def cluster_sums(block, weights, nearest, n_clusters):
+    """Per-cluster sums of ``block``'s rows (weighted) and of their weights, in float64.
+
+    float32 rows are summed in runs of ``SUM_ROWS`` rows, and the runs added in float64.
+    """
+    rows = tf.shape(block)[0]
+    weighted = block if weights is None else block * weights[:, tf.newaxis]
+    if block.dtype == tf.float64:
+        sums = tf.math.unsorted_segment_sum(weighted, nearest, n_clusters)
+    else:
+        n_runs = (rows + SUM_ROWS - 1) // SUM_ROWS
+        run_of_row = tf.range(rows) // SUM_ROWS
+        partial_sums = tf.math.unsorted_segment_sum(weighted, nearest + n_clusters * run_of_row, n_clusters * n_runs)
+        partial_sums = tf.reshape(partial_sums, (n_runs, n_clusters, block.shape[1]))
+        sums = tf.reduce_sum(tf.cast(partial_sums, tf.float64), axis=0)
+    if weights is None:
+        counts = tf.cast(tf.math.unsorted_segment_sum(tf.ones_like(nearest), nearest, n_clusters), tf.float64)
+    else:
+        counts = tf.math.unsorted_segment_sum(tf.cast(weights, tf.float64), nearest, n_clusters)
+    return sums, counts
+
+
+def block_statistics(block, weights, offset, centroids, with_inertia=True, with_sums=True):
+    """One block's share of a pass: nearest centroids, inertia, per-cluster sums and weights.
+
+    ``centroids`` are relative to ``offset``, which is subtracted from the block as it is read
+    (so no shifted copy of the whole data is made); ``weights`` may be None. The sums are
+    relative to ``offset`` too.
+    Returns ``(nearest, inertia, sums, counts)``, the last three in float64 (``inertia`` is
+    0 when ``with_inertia`` is False, ``sums`` and ``counts`` 0 when ``with_sums`` is False).
+    """
+    n_clusters, n_features = centroids.shape
+    block = block - offset
+    nearest, partial = nearest_centroids(block, centroids)
+    inertia = tf.constant(0.0, tf.float64)
+    if with_inertia:
+        distances = squared_distances(block, partial, n_clusters, n_features)
+        if weights is not None:
+            distances *= weights
+        inertia = tf.reduce_sum(tf.cast(distances, tf.float64))
+    if with_sums:
+        sums, counts = cluster_sums(block, weights, nearest, n_clusters)
+    else:
+        sums, counts = tf.zeros((n_clusters, n_features), tf.float64), tf.zeros((n_clusters,), tf.float64)
+    return nearest, inertia, sums, counts
+
+
+def block_rows(n_samples, n_clusters, n_features, itemsize):
+    """Rows per block, so that a block's distance matrix stays within DISTANCE_BLOCK_BYTES."""
+    if n_clusters * n_features <= SMALL_PROBLEM:
+        return n_samples  # no distance matrix is ever held: one block
+    return max(1, min(n_samples, DISTANCE_BLOCK_BYTES // (itemsize * n_clusters)))
+
+
+def full_pass(samples, weights, offset, centroids, with_inertia=True, with_sums=True):
+    """``block_statistics`` over all of ``samples``, block by block (a ``tf.while_loop``)."""
+    n_clusters, n_features = centroids.shape
+    n_samples = samples.shape[0]
+    if n_samples is None:  # a plain tf.function traced for any number of samples: one block
+        return block_statistics(samples, weights, offset, centroids, with_inertia, with_sums)
+    rows = block_rows(n_samples, n_clusters, n_features, samples.dtype.size)
+    n_blocks, remainder = divmod(n_samples, rows)
+
+    def block(begin, size):
+        # tf.slice with a fixed size: XLA needs each block's shape to be known.
+        rows_weights = None if weights is None else tf.slice(weights, [begin], [size])
+        block_samples = tf.slice(samples, [begin, 0], [size, n_features])
+        return block_statistics(block_samples, rows_weights, offset, centroids, with_inertia, with_sums)
+
+    if n_blocks == 1 and remainder == 0:
+        return block(0, rows)
+
+    def step(b, labels, inertia, sums, counts):
+        nearest, block_inertia, block_sums, block_counts = block(b * rows, rows)
+        return b + 1, labels.write(b, nearest), inertia + block_inertia, sums + block_sums, counts + block_counts
+
+    start = (
+        tf.constant(0),
+        tf.TensorArray(tf.int32, size=n_blocks, element_shape=(rows,)),
+        tf.constant(0.0, tf.float64),
+        tf.zeros((n_clusters, n_features), tf.float64),
+        tf.zeros((n_clusters,), tf.float64),
+    )
+    _, labels, inertia, sums, counts = tf.while_loop(lambda b, *_: b < n_blocks, step, start)
+    labels = labels.concat()
+    if remainder:
+        last = block(n_blocks * rows, remainder)
+        labels = tf.concat([labels, last[0]], axis=0)
+        inertia, sums, counts = inertia + last[1], sums + last[2], counts + last[3]
+    return labels, inertia, sums, counts
+
+
+def assign(samples, weights, offset, centroids):
+    """Each sample's nearest centroid (int32) and the inertia of that assignment."""
+    labels, _, _, _ = full_pass(samples, weights, offset, centroids - offset, with_inertia=False, with_sums=False)
+    return labels, exact_inertia(samples - offset, weights, centroids - offset, labels)
+
+
+def exact_inertia(samples, weights, centroids, labels):
+    """Each sample's squared distance to its centroid, from the differences themselves (not the
+    expansion), summed in float64."""
+    squared = tf.reduce_sum(tf.square(samples - tf.gather(centroids, labels)), axis=1)
+    if weights is not None:
+        squared *= weights
+    return tf.reduce_sum(tf.cast(squared, tf.float64))
+
+
+def relocate_empty_clusters(samples, labels, centroids, counts):
+    """Give each empty cluster (``counts == 0``) the next-farthest sample as its centroid.
+
+    The farthest sample from the centroid of the cluster it is assigned to goes to the first
+    empty cluster, the next farthest to the second, and so on (on a tie, the lower index
+    first): the lesson's ``update_centroids`` rule.
+    """
+    n_clusters = centroids.shape[0]
+    distances = tf.reduce_sum(tf.square(samples - tf.gather(centroids, labels)), axis=1)
+    _, farthest = tf.math.top_k(distances, k=n_clusters)
+    empty = tf.equal(counts, 0)
+    rank_among_empty = tf.cumsum(tf.cast(empty, tf.int32), exclusive=True)
+    replacements = tf.gather(samples, tf.gather(farthest, rank_among_empty))
+    return tf.where(empty[:, tf.newaxis], replacements, centroids)
+
+
+def means(sums, counts, dtype):
+    """The new centroids from per-cluster sums and weights (an empty cluster's sum stays 0)."""
+    return tf.cast(sums / tf.maximum(counts, 1e-300)[:, tf.newaxis], dtype)
+
+
+LoopResult = collections.namedtuple(
+    "LoopResult", "centroids labels inertia n_updates unchanged tol_reached inertias shifts changes"
+)
+
+
+def lloyd_loop(samples, weights, offset, centroids, tol_total, tol_max_shift, stop_unchanged, max_iter, history):
+    """Lloyd's algorithm from ``centroids``, at most ``max_iter`` updates.
+
+    Each iteration moves the centroids to the means of their clusters (empty clusters
+    relocated), then assigns every sample to its nearest new centroid. It stops after an
+    iteration in which no sample changed cluster (if ``stop_unchanged``), the squared shifts of
+    the centroids summed to at most ``tol_total``, or no centroid moved farther than
+    ``tol_max_shift`` (a negative tolerance never stops the loop). ``max_iter`` and ``history`` (whether to keep the inertia,
+    the largest shift and the number of samples that changed cluster after each iteration)
+    are Python values: each pair is traced once.
+
+    Returns a ``LoopResult``; ``unchanged`` and ``tol_reached`` say why the last iteration
+    stopped the loop (neither: it ran out of iterations).
+    """
+    centroids = centroids - offset
+    tol_total = tf.cast(tol_total, samples.dtype)
+    tol_max_shift = tf.cast(tol_max_shift, samples.dtype)
+
+    def pass_(centroids, with_inertia):
+        return full_pass(samples, weights, offset, centroids, with_inertia)
+
+    def update(labels, sums, counts):
+        new = means(sums, counts, samples.dtype)
+        return tf.cond(
+            tf.reduce_any(counts == 0),
+            lambda: relocate_empty_clusters(samples - offset, labels, new, counts),
+            lambda: new,
+        )
+
+    labels, _, sums, counts = pass_(centroids, with_inertia=False)
+    size = max_iter if history else 0
+    inertias = tf.TensorArray(tf.float64, size=size, element_shape=())
+    shifts = tf.TensorArray(samples.dtype, size=size, element_shape=())
+    changes = tf.TensorArray(tf.int32, size=size, element_shape=())
+
+    def condition(i, centroids, labels, sums, counts, unchanged, tol_reached, *histories):
+        stop = tf.logical_or(tf.logical_and(stop_unchanged, unchanged), tol_reached)
+        return tf.logical_and(i < max_iter, tf.logical_not(stop))
+
+    def body(i, centroids, labels, sums, counts, unchanged, tol_reached, inertias, shifts, changes):
+        new_centroids = update(labels, sums, counts)
+        new_labels, inertia, new_sums, new_counts = pass_(new_centroids, with_inertia=history)
+        squared_shifts = tf.reduce_sum(tf.square(new_centroids - centroids), axis=1)
+        changed = tf.reduce_sum(tf.cast(new_labels != labels, tf.int32))
+        tol_reached = tf.logical_or(
+            tf.reduce_sum(squared_shifts) <= tol_total,
+            tf.reduce_max(squared_shifts) <= tol_max_shift * tf.abs(tol_max_shift),
+        )
+        if history:
+            inertias = inertias.write(i, inertia)
+            shifts = shifts.write(i, tf.sqrt(tf.reduce_max(squared_shifts)))
+            changes = changes.write(i, changed)
+        return (
+            i + 1,
+            new_centroids,
+            new_labels,
+            new_sums,
+            new_counts,
+            changed == 0,
+            tol_reached,
+            inertias,
+            shifts,
+            changes,
+        )
+
+    start = (tf.constant(0), centroids, labels, sums, counts, tf.constant(False), tf.constant(False))
+    i, centroids, labels, _, _, unchanged, tol_reached, inertias, shifts, changes = tf.while_loop(
+        condition, body, (*start, inertias, shifts, changes)
+    )
+    return LoopResult(
+        centroids=centroids + offset,
+        labels=labels,
+        inertia=exact_inertia(samples - offset, weights, centroids, labels),
+        n_updates=i,
+        unchanged=unchanged,
+        tol_reached=tol_reached,
+        inertias=inertias.stack() if history else tf.zeros((0,), tf.float64),
+        shifts=shifts.stack() if history else tf.zeros((0,), samples.dtype),
+        changes=changes.stack() if history else tf.zeros((0,), tf.int32),
+    )
+
+
+_compiled = {}
+
+
+def run_compiled(function, samples, weights, *arguments, **static):
+    """Call ``function(samples, weights, *arguments, **static)`` as a compiled ``tf.function``.
+
+    Large problems run under XLA, traced and compiled once per shape. Small ones run as a plain
+    ``tf.function`` traced once for any number of samples (``samples`` and ``weights`` get a
+    ``None`` first dimension), so that many small fits of different sizes, as in a
+    cross-validation, do not each pay for a compilation. ``static`` values (Python ints and
+    bools) are part of the trace. Falls back on plain ``tf.function`` where this TensorFlow
+    build cannot compile with XLA.
+    """
+    n_samples, n_features = samples.shape
+    n_clusters = arguments[1].shape[0] if len(arguments) > 1 else 1
+    xla = n_samples * n_features * n_clusters >= XLA_MIN_WORK and _xla_available()
+    weighted = weights is not None
+    key = (function, xla, weighted, tuple(sorted(static.items())))
+    if not xla:
+        key += (samples.dtype, tuple(tuple(argument.shape) for argument in arguments))
+    if key not in _compiled:
+
+        def call(samples, weights, *arguments):
+            return function(samples, weights if weighted else None, *arguments, **static)
+
+        if xla:
+            _compiled[key] = tf.function(call, jit_compile=True)
+        else:
+            rows = tf.TensorSpec((None, n_features), samples.dtype)
+            row_weights = tf.TensorSpec((None,), samples.dtype) if weighted else tf.TensorSpec((), samples.dtype)
+            rest = [tf.TensorSpec(argument.shape, argument.dtype) for argument in arguments]
+            _compiled[key] = tf.function(call, input_signature=[rows, row_weights, *rest])
+    if not weighted:
+        weights = tf.zeros((), samples.dtype)  # a placeholder the function ignores
+    return _compiled[key](samples, weights, *arguments)
+
+
+def _xla_available():
+    if "xla" not in _compiled:
+        try:
+            tf.function(lambda x: tf.reduce_sum(x), jit_compile=True)(tf.zeros((2,)))
+            _compiled["xla"] = True
+        except (tf.errors.OpError, NotImplementedError, ValueError):
+            _compiled["xla"] = False
+    return _compiled["xla"]

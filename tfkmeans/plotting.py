@@ -1,0 +1,156 @@
+"""Figures: samples coloured by their cluster, the inertia per iteration, and an animation."""
+
+import numpy as np
+
+from ._output import atomic_write, save_figure
+
+
+def plot_coordinates(points):
+    """The x and y to plot for ``points`` (..., n_features): the first two features, or the
+    only one against zero."""
+    points = np.asarray(points)
+    if points.shape[-1] == 1:
+        return points[..., 0], np.zeros(points.shape[:-1])
+    return points[..., 0], points[..., 1]
+
+
+def axis_labels(n_features, feature_names=None):
+    """Labels for the x and y axes of ``plot_coordinates``' points."""
+    names = list(feature_names) if feature_names is not None else [f"feature {j}" for j in range(n_features)]
+    if n_features == 1:
+        return f"{names[0]} (the only feature)", ""
+    if n_features == 2:
+        return names[0], names[1]
+    shown = f" (first 2 of {n_features} features shown)"
+    return names[0] + shown, names[1] + shown
+
+
+def plot_clusters(samples, centroids, labels, *, feature_names=None, title=None, ax=None, save_path=None):
+    """Samples coloured by the cluster they belong to, each centroid a big magenta X.
+
+    Parameters
+    ----------
+    samples : array-like, shape (n_samples, n_features)
+        With more than two features the first two are plotted (the axis labels say so); with
+        one feature the samples are plotted against zero.
+    centroids : array-like, shape (n_clusters, n_features)
+    labels : array-like of int, shape (n_samples,)
+        Each sample's cluster, in ``[0, n_clusters)``.
+    feature_names : list of str, optional
+        Axis labels (default "feature 0", "feature 1").
+    title : str, optional
+    ax : matplotlib Axes, optional
+        Draw on these axes instead of a new figure.
+    save_path : str or path, optional
+        Also write the figure to this file (format from its extension).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    samples, centroids, labels = np.asarray(samples), np.asarray(centroids), np.asarray(labels)
+    if samples.ndim != 2 or centroids.ndim != 2 or samples.shape[1] != centroids.shape[1]:
+        raise ValueError(
+            f"samples {samples.shape} and centroids {centroids.shape} must be 2-D with the same number of features"
+        )
+    if labels.shape != (len(samples),) or labels.dtype.kind not in "iu":
+        raise ValueError(f"labels must be one integer per sample, shape ({len(samples)},), got {labels.shape}")
+    if len(labels) and (labels.min() < 0 or labels.max() >= len(centroids)):
+        raise ValueError(f"labels must lie in [0, {len(centroids)}), one per centroid")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 6))
+    colour = plt.cm.rainbow(np.linspace(0, 1, len(centroids)))
+    for i, centroid in enumerate(centroids):
+        x, y = plot_coordinates(samples[labels == i])
+        ax.scatter(x, y, c=[colour[i]], s=8, alpha=0.8)
+        cx, cy = plot_coordinates(centroid[np.newaxis, :])
+        ax.plot(cx, cy, markersize=35, marker="x", color="k", mew=10)
+        ax.plot(cx, cy, markersize=30, marker="x", color="m", mew=5)
+    xlabel, ylabel = axis_labels(samples.shape[1], feature_names)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if samples.shape[1] == 1:
+        ax.set_yticks([])
+    if title is not None:
+        ax.set_title(title)
+    if save_path is not None:
+        save_figure(ax.figure, save_path)
+    return ax.figure
+
+
+def plot_result(samples, centroids, labels, inertias, *, true_centroids=None, feature_names=None, title=None):
+    """The final figure: samples coloured by cluster beside the inertia after each iteration."""
+    import matplotlib.pyplot as plt
+
+    figure, (cluster_axes, inertia_axes) = plt.subplots(1, 2, figsize=(13, 5.5), width_ratios=[1.15, 1])
+    plot_clusters(samples, centroids, labels, feature_names=feature_names, ax=cluster_axes, title=title)
+    if true_centroids is not None:
+        _mark_true_centroids(cluster_axes, true_centroids)
+    iterations = np.arange(1, len(inertias) + 1)
+    inertia_axes.plot(iterations, inertias, "o-", color="tab:blue")
+    inertia_axes.set_xlabel("iteration")
+    inertia_axes.set_ylabel("inertia (within-cluster sum of squares)")
+    inertia_axes.set_title("Inertia after each iteration")
+    inertia_axes.set_xticks(iterations if len(iterations) <= 20 else np.linspace(1, len(iterations), 11).round())
+    inertia_axes.grid(alpha=0.3)
+    figure.tight_layout()
+    return figure
+
+
+def _mark_true_centroids(ax, true_centroids):
+    x, y = plot_coordinates(true_centroids)
+    ax.scatter(x, y, s=250, facecolors="none", edgecolors="k", linewidths=2, label="true centroids", zorder=3)
+    ax.legend(loc="best")
+
+
+def animate(path, samples, centroid_history, label_history, inertias, *, true_centroids=None, feature_names=None):
+    """Write a GIF with one frame per iteration (frame 0: the initial centroids), whole or not at all.
+
+    Samples are coloured by their cluster at that iteration, and each centroid is drawn with
+    the trail of where it has been.
+
+    Parameters
+    ----------
+    centroid_history : list of arrays (n_clusters, n_features), one per frame
+    label_history : list of int arrays (n_samples,), one per frame
+    inertias : list of floats, one per frame
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.animation import FuncAnimation, PillowWriter
+
+    samples = np.asarray(samples)
+    trails = np.stack(centroid_history)  # (frames, n_clusters, n_features)
+    colours = plt.cm.rainbow(np.linspace(0, 1, trails.shape[1]))
+
+    figure, ax = plt.subplots(figsize=(6.5, 6))
+    sample_x, sample_y = plot_coordinates(samples)
+    trail_x, trail_y = plot_coordinates(trails)
+    for set_limits, values in ((ax.set_xlim, [sample_x, trail_x.ravel()]), (ax.set_ylim, [sample_y, trail_y.ravel()])):
+        values = np.concatenate(values)
+        margin = 0.05 * (np.ptp(values) + 1e-9)
+        set_limits(values.min() - margin, values.max() + margin)
+    xlabel, ylabel = axis_labels(samples.shape[1], feature_names)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if true_centroids is not None:
+        _mark_true_centroids(ax, true_centroids)
+    points = ax.scatter(sample_x, sample_y, s=6, alpha=0.7)
+    lines = [ax.plot([], [], "-", color="k", lw=1.5)[0] for _ in range(trails.shape[1])]
+    markers = ax.scatter(trail_x[0], trail_y[0], marker="X", s=300, c="m", edgecolors="k", linewidths=1.5, zorder=4)
+
+    def draw(frame):
+        points.set_color(colours[np.asarray(label_history[frame])])
+        for cluster, line in enumerate(lines):
+            line.set_data(trail_x[: frame + 1, cluster], trail_y[: frame + 1, cluster])
+        markers.set_offsets(np.column_stack([trail_x[frame], trail_y[frame]]))
+        # The text differs from frame to frame, so no frame is merged into the next in the GIF.
+        label = "initial centroids" if frame == 0 else f"iteration {frame}"
+        ax.set_title(f"k-means, {label}: inertia {inertias[frame]:,.1f}")
+        return [points, markers, *lines]
+
+    animation = FuncAnimation(figure, draw, frames=len(centroid_history), blit=False)
+    with atomic_write(path) as temporary:
+        animation.save(temporary, writer=PillowWriter(fps=2))
+    plt.close(figure)
