@@ -24,10 +24,8 @@ centroids, samples = create_samples(n_clusters, n_samples_per_cluster, n_feature
 initial_centroids = choose_random_centroids(samples, n_clusters)
 
 sample_values = samples.numpy()
-updated_centroid_value = initial_centroids.numpy()
-print("Initial centroids, chosen at random:")
-print(updated_centroid_value)
+centroid_values = initial_centroids.numpy()
 
 # "We then plot out those first guesses ..., rather than the actual centroids"
-figure = plot_clusters(sample_values, updated_centroid_value, n_samples_per_cluster)
+figure = plot_clusters(sample_values, centroid_values, n_samples_per_cluster)
 show_or_save(figure, save_path)

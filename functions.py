@@ -29,12 +29,11 @@ def create_samples(n_clusters, n_samples_per_cluster, n_features, embiggen_facto
     "create ``n_clusters`` different centroids at random (using ``np.random.random((1,
     n_features))``) and using those as the centre points for ``tf.random_normal``."
 
-    The centres are the lesson's: the numbers ``np.random.seed(seed)`` followed by
-    ``np.random.random((1, n_features)) * embiggen_factor - embiggen_factor / 2`` for each
-    cluster gives. They come from a ``np.random.RandomState(seed)`` of our own, which draws
-    the same numbers without changing NumPy's global generator. The blobs around them are
-    TensorFlow's stateless normal draws (the lesson's TF 1 ``tf.random_normal`` numbers cannot
-    be reproduced in TensorFlow 2).
+    The centres are the lesson's own: the lesson calls ``np.random.seed(seed)`` and then
+    ``np.random.random((1, n_features))`` for each centre. Here a ``np.random.RandomState(seed)``
+    of our own draws the same numbers, without changing NumPy's global generator. The blobs
+    around them are TensorFlow 2's stateless normal draws (the TF 1 ``tf.random_normal``
+    numbers cannot be reproduced).
 
     Parameters
     ----------
@@ -66,7 +65,7 @@ def create_samples(n_clusters, n_samples_per_cluster, n_features, embiggen_facto
     if seed is None:
         seed = int(np.random.default_rng().integers(2**32))
 
-    # The lesson's np.random.seed(seed), as a generator of our own.
+    # The lesson's np.random.seed(seed), as a generator of our own: the same numbers.
     random_state = np.random.RandomState(seed % 2**32)
     slices = []
     centroids = []
@@ -81,6 +80,7 @@ def create_samples(n_clusters, n_samples_per_cluster, n_features, embiggen_facto
             dtype=tf.float32,
             name=f"cluster_{i}",
         )
+        # The lesson's np.random.random((1, n_features)), from that generator.
         current_centroid = random_state.random_sample((1, n_features)) * embiggen_factor - embiggen_factor / 2
         centroids.append(current_centroid)
         samples += tf.constant(current_centroid, dtype=tf.float32)

@@ -12,6 +12,7 @@ from lesson_cli import command_line, show_or_save
 
 # "This just sets up the number of clusters and features ..., and the number of samples to
 # generate. Increasing the embiggen_factor will increase the "spread" or the size of the clusters."
+# (It spreads the centres further apart; each blob's own spread is its standard deviation, 5.0.)
 n_features = 2
 n_clusters = 3
 n_samples_per_cluster = 500

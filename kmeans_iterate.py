@@ -48,6 +48,6 @@ for iteration in range(1, n_iterations + 1):
     print(f"iteration {iteration:>2}:     ", rounded(updated_centroids))
 
 sample_values = samples.numpy()
-updated_centroid_value = updated_centroids.numpy()
-figure = plot_clusters(sample_values, updated_centroid_value, n_samples_per_cluster)
+centroid_values = updated_centroids.numpy()
+figure = plot_clusters(sample_values, centroid_values, n_samples_per_cluster)
 show_or_save(figure, save_path)

@@ -30,9 +30,7 @@ nearest_indices = assign_to_nearest(samples, initial_centroids)
 updated_centroids = update_centroids(samples, nearest_indices, n_clusters)
 
 sample_values = samples.numpy()
-updated_centroid_value = updated_centroids.numpy()
-print("Centroids after one update:")
-print(updated_centroid_value)
+centroid_values = updated_centroids.numpy()
 
-figure = plot_clusters(sample_values, updated_centroid_value, n_samples_per_cluster)
+figure = plot_clusters(sample_values, centroid_values, n_samples_per_cluster)
 show_or_save(figure, save_path)
