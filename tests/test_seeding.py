@@ -26,19 +26,17 @@ def numpy_nearest(samples, centroids):
 def test_random_centroids_are_the_lessons_seeded_choice(lesson_data):
     _, samples = lesson_data
     for seed in (0, 700):
-        np.testing.assert_array_equal(
-            random_centroids(samples, 3, seed).numpy(), choose_random_centroids(samples, 3, seed).numpy()
-        )
+        np.testing.assert_array_equal(random_centroids(samples, 3, seed), choose_random_centroids(samples, 3, seed))
 
 
 def test_kmeans_plus_plus_picks_distinct_samples_and_repeats(lesson_data):
     _, samples = lesson_data
-    chosen = kmeans_plusplus(samples, 10, seed=4).numpy()
+    chosen = kmeans_plusplus(samples, 10, seed=4)
     rows = {tuple(row) for row in samples}
     assert all(tuple(row) in rows for row in chosen)
     assert len({tuple(row) for row in chosen}) == 10
-    np.testing.assert_array_equal(chosen, kmeans_plusplus(samples, 10, seed=4).numpy())
-    assert not np.array_equal(chosen, kmeans_plusplus(samples, 10, seed=5).numpy())
+    np.testing.assert_array_equal(chosen, kmeans_plusplus(samples, 10, seed=4))
+    assert not np.array_equal(chosen, kmeans_plusplus(samples, 10, seed=5))
 
 
 def test_kmeans_plus_plus_spreads_out():
@@ -47,11 +45,10 @@ def test_kmeans_plus_plus_spreads_out():
     true_centroids, samples = (tensor.numpy() for tensor in create_samples(3, 500, 2, 300, 700))
     hits = 0
     for seed in range(20):
-        chosen = kmeans_plusplus(samples, 3, seed=seed).numpy()
+        chosen = kmeans_plusplus(samples, 3, seed=seed)
         hits += len(set(numpy_nearest(chosen, true_centroids))) == 3
     random_hits = sum(
-        len(set(numpy_nearest(choose_random_centroids(samples, 3, seed=s).numpy(), true_centroids))) == 3
-        for s in range(20)
+        len(set(numpy_nearest(choose_random_centroids(samples, 3, seed=s), true_centroids))) == 3 for s in range(20)
     )
     assert hits >= 15 and hits > 2 * random_hits, (hits, random_hits)
 
@@ -65,7 +62,7 @@ def test_kmeans_plus_plus_draws_with_probability_proportional_to_squared_distanc
     draws = 1000
     counts = dict.fromkeys(expected, 0)
     for seed in range(draws):
-        pair = tuple(sorted(kmeans_plusplus([[0.0], [1.0], [3.0]], 2, seed=seed).numpy().ravel()))
+        pair = tuple(sorted(kmeans_plusplus([[0.0], [1.0], [3.0]], 2, seed=seed).ravel()))
         counts[pair] += 1
     for pair, probability in expected.items():
         standard_error = np.sqrt(probability * (1 - probability) / draws)
@@ -74,7 +71,7 @@ def test_kmeans_plus_plus_draws_with_probability_proportional_to_squared_distanc
 
 def test_kmeans_plus_plus_with_duplicate_samples():
     samples = [[1.0, 1.0]] * 5 + [[2.0, 2.0]]
-    chosen = kmeans_plusplus(samples, 3, seed=0).numpy()
+    chosen = kmeans_plusplus(samples, 3, seed=0)
     assert chosen.shape == (3, 2) and np.all(np.isfinite(chosen))
     assert {tuple(row) for row in chosen} == {(1.0, 1.0), (2.0, 2.0)}
 
@@ -85,10 +82,10 @@ def test_kmeans_plusplus_same_seed_same_centroids_in_two_processes(lesson_data, 
     code = (
         "import numpy as np\n"
         "from tfkmeans import kmeans_plusplus\n"
-        "np.save('chosen.npy', kmeans_plusplus(np.load('samples.npy'), 5, seed=700).numpy())\n"
+        "np.save('chosen.npy', kmeans_plusplus(np.load('samples.npy'), 5, seed=700))\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=headless_environment(), check=True, timeout=120)
-    np.testing.assert_array_equal(np.load(tmp_path / "chosen.npy"), kmeans_plusplus(samples, 5, seed=700).numpy())
+    np.testing.assert_array_equal(np.load(tmp_path / "chosen.npy"), kmeans_plusplus(samples, 5, seed=700))
 
 
 @pytest.mark.parametrize(

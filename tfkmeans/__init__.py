@@ -1,7 +1,8 @@
 """tfkmeans: k-means for TensorFlow 2.
 
-Where the lesson "Clustering and k-means" (LearningTensorFlow.com) ends: Lloyd's algorithm
-compiled with XLA, k-means++ seeding, your own data on the command line (``tfkmeans``).
+Where the lesson "Clustering and k-means" (LearningTensorFlow.com) ends: ``KMeans``, a
+scikit-learn estimator whose Lloyd loop is compiled by XLA, k-means++ seeding, SavedModel
+export, and your own data on the command line (``tfkmeans``).
 
 TensorFlow is imported on first use of a name below, not on ``import tfkmeans``, so that the
 command line answers ``--help`` at once.
@@ -12,6 +13,7 @@ import importlib
 __version__ = "0.1.0"
 
 _PUBLIC = {
+    "KMeans": "._kmeans",
     "kmeans": "._kmeans",
     "KMeansResult": "._kmeans",
     "inertia": "._kmeans",

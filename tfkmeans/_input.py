@@ -1,34 +1,65 @@
-"""Reading your own data: a data file is read and checked in full before any k-means work starts."""
+"""Reading your own data: tables (CSV, TSV, text) with pandas, and NumPy ``.npy`` files.
 
-import csv
-import math
+A file is read and checked in full before any k-means work starts. Every problem is a
+``DataError`` whose message names the file and, where it applies, the line (counted as in a
+text editor, the header included) and the column (by number from 1, and by name).
+"""
+
+import collections
 import os
+import re
 
 import numpy as np
+
+TABLE_EXTENSIONS = (".csv", ".tsv", ".txt")
+EXTENSIONS = (*TABLE_EXTENSIONS, ".npy")
 
 
 class DataError(ValueError):
     """A data file that cannot be clustered; the message names the file, line and column."""
 
 
-# --------------------------------------------------------------------------------------------
-# Reading your own data
-# --------------------------------------------------------------------------------------------
+Table = collections.namedtuple("Table", "samples feature_names rows n_rows")
+Table.__doc__ = """What ``read_table`` returns.
+
+samples : ndarray of float32 (n_kept, n_features)
+feature_names : list of str, one per column used
+rows : ndarray of int, the 0-based data row (not counting a header) of each sample kept
+n_rows : int, data rows in the file (kept or not)
+"""
 
 
 def load_samples(path):
-    """Read samples from a CSV or NumPy ``.npy`` file, as a float32 array (rows x features).
+    """Read every column of a table or ``.npy`` file as float32 samples (rows x features).
 
-    CSV: comma-separated numbers, one sample per line, every column used. A first line whose
-    cells are all non-numeric is a header and is skipped; blank lines are skipped.
-    ``.npy``: a 2-D numeric array.
+    The simple case of ``read_table``: no gaps allowed, every column a number.
+    """
+    return read_table(path).samples
 
-    Raises
-    ------
-    DataError
-        For a missing, empty or unreadable file, a cell that is empty, not a number, NaN or
-        infinite, rows of different lengths, or an array that is not 2-D. The message names
-        the file, and the line and column (1-based) where the problem is.
+
+def read_table(path, columns=None, delimiter=None, decimal=".", missing="error"):
+    """Read samples from a table (``.csv``, ``.tsv``, ``.txt``) or a NumPy ``.npy`` file.
+
+    Tables are read with pandas' C parser. The first line is a header when none of its cells
+    is a number. Blank lines are skipped.
+
+    Parameters
+    ----------
+    path : str or path-like
+    columns : list of str, optional
+        The columns to use, each a name from the header or a position counted from 1 (a name
+        wins where a header has a column called "2"). Default: all of them.
+    delimiter : str, optional
+        Default: a tab for ``.tsv``; otherwise the one of ``,`` ``;`` tab ``|`` and space that
+        the first lines use consistently (a comma where none does).
+    decimal : str, default "."
+        The decimal mark (``","`` for ``1,5``, usually with ``;`` as the delimiter).
+    missing : {"error", "drop"}
+        An empty cell in a column used: a ``DataError``, or leave the row out.
+
+    Returns
+    -------
+    Table
     """
     path = os.fspath(path)
     if not os.path.exists(path):
@@ -36,63 +67,19 @@ def load_samples(path):
     if os.path.isdir(path):
         raise DataError(f"{path}: is a directory, not a data file")
     extension = os.path.splitext(path)[1].lower()
-    if extension == ".csv":
-        samples = _load_csv(path)
-    elif extension == ".npy":
-        samples = _load_npy(path)
+    if extension not in EXTENSIONS:
+        raise DataError(f"{path}: unknown file type {extension or '(no extension)'!r}; use {', '.join(EXTENSIONS)}")
+    if extension == ".npy":
+        names, values, header_lines = _read_npy(path)
     else:
-        raise DataError(f"{path}: unknown file type {extension or '(no extension)'!r}; use .csv or .npy")
-    return samples
+        names, values, header_lines = _read_text_table(path, extension, delimiter, decimal)
+    positions = _choose_columns(path, names, columns)
+    return _to_samples(path, names, values, header_lines, positions, missing, decimal)
 
 
-def _parse_number(cell):
+def _read_npy(path):
     try:
-        return float(cell)
-    except ValueError:
-        return None
-
-
-def _load_csv(path):
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            lines = list(enumerate(csv.reader(handle), start=1))
-    except UnicodeDecodeError:
-        raise DataError(f"{path}: not a text file (it is not UTF-8)") from None
-    except csv.Error as error:
-        raise DataError(f"{path}: not a readable CSV file ({error})") from None
-    except OSError as error:
-        raise DataError(f"{path}: cannot be read ({error.strerror or error})") from None
-    lines = [(number, row) for number, row in lines if any(cell.strip() for cell in row)]
-    if not lines:
-        raise DataError(f"{path}: the file is empty")
-    first_number, first_row = lines[0]
-    if all(cell.strip() and _parse_number(cell) is None for cell in first_row):
-        lines = lines[1:]  # a header line
-        if not lines:
-            raise DataError(f"{path}: the file has a header line ({first_number}) but no data")
-    width = len(lines[0][1])
-    rows = []
-    for number, row in lines:
-        if len(row) != width:
-            raise DataError(f"{path}, line {number}: {len(row)} columns, but line {lines[0][0]} has {width}")
-        values = []
-        for column, cell in enumerate(row, start=1):
-            where = f"{path}, line {number}, column {column}"
-            if not cell.strip():
-                raise DataError(f"{where}: empty cell")
-            value = _parse_number(cell)
-            if value is None:
-                raise DataError(f"{where}: {cell.strip()!r} is not a number")
-            if not math.isfinite(value):
-                raise DataError(f"{where}: {cell.strip()!r} is not a finite number")
-            values.append(value)
-        rows.append(values)
-    return _to_float32(np.array(rows, dtype=np.float64), path)
-
-
-def _load_npy(path):
-    try:
-        array = np.load(path, allow_pickle=False)
+        array = np.load(path, allow_pickle=False, mmap_mode="r")
     except ValueError as error:
         raise DataError(f"{path}: not a readable .npy array of numbers ({error})") from None
     except (OSError, EOFError) as error:
@@ -103,16 +90,217 @@ def _load_npy(path):
         raise DataError(f"{path}: expected a 2-D array (samples x features), got shape {array.shape}")
     if array.size == 0:
         raise DataError(f"{path}: the array is empty (shape {array.shape})")
-    bad = np.argwhere(~np.isfinite(array))
-    if len(bad):
-        row, column = bad[0]
-        raise DataError(f"{path}, row {row + 1}, column {column + 1}: {array[row, column]} is not a finite number")
-    return _to_float32(array, path)
+    names = [f"column {j + 1}" for j in range(array.shape[1])]
+    return names, array, None
 
 
-def _to_float32(array, path):
-    samples = array.astype(np.float32)
+def _sniff(path, extension):
+    """The delimiter the first lines use consistently (see ``read_table``)."""
+    if extension == ".tsv":
+        return "\t"
+    with open(path, encoding="utf-8-sig", errors="replace") as handle:
+        lines = [line.rstrip("\r\n") for line, _ in zip(handle, range(50))]
+    lines = [line for line in lines if line.strip()]
+    for candidate in (",", ";", "\t", "|"):
+        counts = {line.count(candidate) for line in lines}
+        if len(counts) == 1 and counts.pop() > 0:
+            return candidate
+    if lines and all(len(line.split()) == len(lines[0].split()) > 1 for line in lines):
+        return r"\s+"
+    return ","
+
+
+def _read_text_table(path, extension, delimiter, decimal):
+    """(column names, a DataFrame of strings/numbers, the header's line count: 0 or 1)."""
+    import pandas as pd
+
+    delimiter = delimiter or _sniff(path, extension)
+    options = dict(
+        sep=delimiter,
+        decimal=decimal,
+        encoding="utf-8-sig",
+        keep_default_na=False,  # only empty cells are missing; "nan" and "NA" are values to reject
+        na_values=[""],
+        skip_blank_lines=True,
+        skipinitialspace=True,
+        engine="c",
+    )
+    try:
+        first = pd.read_csv(path, header=None, nrows=1, dtype=str, **options)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: the file is empty") from None
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not a text file (it is not UTF-8)") from None
+    except (pd.errors.ParserError, OSError) as error:
+        raise DataError(f"{path}: not a readable table ({_short(error)})") from None
+    cells = [cell for cell in first.iloc[0].tolist() if isinstance(cell, str)]
+    header = bool(cells) and not any(_is_number(cell, decimal) for cell in cells)
+    try:
+        table = pd.read_csv(path, header=0 if header else None, **options)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: the file is empty") from None
+    except pd.errors.ParserError as error:
+        raise DataError(_ragged_message(path, error)) from None
+    except (UnicodeDecodeError, OSError) as error:
+        raise DataError(f"{path}: cannot be read ({_short(error)})") from None
+    if header:
+        names = [str(name).strip() for name in table.columns]
+    else:
+        names = [f"column {j + 1}" for j in range(table.shape[1])]
+    if table.shape[0] == 0:
+        raise DataError(f"{path}: the file has a header line (1) but no data")
+    table.columns = range(table.shape[1])
+    # Line numbers: pandas skipped blank lines, so count them back from the file itself.
+    table.attrs["lines"] = _data_line_numbers(path, header, table.shape[0])
+    return names, table, 1 if header else 0
+
+
+def _data_line_numbers(path, header, n_rows):
+    """The 1-based line number of each data row (blank lines, and a header, skipped)."""
+    with open(path, encoding="utf-8-sig", errors="replace") as handle:
+        numbers = [number for number, line in enumerate(handle, start=1) if line.strip()]
+    numbers = numbers[1:] if header else numbers
+    if len(numbers) < n_rows:  # quoted cells spanning lines: fall back on counting rows
+        return np.arange(n_rows) + 1 + header
+    return np.asarray(numbers[:n_rows])
+
+
+def _is_number(text, decimal):
+    try:
+        float(text.strip().replace(decimal, ".") if decimal != "." else text)
+        return True
+    except ValueError:
+        return False
+
+
+def _short(error):
+    return str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+
+
+def _ragged_message(path, error):
+    match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(error))
+    if match:
+        expected, line, saw = match.groups()
+        return f"{path}, line {line}: {saw} columns, but the lines before it have {expected}"
+    return f"{path}: not a readable table ({_short(error)})"
+
+
+def _choose_columns(path, names, columns):
+    """Positions (0-based) of the columns asked for: by name, else by number from 1."""
+    if columns is None:
+        return list(range(len(names)))
+    positions = []
+    for column in columns:
+        column = column.strip()
+        if column in names:
+            positions.append(names.index(column))
+        elif column.isdigit() and 1 <= int(column) <= len(names):
+            positions.append(int(column) - 1)
+        else:
+            shown = ", ".join(repr(name) for name in names[:12]) + (", ..." if len(names) > 12 else "")
+            raise DataError(
+                f"{path}: no column {column!r} (the columns are {shown}; or give a number from 1 to {len(names)})"
+            )
+    if len(set(positions)) != len(positions):
+        raise DataError(f"{path}: a column is asked for twice in --columns")
+    return positions
+
+
+def _describe(names, position):
+    name = names[position]
+    return f"column {position + 1}" + ("" if name == f"column {position + 1}" else f" ({name!r})")
+
+
+def _to_samples(path, names, values, header_lines, positions, missing, decimal):
+    """The chosen columns as float32 samples, with every cell checked."""
+    if isinstance(values, np.ndarray):
+        return _array_to_samples(path, names, values, positions, missing)
+    return _table_to_samples(path, names, values, positions, missing, decimal)
+
+
+def _table_to_samples(path, names, table, positions, missing, decimal):
+    import pandas as pd
+
+    lines = table.attrs["lines"]
+
+    def where(row, position):
+        return f"{path}, line {lines[row]}, {_describe(names, position)}"
+
+    columns = []
+    for position in positions:
+        column = table[position]
+        if not pd.api.types.is_numeric_dtype(column.dtype):
+            numeric = pd.to_numeric(column, errors="coerce")
+            bad = np.flatnonzero(numeric.isna().to_numpy() & column.notna().to_numpy())
+            if len(bad):
+                cell = str(column.iloc[bad[0]]).strip()
+                if _is_number(cell, decimal):  # "nan", "inf": numbers, but not finite ones
+                    raise DataError(f"{where(bad[0], position)}: {cell!r} is not a finite number")
+                hint = (
+                    " (a decimal comma? add --decimal ,)" if decimal == "." and re.fullmatch(r"-?\d+,\d+", cell) else ""
+                )
+                raise DataError(
+                    f"{where(bad[0], position)}: {cell!r} is not a number{hint}; "
+                    "choose the numeric columns with --columns"
+                )
+            column = numeric
+        columns.append(column.to_numpy(dtype=np.float64, na_value=np.nan))
+    matrix = np.column_stack(columns)
+    gaps = table[positions].isna().to_numpy()  # empty cells; a NaN parsed from "nan" is not a gap
+    matrix, rows = _drop_or_refuse_gaps(
+        path, matrix, gaps, missing, lambda row, column: where(row, positions[column]), "empty cell"
+    )
+    bad = ~np.isfinite(matrix)
+    if bad.any():
+        row, column = np.argwhere(bad)[0]
+        text = str(table[positions[column]].iloc[rows[row]]).strip()
+        raise DataError(f"{where(rows[row], positions[column])}: {text!r} is not a finite number")
+    return _as_float32(path, matrix, rows, table.shape[0], [names[p] for p in positions], where, positions)
+
+
+def _array_to_samples(path, names, array, positions, missing):
+    """A ``.npy`` array: NaN is a missing value, infinity an error."""
+
+    def where(row, position):
+        return f"{path}, row {row + 1}, {_describe(names, position)}"
+
+    matrix = np.asarray(array[:, positions] if positions != list(range(array.shape[1])) else array)
+    if matrix.dtype.kind == "f":
+        gaps = np.isnan(matrix)
+        matrix, rows = _drop_or_refuse_gaps(
+            path, matrix, gaps, missing, lambda row, column: where(row, positions[column]), "NaN, a missing value"
+        )
+        infinite = np.isinf(matrix)
+        if infinite.any():
+            row, column = np.argwhere(infinite)[0]
+            raise DataError(f"{where(rows[row], positions[column])}: {matrix[row, column]} is not a finite number")
+    else:
+        rows = np.arange(array.shape[0])
+    return _as_float32(path, matrix, rows, array.shape[0], [names[p] for p in positions], where, positions)
+
+
+def _drop_or_refuse_gaps(path, matrix, gaps, missing, where, gap):
+    rows = np.arange(matrix.shape[0])
+    if not gaps.any():
+        return matrix, rows
+    if missing == "drop":
+        keep = ~gaps.any(axis=1)
+        if not keep.any():
+            raise DataError(f"{path}: every row has a missing value in the columns used; nothing is left")
+        return matrix[keep], rows[keep]
+    row, column = np.argwhere(gaps)[0]
+    raise DataError(f"{where(row, column)}: {gap}; --missing drop leaves out the rows that have one")
+
+
+def _as_float32(path, matrix, rows, n_rows, feature_names, where, positions):
+    with np.errstate(over="ignore"):  # found and reported just below
+        samples = matrix.astype(np.float32)
     if not np.all(np.isfinite(samples)):
         row, column = np.argwhere(~np.isfinite(samples))[0]
-        raise DataError(f"{path}, row {row + 1}, column {column + 1}: {array[row, column]} is too large for float32")
-    return samples
+        raise DataError(f"{where(rows[row], positions[column])}: {matrix[row, column]} is too large for float32")
+    return Table(samples, feature_names, rows, n_rows)
+
+
+def looks_like_an_id(column):
+    """Whether a column counts 0, 1, 2, ... or 1, 2, 3, ... (an id, not a measurement)."""
+    return len(column) > 2 and np.all(np.diff(column) == 1) and column[0] in (0, 1)

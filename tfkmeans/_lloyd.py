@@ -2,14 +2,14 @@
 
 Extends the lesson's exercise 2 (alternate ``assign_to_nearest`` and ``update_centroids``) to
 data the lesson's functions are too slow or too large for. Nothing here validates its input:
-callers (``KMeans``, ``kmeans``) pass checked tensors of one float dtype.
+callers (``KMeans``, ``kmeans``) pass checked tensors of one float dtype, shifted by the data's
+mean (``centred``) so that data far from the origin keeps its precision in the distances.
 
 How one pass over the data works (``block_statistics``): distances from
 ``|x - c|^2 = |x|^2 - 2 x.c + |c|^2`` (one matrix product; for few centroids and features, one
 feature at a time, which XLA fuses into a single pass), each sample's nearest centroid, and in
 the same pass the per-cluster sums and weights that the next update needs, so the data is read
-once per iteration. Everything works relative to an ``offset`` (the data's mean), so that data
-far from the origin keeps its precision. float32 sums are taken over runs of ``SUM_ROWS`` rows
+once per iteration. float32 sums are taken over runs of ``SUM_ROWS`` rows
 and the runs added in float64: a float32 running sum over a million samples drifts enough to
 move the centroids.
 """
@@ -80,17 +80,14 @@ def cluster_sums(block, weights, nearest, n_clusters):
     return sums, counts
 
 
-def block_statistics(block, weights, offset, centroids, with_inertia=True, with_sums=True):
+def block_statistics(block, weights, centroids, with_inertia=True, with_sums=True):
     """One block's share of a pass: nearest centroids, inertia, per-cluster sums and weights.
 
-    ``centroids`` are relative to ``offset``, which is subtracted from the block as it is read
-    (so no shifted copy of the whole data is made); ``weights`` may be None. The sums are
-    relative to ``offset`` too.
+    ``weights`` may be None.
     Returns ``(nearest, inertia, sums, counts)``, the last three in float64 (``inertia`` is
     0 when ``with_inertia`` is False, ``sums`` and ``counts`` 0 when ``with_sums`` is False).
     """
     n_clusters, n_features = centroids.shape
-    block = block - offset
     nearest, partial = nearest_centroids(block, centroids)
     inertia = tf.constant(0.0, tf.float64)
     if with_inertia:
@@ -112,12 +109,12 @@ def block_rows(n_samples, n_clusters, n_features, itemsize):
     return max(1, min(n_samples, DISTANCE_BLOCK_BYTES // (itemsize * n_clusters)))
 
 
-def full_pass(samples, weights, offset, centroids, with_inertia=True, with_sums=True):
+def full_pass(samples, weights, centroids, with_inertia=True, with_sums=True):
     """``block_statistics`` over all of ``samples``, block by block (a ``tf.while_loop``)."""
     n_clusters, n_features = centroids.shape
     n_samples = samples.shape[0]
     if n_samples is None:  # a plain tf.function traced for any number of samples: one block
-        return block_statistics(samples, weights, offset, centroids, with_inertia, with_sums)
+        return block_statistics(samples, weights, centroids, with_inertia, with_sums)
     rows = block_rows(n_samples, n_clusters, n_features, samples.dtype.size)
     n_blocks, remainder = divmod(n_samples, rows)
 
@@ -125,7 +122,7 @@ def full_pass(samples, weights, offset, centroids, with_inertia=True, with_sums=
         # tf.slice with a fixed size: XLA needs each block's shape to be known.
         rows_weights = None if weights is None else tf.slice(weights, [begin], [size])
         block_samples = tf.slice(samples, [begin, 0], [size, n_features])
-        return block_statistics(block_samples, rows_weights, offset, centroids, with_inertia, with_sums)
+        return block_statistics(block_samples, rows_weights, centroids, with_inertia, with_sums)
 
     if n_blocks == 1 and remainder == 0:
         return block(0, rows)
@@ -150,10 +147,10 @@ def full_pass(samples, weights, offset, centroids, with_inertia=True, with_sums=
     return labels, inertia, sums, counts
 
 
-def assign(samples, weights, offset, centroids):
+def assign(samples, weights, centroids):
     """Each sample's nearest centroid (int32) and the inertia of that assignment."""
-    labels, _, _, _ = full_pass(samples, weights, offset, centroids - offset, with_inertia=False, with_sums=False)
-    return labels, exact_inertia(samples - offset, weights, centroids - offset, labels)
+    labels, _, _, _ = full_pass(samples, weights, centroids, with_inertia=False, with_sums=False)
+    return labels, exact_inertia(samples, weights, centroids, labels)
 
 
 def exact_inertia(samples, weights, centroids, labels):
@@ -191,7 +188,7 @@ LoopResult = collections.namedtuple(
 )
 
 
-def lloyd_loop(samples, weights, offset, centroids, tol_total, tol_max_shift, stop_unchanged, max_iter, history):
+def lloyd_loop(samples, weights, centroids, tol_total, tol_max_shift, stop_unchanged, max_iter, history):
     """Lloyd's algorithm from ``centroids``, at most ``max_iter`` updates.
 
     Each iteration moves the centroids to the means of their clusters (empty clusters
@@ -205,18 +202,17 @@ def lloyd_loop(samples, weights, offset, centroids, tol_total, tol_max_shift, st
     Returns a ``LoopResult``; ``unchanged`` and ``tol_reached`` say why the last iteration
     stopped the loop (neither: it ran out of iterations).
     """
-    centroids = centroids - offset
     tol_total = tf.cast(tol_total, samples.dtype)
     tol_max_shift = tf.cast(tol_max_shift, samples.dtype)
 
     def pass_(centroids, with_inertia):
-        return full_pass(samples, weights, offset, centroids, with_inertia)
+        return full_pass(samples, weights, centroids, with_inertia)
 
     def update(labels, sums, counts):
         new = means(sums, counts, samples.dtype)
         return tf.cond(
             tf.reduce_any(counts == 0),
-            lambda: relocate_empty_clusters(samples - offset, labels, new, counts),
+            lambda: relocate_empty_clusters(samples, labels, new, counts),
             lambda: new,
         )
 
@@ -261,9 +257,9 @@ def lloyd_loop(samples, weights, offset, centroids, tol_total, tol_max_shift, st
         condition, body, (*start, inertias, shifts, changes)
     )
     return LoopResult(
-        centroids=centroids + offset,
+        centroids=centroids,
         labels=labels,
-        inertia=exact_inertia(samples - offset, weights, centroids, labels),
+        inertia=exact_inertia(samples, weights, centroids, labels),
         n_updates=i,
         unchanged=unchanged,
         tol_reached=tol_reached,
@@ -276,23 +272,23 @@ def lloyd_loop(samples, weights, offset, centroids, tol_total, tol_max_shift, st
 _compiled = {}
 
 
-def run_compiled(function, samples, weights, *arguments, **static):
+def run_compiled(function, samples, weights, *arguments, n_clusters, allow_xla=True, **static):
     """Call ``function(samples, weights, *arguments, **static)`` as a compiled ``tf.function``.
 
-    Large problems run under XLA, traced and compiled once per shape. Small ones run as a plain
-    ``tf.function`` traced once for any number of samples (``samples`` and ``weights`` get a
-    ``None`` first dimension), so that many small fits of different sizes, as in a
-    cross-validation, do not each pay for a compilation. ``static`` values (Python ints and
-    bools) are part of the trace. Falls back on plain ``tf.function`` where this TensorFlow
-    build cannot compile with XLA.
+    Large problems (``samples`` x ``n_clusters`` at least ``XLA_MIN_WORK`` numbers) run under
+    XLA, traced and compiled once per shape. Small ones run as a plain ``tf.function`` traced
+    once for any number of samples (``samples`` and ``weights`` get a ``None`` first
+    dimension), so that many small fits of different sizes, as in a cross-validation, do not
+    each pay for a compilation. ``static`` values (Python ints and bools) are part of the
+    trace. Falls back on plain ``tf.function`` where this TensorFlow build cannot use XLA, and
+    where ``allow_xla`` is False.
     """
     n_samples, n_features = samples.shape
-    n_clusters = arguments[1].shape[0] if len(arguments) > 1 else 1
-    xla = n_samples * n_features * n_clusters >= XLA_MIN_WORK and _xla_available()
+    xla = allow_xla and n_samples * n_features * n_clusters >= XLA_MIN_WORK and _xla_available()
     weighted = weights is not None
     key = (function, xla, weighted, tuple(sorted(static.items())))
     if not xla:
-        key += (samples.dtype, tuple(tuple(argument.shape) for argument in arguments))
+        key += (samples.dtype, n_features, tuple((tuple(a.shape), a.dtype) for a in arguments))
     if key not in _compiled:
 
         def call(samples, weights, *arguments):

@@ -51,3 +51,42 @@ def save_figure(figure, path):
         )
     with atomic_write(path) as temporary:
         figure.savefig(temporary, format=extension, dpi=100, bbox_inches="tight")
+
+
+def export_saved_model(centres, path):
+    """Write a SavedModel whose ``serving_default`` maps float32 samples (None, n_features) to
+    ``cluster_index`` (int64) and ``squared_distance`` (float32), through a temporary directory
+    beside ``path`` renamed into place: ``path`` appears whole or not at all."""
+    import shutil
+
+    import numpy as np
+    import tensorflow as tf
+
+    from ._lloyd import nearest_centroids
+
+    path = os.fspath(path)
+    if os.path.exists(path):
+        raise ValueError(f"export path {path!r} already exists; give a new directory (nothing was overwritten)")
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise ValueError(f"export path {path!r}: the directory {parent} does not exist")
+    centres = np.asarray(centres, np.float32)
+    offset = tf.constant(centres.mean(axis=0))
+    relative_centres = tf.constant(centres - centres.mean(axis=0))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, centres.shape[1]], tf.float32, name="samples")])
+    def serve(samples):
+        relative = samples - offset
+        nearest, _ = nearest_centroids(relative, relative_centres)  # the kernel predict uses
+        squared = tf.reduce_sum(tf.square(relative - tf.gather(relative_centres, nearest)), axis=1)
+        return {"cluster_index": tf.cast(nearest, tf.int64), "squared_distance": squared}
+
+    module = tf.Module()
+    module.serve = serve
+    temporary = tempfile.mkdtemp(dir=parent, prefix=".tmp-savedmodel-")
+    try:
+        tf.saved_model.save(module, temporary, signatures={"serving_default": serve})
+        os.rename(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            shutil.rmtree(temporary)

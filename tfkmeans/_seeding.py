@@ -1,75 +1,184 @@
-"""Choosing the initial centroids: samples at random, or k-means++ seeding."""
+"""Choosing the initial centroids: samples at random (the lesson's way), or k-means++ seeding."""
+
+import math
 
 import numpy as np
 import tensorflow as tf
 
-from ._checks import as_samples, check_n_clusters, check_seed
+from . import _lloyd
+from ._validation import as_samples, check_count, check_n_clusters, check_seed
 
 
-def random_centroids(samples, n_clusters, seed=None):
-    """``n_clusters`` distinct samples chosen at random: the lesson's ``choose_random_centroids``.
+def random_centroids(samples, n_clusters, seed=None, *, sample_weight=None):
+    """``n_clusters`` distinct samples chosen at random, as initial centroids.
 
-    With the same seed, the same samples as the lesson's seeded ``choose_random_centroids``
-    (exercise 1) in every process.
-    """
-    samples = as_samples(samples, "samples")
-    check_n_clusters(n_clusters, samples)
-    seed = check_seed(seed)
-    indices = tf.range(0, tf.shape(samples)[0])
-    if seed is None:
-        shuffled = tf.random.shuffle(indices)
-    else:
-        shuffled = tf.random.experimental.stateless_shuffle(indices, seed=[seed, 0])
-    return tf.gather(samples, shuffled[:n_clusters])
-
-
-def kmeans_plusplus(samples, n_clusters, seed=None):
-    """Choose initial centroids by k-means++ seeding (Arthur and Vassilvitskii, 2007).
-
-    Extends "Initialisation": the first centroid is a sample chosen uniformly at random, and
-    each next one is a sample drawn with probability proportional to its squared distance from
-    the nearest centroid chosen so far. Centroids so chosen are spread out, which usually
-    means fewer iterations and a better final clustering than ``choose_random_centroids``.
+    Unweighted, these are the samples the lesson's seeded ``choose_random_centroids(samples,
+    n_clusters, seed)`` (exercise 1) chooses: the first ``n_clusters`` of a stateless shuffle.
+    With ``sample_weight``, each sample is drawn with probability proportional to its weight,
+    without replacement (as scikit-learn's ``init="random"`` does).
 
     Parameters
     ----------
-    samples : array-like, shape (n_samples, n_features)
+    samples : array-like of shape (n_samples, n_features)
     n_clusters : int
         At least 1 and at most ``n_samples``.
     seed : int, optional
-        The same seed gives the same centroids in every process and on every call.
+        The same seed gives the same centroids in every process; None draws a fresh one.
+    sample_weight : array-like of shape (n_samples,), optional
 
     Returns
     -------
-    initial_centroids : tf.Tensor, float32, shape (n_clusters, n_features)
-        Distinct samples, as long as the data has ``n_clusters`` distinct samples.
-    """
-    samples = as_samples(samples, "samples")
-    check_n_clusters(n_clusters, samples)
-    seed = check_seed(seed)
-    if seed is None:
-        seed = int(np.random.default_rng().integers(2**31))
+    ndarray of shape (n_clusters, n_features), the dtype of ``samples`` (float32 or float64)
 
-    n_samples = samples.shape[0]
-    first = tf.random.stateless_uniform([], seed=[seed, 0], maxval=n_samples, dtype=tf.int32)
-    chosen = [first]
-    squared_distances = tf.reduce_sum(tf.square(samples - samples[first]), axis=1)
-    for i in range(1, n_clusters):
-        # Draw an index with probability squared_distance / total: the first index whose
-        # running sum passes a uniform draw from [0, total). Chosen samples weigh zero, so
-        # they are never drawn again. (float64: a float32 running sum of a million terms
-        # drifts.)
-        running_sum = tf.cumsum(tf.cast(squared_distances, tf.float64))
+    Examples
+    --------
+    >>> from tfkmeans import random_centroids
+    >>> random_centroids([[0.0], [1.0], [2.0], [3.0]], 2, seed=0).shape
+    (2, 1)
+    """
+    samples = as_samples(samples)
+    check_n_clusters(n_clusters, samples)
+    seed = _fresh_if_none(check_seed(seed))
+    weights = None if sample_weight is None else _as_weights(sample_weight, samples)
+    return samples[choose_random_indices(samples.shape[0], n_clusters, seed, weights)]
+
+
+def choose_random_indices(n_samples, n_clusters, seed, weights=None):
+    """Indices of ``n_clusters`` distinct samples (no checks): see ``random_centroids``."""
+    if weights is None:
+        shuffled = tf.random.experimental.stateless_shuffle(tf.range(n_samples), seed=[seed, 0])
+        return shuffled[:n_clusters].numpy()
+    # Weighted sampling without replacement: the largest log(weight) + Gumbel noise.
+    uniform = tf.random.stateless_uniform([n_samples], seed=[seed, 1], minval=1e-20, maxval=1.0, dtype=tf.float64)
+    with np.errstate(divide="ignore"):  # a zero weight: log 0 = -inf, never chosen
+        keys = np.log(np.asarray(weights, np.float64)) - np.log(-np.log(uniform.numpy()))
+    return np.argsort(-keys, kind="stable")[:n_clusters]
+
+
+def kmeans_plusplus(samples, n_clusters, seed=None, *, sample_weight=None, n_local_trials=1):
+    """Choose initial centroids by k-means++ seeding (Arthur and Vassilvitskii, 2007).
+
+    The first centroid is a sample drawn at random (in proportion to its weight); each next one
+    is a sample drawn with probability proportional to its (weighted) squared distance from the
+    nearest centroid chosen so far. Centroids so chosen are spread out, which usually means
+    fewer iterations and a better clustering than samples chosen at random. With
+    ``n_local_trials`` above 1 it is "greedy" k-means++, as in scikit-learn: that many candidates
+    are drawn for each centroid and the one that lowers the inertia most is kept
+    (``KMeans(init="k-means++")`` uses ``2 + int(log(n_clusters))``, scikit-learn's choice).
+    The whole seeding runs as one TensorFlow graph (``tf.function``).
+
+    Parameters
+    ----------
+    samples : array-like of shape (n_samples, n_features)
+    n_clusters : int
+        At least 1 and at most ``n_samples``.
+    seed : int, optional
+        The same seed gives the same centroids in every process; None draws a fresh one.
+    sample_weight : array-like of shape (n_samples,), optional
+    n_local_trials : int, default 1
+        Candidates drawn for each centroid after the first; 1 is the original k-means++.
+
+    Returns
+    -------
+    ndarray of shape (n_clusters, n_features), the dtype of ``samples``
+        Distinct samples, as long as the data has ``n_clusters`` distinct samples.
+
+    Examples
+    --------
+    >>> from tfkmeans import kmeans_plusplus
+    >>> kmeans_plusplus([[0.0], [0.1], [10.0], [10.1]], 2, seed=3).round()
+    array([[ 0.],
+           [10.]])
+    """
+    samples = as_samples(samples)
+    check_n_clusters(n_clusters, samples)
+    check_count(n_local_trials, "n_local_trials")
+    seed = _fresh_if_none(check_seed(seed))
+    weights = None if sample_weight is None else _as_weights(sample_weight, samples)
+    centred = tf.constant(samples) - samples.mean(axis=0)
+    indices = plusplus_indices(centred, weights, seed, n_clusters, n_local_trials)
+    return samples[indices]
+
+
+def plusplus_indices(centred, weights, seed, n_clusters, n_local_trials):
+    """The indices k-means++ chooses (no checks). ``centred`` is a tensor of the samples minus
+    their mean; ``weights`` a NumPy array or None."""
+    if weights is not None:
+        weights = tf.constant(weights, centred.dtype)
+    seed = tf.constant(seed, tf.int64)
+    # Not under XLA: its CPU lowering of tf.cumsum here takes time quadratic in the samples.
+    indices = _lloyd.run_compiled(
+        _plusplus, centred, weights, seed, n_clusters=n_clusters, allow_xla=False, k=n_clusters, trials=n_local_trials
+    )
+    return indices.numpy()
+
+
+def default_local_trials(n_clusters):
+    """scikit-learn's number of candidates per centroid in greedy k-means++."""
+    return 2 + int(math.log(n_clusters))
+
+
+def _plusplus(samples, weights, seed, k, trials):
+    """k-means++ as one TensorFlow function: returns the chosen indices, shape (k,), int32."""
+    n_samples = tf.shape(samples)[0]
+    if weights is None:
+        first = tf.random.stateless_uniform([], seed=[seed, 0], maxval=n_samples, dtype=tf.int32)
+        weights = tf.ones([n_samples], tf.float64)
+    else:
+        weights = tf.cast(weights, tf.float64)
+        first = None
+    squared_norms = tf.reduce_sum(tf.square(samples), axis=1)
+    positions = tf.range(n_samples)
+
+    def distances_to(points):  # (t, d) -> (n, t) squared distances, never below 0
+        products = tf.matmul(samples, points, transpose_b=True)
+        return tf.maximum(squared_norms[:, None] - 2.0 * products + tf.reduce_sum(tf.square(points), axis=1), 0.0)
+
+    def draw(running_sum, seed_pair, shape):
+        """Indices drawn with probability proportional to the increments of ``running_sum``:
+        the first index whose running sum passes a uniform draw from [0, total)."""
         total = running_sum[-1]
-        if total > 0:
-            draw = tf.random.stateless_uniform([], seed=[seed, i], dtype=tf.float64) * total
-            next_index = tf.searchsorted(running_sum, [draw], side="right")[0]
-        else:
-            # Every sample sits on a chosen centroid (duplicated data): take the first other one.
-            not_chosen = np.ones(n_samples, dtype=bool)
-            not_chosen[[int(c) for c in chosen]] = False
-            next_index = tf.constant(np.flatnonzero(not_chosen)[0], dtype=tf.int32)
-        chosen.append(next_index)
-        new_distances = tf.reduce_sum(tf.square(samples - samples[next_index]), axis=1)
-        squared_distances = tf.minimum(squared_distances, new_distances)
-    return tf.gather(samples, tf.stack(chosen))
+        uniform = tf.random.stateless_uniform(shape, seed=seed_pair, dtype=tf.float64)
+        drawn = tf.searchsorted(running_sum, tf.reshape(uniform * total, [-1]), side="right")
+        return tf.reshape(tf.minimum(drawn, n_samples - 1), shape)
+
+    # The first centroid: uniform, or in proportion to the weights. (float64 running sums: a
+    # float32 one over a million terms drifts.)
+    if first is None:
+        first = draw(tf.cumsum(weights), [seed, 0], [])
+    closest = tf.tensor_scatter_nd_update(distances_to(samples[first][None])[:, 0], [[first]], [0.0])
+    taken = tf.equal(positions, first)
+    chosen = tf.TensorArray(tf.int32, size=k, element_shape=()).write(0, first)
+
+    def body(i, closest, taken, chosen):
+        running_sum = tf.cumsum(weights * tf.cast(closest, tf.float64))
+        shape = [] if trials == 1 else [trials]
+        candidates = tf.reshape(draw(running_sum, [seed, tf.cast(i, tf.int64)], shape), [trials])
+        # Every sample sits on a chosen centroid (duplicated data): take the first one not taken.
+        untaken = tf.fill([trials], tf.cast(tf.argmin(tf.cast(taken, tf.int32)), tf.int32))
+        candidates = tf.where(running_sum[-1] > 0, candidates, untaken)
+        # Each candidate's new distances, and the inertia the centroids would have with it.
+        new_closest = tf.minimum(closest[:, None], distances_to(tf.gather(samples, candidates)))
+        potentials = tf.reduce_sum(weights[:, None] * tf.cast(new_closest, tf.float64), axis=0)
+        best = tf.argmin(potentials, output_type=tf.int32)
+        chosen_index = candidates[best]
+        taken = tf.logical_or(taken, tf.equal(positions, chosen_index))
+        # Chosen samples weigh exactly zero, so they are never drawn again.
+        closest = tf.where(taken, tf.zeros_like(closest), new_closest[:, best])
+        return i + 1, closest, taken, chosen.write(i, chosen_index)
+
+    _, _, _, chosen = tf.while_loop(lambda i, *_: i < k, body, (tf.constant(1), closest, taken, chosen))
+    return chosen.stack()
+
+
+def _as_weights(sample_weight, samples):
+    from sklearn.utils.validation import _check_sample_weight
+
+    weights = _check_sample_weight(sample_weight, samples, dtype=samples.dtype)
+    if np.any(weights < 0) or not np.any(weights > 0):
+        raise ValueError("sample_weight must be non-negative, with at least one positive weight")
+    return weights
+
+
+def _fresh_if_none(seed):
+    return int(np.random.default_rng().integers(2**31)) if seed is None else seed

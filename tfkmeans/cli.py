@@ -13,17 +13,20 @@ import sys
 PROG = "tfkmeans"
 
 DESCRIPTION = """\
-k-means with TensorFlow 2: cluster your own data (CSV or .npy), or, with no --data, the blobs
-of the lesson "Clustering and k-means".
+k-means with TensorFlow 2: cluster your own data (a CSV, TSV or text table, or a NumPy .npy
+file), or, with no --data, the blobs of the lesson "Clustering and k-means".
 
 Each iteration prints the inertia (the within-cluster sum of squared distances, which k-means
 makes smaller), how far the centroids moved and how many samples changed cluster. The figure
-shows the samples coloured by cluster beside the inertia per iteration.
+shows the samples coloured by cluster beside the inertia per iteration. With a range of cluster
+counts (--n-clusters 2:10) it fits each and compares them instead.
 
 examples:
   tfkmeans                                        # the lesson's blobs, 10 iterations
   tfkmeans --tolerance 0 --iterations 100         # stop once converged
   tfkmeans --data data/iris.csv --init kmeans++ --output iris.json
+  tfkmeans --data measurements.csv --columns height,weight --missing drop --standardize
+  tfkmeans --data data/iris.csv --n-clusters 2:10 # how many clusters?
   tfkmeans --animate kmeans.gif                   # watch it work
 """
 
@@ -61,6 +64,18 @@ def _non_negative_float(text):
     return value
 
 
+def _cluster_counts(text):
+    """K, or A:B for every count from A to B."""
+    first, colon, last = text.partition(":")
+    parse = _integer_at_least(1)
+    if not colon:
+        return parse(first)
+    low, high = parse(first), parse(last)
+    if high <= low:
+        raise argparse.ArgumentTypeError(f"a range A:B needs A < B, got {text!r}")
+    return range(low, high + 1)
+
+
 GENERATION_DEFAULTS = {"n_features": 2, "n_samples_per_cluster": 500, "embiggen_factor": 70}
 
 
@@ -72,10 +87,17 @@ def build_parser():
     add(
         "--data",
         metavar="PATH",
-        help="cluster this file: CSV (numbers, an optional header line, every column used) or NumPy .npy "
-        "(2-D). Without it, the lesson's generated blobs are clustered",
+        help="cluster this file: a table (.csv, .tsv, .txt; a header line is recognised) or a NumPy .npy "
+        "array (2-D). Without it, the lesson's generated blobs are clustered",
     )
-    add("--n-clusters", type=_integer_at_least(1), default=3, help="number of clusters (default 3)")
+    add(
+        "--n-clusters",
+        type=_cluster_counts,
+        default=3,
+        metavar="K or A:B",
+        help="number of clusters (default 3); A:B fits every count from A to B and compares them "
+        "(inertia and silhouette score)",
+    )
     add(
         "--init",
         choices=["random", "kmeans++"],
@@ -120,6 +142,37 @@ def build_parser():
         help="write the figure to PATH (.png, .pdf, .svg, ...) instead of opening a window. Without a display "
         "it is saved as tfkmeans.png (or tfkmeans-2.png, ..., never replacing a file) anyway",
     )
+    data = parser.add_argument_group("your own data (with --data)")
+    data.add_argument(
+        "--columns",
+        metavar="A,B,...",
+        help="the columns to cluster, by name (from the header) or by number (1 is the first); "
+        "default: all. Leave out ids and labels",
+    )
+    data.add_argument(
+        "--delimiter", metavar="CHAR", help="the table's delimiter (default: a tab for .tsv, else detected)"
+    )
+    data.add_argument("--decimal", default=".", metavar="CHAR", help="the decimal mark (default '.'; ',' for 1,5)")
+    data.add_argument(
+        "--missing",
+        choices=["error", "drop"],
+        default="error",
+        help="an empty cell (NaN in .npy) in a column used: stop with an error (default), or leave the "
+        "row out (--output then has null for its cluster)",
+    )
+    data.add_argument(
+        "--standardize",
+        action="store_true",
+        help="scale each column to mean 0 and standard deviation 1 before clustering, so that no column "
+        "weighs more for its units; centroids are reported in the data's own units",
+    )
+    sweep = parser.add_argument_group("comparing cluster counts (--n-clusters A:B)")
+    sweep.add_argument(
+        "--n-init",
+        type=_integer_at_least(1),
+        default=10,
+        help="starts per cluster count; the one with the lowest inertia is kept (default 10)",
+    )
     generated = parser.add_argument_group("the lesson's generated blobs (without --data)")
     generated.add_argument(
         "--n-features",
@@ -152,51 +205,110 @@ def main(argv=None):
 def _run(argv):
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.flags_given = {argument.split("=")[0] for argument in argv if argument.startswith("--")}
     _check_arguments(args)
+    data = _load(args)
+    if isinstance(args.n_clusters, range):
+        _sweep(args, data)
+    else:
+        _single_run(args, data)
+    return 0
 
-    import numpy as np
 
-    from . import _input, _kmeans, _output, _seeding, plotting
-    from .datasets import lesson_blobs
+class _Data:
+    """The samples to cluster, as k-means sees them, and how to report back in the data's terms."""
 
-    # The samples: the lesson's generated blobs, or your own data.
+    def __init__(self, samples, feature_names, rows=None, n_rows=None, true_centroids=None, settings=None):
+        self.samples = samples  # float32, standardized if asked
+        self.feature_names = feature_names
+        self.rows = rows  # the file's data rows kept (None: all)
+        self.n_rows = n_rows
+        self.true_centroids = true_centroids
+        self.settings = settings or {}
+        self.mean, self.scale = 0.0, 1.0
+
+    def standardize(self):
+        import numpy as np
+
+        self.mean = self.samples.mean(axis=0, dtype=np.float64)
+        scale = self.samples.std(axis=0, dtype=np.float64)
+        self.scale = np.where(scale > 0, scale, 1.0)  # a constant column stays as it is
+        self.samples = ((self.samples - self.mean) / self.scale).astype(np.float32)
+
+    def in_units(self, points):
+        """Points from k-means' space back into the data's own units."""
+        import numpy as np
+
+        return np.asarray(points, np.float64) * self.scale + self.mean
+
+
+def _load(args):
+    """The samples: the lesson's generated blobs, or your own data; a summary line printed."""
+    from . import _input
+
+    largest = max(args.n_clusters) if isinstance(args.n_clusters, range) else args.n_clusters
     if args.data is None:
+        from .datasets import lesson_blobs
+
         settings = {
             name: getattr(args, name) if getattr(args, name) is not None else default
             for name, default in GENERATION_DEFAULTS.items()
         }
+        blob_count = 3 if isinstance(args.n_clusters, range) else args.n_clusters
         true_centroids, samples = lesson_blobs(
-            args.n_clusters,
+            blob_count,
             settings["n_samples_per_cluster"],
             settings["n_features"],
             settings["embiggen_factor"],
             args.seed,
         )
+        if samples.shape[0] < largest:
+            raise UsageError(f"{samples.shape[0]} generated samples is fewer than --n-clusters {largest}")
+        names = [f"feature {j}" for j in range(samples.shape[1])]
+        data = _Data(samples, names, true_centroids=true_centroids, settings=settings)
         print(
             f"k-means on {samples.shape[0]} generated samples, {settings['n_features']} features, "
-            f"{args.n_clusters} clusters, seed {args.seed}"
+            f"{blob_count} blobs, seed {args.seed}"
         )
-        print("True centroids:")
-        _print_centroids(true_centroids)
     else:
-        settings = {}
+        columns = None if args.columns is None else args.columns.split(",")
         try:
-            samples = _input.load_samples(args.data)
+            table = _input.read_table(args.data, columns, args.delimiter, args.decimal, args.missing)
         except _input.DataError as error:
             raise UsageError(f"--data {error}") from None
-        if samples.shape[0] < args.n_clusters:
-            raise UsageError(
-                f"--data {args.data}: {samples.shape[0]} samples is fewer than --n-clusters {args.n_clusters}"
-            )
-        true_centroids = None
+        samples = table.samples
+        if samples.shape[0] < largest:
+            raise UsageError(f"--data {args.data}: {samples.shape[0]} samples is fewer than --n-clusters {largest}")
+        data = _Data(samples, table.feature_names, table.rows, table.n_rows)
+        left_out = table.n_rows - samples.shape[0]
         print(
-            f"k-means on {args.data}: {samples.shape[0]} samples, {samples.shape[1]} features, {args.n_clusters} clusters"
+            f"k-means on {args.data}: {samples.shape[0]} samples"
+            + (f" ({left_out} rows with gaps left out)" if left_out else "")
+            + f", {samples.shape[1]} features: {', '.join(table.feature_names)}"
         )
+        if columns is None:
+            for j, name in enumerate(table.feature_names):
+                if _input.looks_like_an_id(samples[:, j]):
+                    print(
+                        f"Note: {name!r} counts 1, 2, 3, ...: an id rather than a measurement? --columns leaves it out."
+                    )
+    if args.standardize:
+        data.standardize()
+        print("Each column standardized to mean 0 and standard deviation 1; centroids below are in the data's units.")
+    return data
 
+
+def _single_run(args, data):
+    from . import _kmeans, _output, _seeding, plotting
+
+    samples, true_centroids = data.samples, data.true_centroids
+    if true_centroids is not None:
+        print("True centroids:")
+        _print_centroids(true_centroids, data.feature_names)
     choose = _seeding.random_centroids if args.init == "random" else _seeding.kmeans_plusplus
-    initial_centroids = choose(samples, args.n_clusters, args.seed).numpy()
+    initial_centroids = choose(samples, args.n_clusters, args.seed)
     print(f"Initial centroids ({args.init}, seed {args.seed}):")
-    _print_centroids(initial_centroids, true_centroids)
+    _print_centroids(data.in_units(initial_centroids), data.feature_names, true_centroids)
     print()
 
     print(f"{'iteration':>9}  {'inertia':>16}  {'largest shift':>13}  {'changed':>8}")
@@ -216,19 +328,19 @@ def _run(argv):
         # One compiled step per iteration, driven from here, so every iteration can be kept.
         centroids = initial_centroids
         labels, starting_inertia = _kmeans.assign(samples, centroids)
-        centroid_history, label_history = [centroids], [labels]
+        centroid_history, label_history = [data.in_units(centroids)], [labels]
         inertias, shifts, changes = [], [], []
         for iteration in range(1, args.iterations + 1):
             step = _kmeans.kmeans(samples, centroids, max_iterations=1, tolerance=None)
             centroids, labels = step.centroids, step.nearest_indices
-            centroid_history.append(centroids)
+            centroid_history.append(data.in_units(centroids))
             label_history.append(labels)
             inertias.append(step.inertia)
             shifts.append(float(step.shift_history[0]))
             changes.append(int(step.changed_history[0]))
             _print_iteration(iteration, inertias[-1], shifts[-1], changes[-1])
             if args.n_clusters <= 10:
-                _print_centroids(centroids, true_centroids, indent=" " * 11)
+                _print_centroids(data.in_units(centroids), data.feature_names, true_centroids, indent=" " * 11)
             if args.tolerance is not None and (shifts[-1] <= args.tolerance or changes[-1] == 0):
                 break
 
@@ -245,53 +357,144 @@ def _run(argv):
     else:
         print(f"stopped after {n_run} iterations without converging")
     print("Final centroids:")
-    _print_centroids(centroids, true_centroids)
+    final_centroids = data.in_units(centroids)
+    _print_centroids(final_centroids, data.feature_names, true_centroids)
 
     if args.output is not None:
         _output.write_json(
             args.output,
             {
-                "centroids": np.asarray(centroids).tolist(),
-                "nearest_indices": np.asarray(labels).tolist(),
+                "centroids": final_centroids.tolist(),
+                "feature_names": data.feature_names,
+                "nearest_indices": _per_row(data, labels),
                 "inertia": [float(value) for value in inertias],
                 "iterations": n_run,
                 "converged": bool(converged),
                 "true_centroids": None if true_centroids is None else true_centroids.tolist(),
-                "settings": {
-                    "n_clusters": args.n_clusters,
-                    "init": args.init,
-                    "seed": args.seed,
-                    "iterations": args.iterations,
-                    "tolerance": args.tolerance,
-                    "fast": args.fast,
-                    "data": args.data,
-                    **settings,
-                },
+                "settings": _settings(args, data),
             },
         )
         print(f"Results written to {args.output}")
 
+    sample_values = data.in_units(samples)
     if args.animate is not None:
         plotting.animate(
             args.animate,
-            samples,
+            sample_values,
             centroid_history,
             label_history,
             [starting_inertia, *inertias],
             true_centroids=true_centroids,
+            feature_names=data.feature_names,
         )
         print(f"Animation written to {args.animate} ({len(centroid_history)} frames)")
 
     figure = plotting.plot_result(
-        samples,
-        centroids,
+        sample_values,
+        final_centroids,
         labels,
         inertias,
         true_centroids=true_centroids,
+        feature_names=data.feature_names,
         title=f"k-means after {n_run} iterations ({args.init} start)",
     )
     _show_or_save(figure, args.save)
-    return 0
+
+
+def _sweep(args, data):
+    """Fit every cluster count in the range (with restarts) and compare them."""
+    import numpy as np
+    from sklearn.metrics import silhouette_score
+
+    from . import _output, plotting
+    from ._kmeans import KMeans
+
+    samples = data.samples
+    sample_size = min(samples.shape[0], SILHOUETTE_SAMPLE)
+    max_iter = args.iterations if args.iterations_given else 300
+    init = "random" if args.init == "random" else "k-means++"
+    print(
+        f"Fitting k = {args.n_clusters.start} to {args.n_clusters.stop - 1}, {args.n_init} starts each "
+        f"({init}, at most {max_iter} iterations, seed {args.seed}); the silhouette score on "
+        + (
+            f"all {samples.shape[0]} samples"
+            if sample_size == samples.shape[0]
+            else f"a random {sample_size:,} samples"
+        )
+    )
+    print()
+    print(f"{'clusters':>8}  {'inertia':>16}  {'silhouette':>10}")
+    sweep = []
+    for n_clusters in args.n_clusters:
+        model = KMeans(n_clusters, init=init, n_init=args.n_init, max_iter=max_iter, random_state=args.seed)
+        labels = model.fit_predict(samples)
+        silhouette = None
+        if 2 <= n_clusters < samples.shape[0] and len(np.unique(labels)) > 1:
+            silhouette = float(silhouette_score(samples, labels, sample_size=sample_size, random_state=args.seed))
+        sweep.append({"n_clusters": n_clusters, "inertia": model.inertia_, "silhouette": silhouette})
+        shown = "-" if silhouette is None else f"{silhouette:.3f}"
+        print(f"{n_clusters:>8}  {model.inertia_:>16,.3f}  {shown:>10}", flush=True)
+    scored = [entry for entry in sweep if entry["silhouette"] is not None]
+    print()
+    if scored:
+        best = max(scored, key=lambda entry: entry["silhouette"])
+        print(
+            f"The silhouette score is highest at k = {best['n_clusters']}. The inertia always falls as k grows; "
+            "look for the elbow, where it stops falling fast."
+        )
+    if args.output is not None:
+        _output.write_json(
+            args.output,
+            {
+                "sweep": sweep,
+                "feature_names": data.feature_names,
+                "silhouette_sample_size": sample_size,
+                "settings": _settings(args, data),
+            },
+        )
+        print(f"Results written to {args.output}")
+    _show_or_save(plotting.plot_sweep(sweep, title=_sweep_title(args)), args.save)
+
+
+# The silhouette score costs n^2 distances: above this many samples it is computed on a random
+# sample of this size (scikit-learn's sample_size).
+SILHOUETTE_SAMPLE = 10_000
+
+
+def _sweep_title(args):
+    source = "the lesson's blobs" if args.data is None else os.path.basename(args.data)
+    return f"Choosing k on {source}: {args.n_init} starts per k"
+
+
+def _per_row(data, labels):
+    """One cluster per data row of the file: null for rows left out (--missing drop)."""
+    if data.rows is None or len(data.rows) == data.n_rows:
+        return [int(label) for label in labels]
+    per_row = [None] * data.n_rows
+    for row, label in zip(data.rows.tolist(), labels.tolist()):
+        per_row[row] = int(label)
+    return per_row
+
+
+def _settings(args, data):
+    settings = {
+        "n_clusters": args.n_clusters
+        if isinstance(args.n_clusters, int)
+        else [args.n_clusters.start, args.n_clusters.stop - 1],
+        "init": args.init,
+        "seed": args.seed,
+        "iterations": args.iterations,
+        "tolerance": args.tolerance,
+        "fast": args.fast,
+        "data": args.data,
+        "columns": args.columns,
+        "missing": args.missing,
+        "standardize": args.standardize,
+        **data.settings,
+    }
+    if isinstance(args.n_clusters, range):
+        settings["n_init"] = args.n_init
+    return settings
 
 
 def _check_arguments(args):
@@ -305,10 +508,33 @@ def _check_arguments(args):
     _check_output_path(args.animate, "--animate", [".gif"])
     if args.fast and args.animate:
         raise UsageError("--animate draws every iteration, which --fast does not keep; use one or the other")
+    args.iterations_given = "--iterations" in _flags_given(args)
+    if isinstance(args.n_clusters, range):
+        for flag in ("--animate", "--tolerance", "--fast"):
+            if flag in _flags_given(args):
+                raise UsageError(
+                    f"{flag} goes with one cluster count, not a range (--n-clusters {args.n_clusters.start}:{args.n_clusters.stop - 1})"
+                )
+    elif "--n-init" in _flags_given(args):
+        raise UsageError("--n-init goes with a range of cluster counts (--n-clusters A:B)")
+    if args.data is None:
+        for flag in ("--columns", "--delimiter", "--decimal", "--missing"):
+            if flag in _flags_given(args):
+                raise UsageError(f"{flag} reads your own data, so it goes with --data")
+    if args.delimiter is not None:
+        args.delimiter = "\t" if args.delimiter in ("\\t", "tab") else args.delimiter
+        if len(args.delimiter) != 1:
+            raise UsageError(f"--delimiter {args.delimiter!r}: give one character (or \\t for a tab)")
+    if len(args.decimal) != 1:
+        raise UsageError(f"--decimal {args.decimal!r}: give one character")
     if args.data is not None:
         for name in GENERATION_DEFAULTS:
             if getattr(args, name) is not None:
                 raise UsageError(f"--{name.replace('_', '-')} sets up generated samples, so it does not go with --data")
+
+
+def _flags_given(args):
+    return args.flags_given
 
 
 def _check_output_path(path, flag, extensions):
@@ -365,16 +591,19 @@ def _show_or_save(figure, save_path):
     print(f"{message} {os.path.abspath(save_path)}")
 
 
-def _format_point(point):
-    return "(" + ", ".join(f"{value:9.3f}" for value in point) + ")"
-
-
-def _print_centroids(centroids, true_centroids=None, indent="  "):
-    """One line per centroid; with true centroids, the nearest one and how far it is."""
+def _print_centroids(centroids, feature_names=None, true_centroids=None, indent="  "):
+    """One line per centroid, under a line of column names; with true centroids, the nearest
+    one and how far it is."""
     import numpy as np
 
-    for index, centroid in enumerate(np.asarray(centroids)):
-        line = f"{indent}centroid {index}: {_format_point(centroid)}"
+    centroids = np.asarray(centroids)
+    widths = [max(9, len(name)) for name in feature_names] if feature_names else [9] * centroids.shape[1]
+    if feature_names and indent == "  ":
+        margin = " " * len(f"{indent}centroid 0: (")
+        print(margin + ", ".join(f"{name:>{width}}" for name, width in zip(feature_names, widths)))
+    for index, centroid in enumerate(centroids):
+        point = "(" + ", ".join(f"{value:{w}.3f}" for value, w in zip(centroid, widths)) + ")"
+        line = f"{indent}centroid {index}: {point}"
         if true_centroids is not None:
             distances = np.linalg.norm(np.asarray(true_centroids) - centroid, axis=1)
             nearest = int(np.argmin(distances))

@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from ._checks import check_finite_number, check_positive_int, check_seed
+from ._validation import check_count, check_seed
 
 
 def lesson_blobs(n_clusters=3, n_samples_per_cluster=500, n_features=2, embiggen_factor=70, seed=700):
@@ -21,10 +21,11 @@ def lesson_blobs(n_clusters=3, n_samples_per_cluster=500, n_features=2, embiggen
     samples : ndarray, float32, shape (n_clusters * n_samples_per_cluster, n_features)
         Blob 0's samples first, then blob 1's, and so on.
     """
-    check_positive_int(n_clusters, "n_clusters")
-    check_positive_int(n_samples_per_cluster, "n_samples_per_cluster")
-    check_positive_int(n_features, "n_features")
-    embiggen_factor = check_finite_number(embiggen_factor, "embiggen_factor")
+    check_count(n_clusters, "n_clusters")
+    check_count(n_samples_per_cluster, "n_samples_per_cluster")
+    check_count(n_features, "n_features")
+    if not np.isfinite(embiggen_factor):
+        raise ValueError(f"embiggen_factor must be a finite number, got {embiggen_factor!r}")
     seed = check_seed(seed)
     if seed is None:
         seed = int(np.random.default_rng().integers(2**32))

@@ -154,3 +154,32 @@ def animate(path, samples, centroid_history, label_history, inertias, *, true_ce
     with atomic_write(path) as temporary:
         animation.save(temporary, writer=PillowWriter(fps=2))
     plt.close(figure)
+
+
+def plot_sweep(sweep, title=None):
+    """Inertia (the elbow) and silhouette score against the number of clusters, side by side.
+
+    ``sweep`` is a list of ``{"n_clusters", "inertia", "silhouette"}`` (silhouette may be None).
+    """
+    import matplotlib.pyplot as plt
+
+    counts = [entry["n_clusters"] for entry in sweep]
+    figure, (inertia_axes, silhouette_axes) = plt.subplots(1, 2, figsize=(12, 4.8))
+    inertia_axes.plot(counts, [entry["inertia"] for entry in sweep], "o-", color="tab:blue")
+    inertia_axes.set_ylabel("inertia (within-cluster sum of squares)")
+    inertia_axes.set_title("Inertia: look for the elbow")
+    scored = [(entry["n_clusters"], entry["silhouette"]) for entry in sweep if entry["silhouette"] is not None]
+    if scored:
+        silhouette_axes.plot(*zip(*scored), "o-", color="tab:green")
+        best = max(scored, key=lambda pair: pair[1])
+        silhouette_axes.plot(*best, "o", markersize=14, markerfacecolor="none", markeredgecolor="k")
+    silhouette_axes.set_ylabel("silhouette score (higher is better)")
+    silhouette_axes.set_title("Silhouette score")
+    for ax in (inertia_axes, silhouette_axes):
+        ax.set_xlabel("number of clusters k")
+        ax.set_xticks(counts)
+        ax.grid(alpha=0.3)
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return figure

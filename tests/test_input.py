@@ -1,0 +1,106 @@
+"""Reading tables and .npy files: delimiters, headers, columns, gaps, and every bad file."""
+
+import numpy as np
+import pytest
+
+from tfkmeans._input import DataError, read_table
+
+EXPECTED = np.array([[0, 0], [0, 1], [10, 10], [10, 11]], dtype=np.float32)
+
+
+@pytest.mark.parametrize(
+    "name, text, options, names",
+    [
+        ("commas.csv", "x,y\n0,0\n0,1\n10,10\n10,11\n", {}, ["x", "y"]),
+        ("semicolons.csv", "x;y\n0;0\n0;1\n10;10\n10;11\n", {}, ["x", "y"]),
+        ("tabs.tsv", "x\ty\n0\t0\n0\t1\n10\t10\n10\t11\n", {}, ["x", "y"]),
+        ("spaces.txt", "x y\n0 0\n0  1\n10 10\n10 11\n", {}, ["x", "y"]),
+        ("pipes.csv", "x|y\n0|0\n0|1\n10|10\n10|11\n", {"delimiter": "|"}, ["x", "y"]),
+        ("decimal.csv", "x;y\n0,0;0\n0,0;1,0\n10;10\n10;11\n", {"decimal": ","}, ["x", "y"]),
+        ("blank_lines.csv", "x,y\n\n0,0\n0,1\n\n10,10\n10,11\n\n", {}, ["x", "y"]),
+        ("no_header.csv", "0,0\n0,1\n10,10\n10,11\n", {}, ["column 1", "column 2"]),
+        ("quoted.csv", '"x","y"\n"0","0"\n0,1\n10,"10"\n10,11\n', {}, ["x", "y"]),
+        ("bom.csv", "\ufeffx,y\n0,0\n0,1\n10,10\n10,11\n", {}, ["x", "y"]),
+        ("crlf.csv", "x,y\r\n0,0\r\n0,1\r\n10,10\r\n10,11\r\n", {}, ["x", "y"]),
+    ],
+)
+def test_table_forms(tmp_path, name, text, options, names):
+    path = tmp_path / name
+    path.write_bytes(text.encode("utf-8"))
+    table = read_table(path, **options)
+    np.testing.assert_array_equal(table.samples, EXPECTED)
+    assert table.samples.dtype == np.float32 and table.feature_names == names
+    assert table.rows.tolist() == [0, 1, 2, 3] and table.n_rows == 4
+
+
+def test_columns_by_name_or_number_and_gaps_dropped(tmp_path):
+    path = tmp_path / "people.csv"
+    path.write_text("id,name,height,weight\n1,ann,1.6,60\n2,bob,,80\n3,cy,1.8,75\n4,di,1.7,\n5,ed,1.9,90\n")
+    table = read_table(path, columns=["height", "4"], missing="drop")
+    np.testing.assert_allclose(table.samples, [[1.6, 60], [1.8, 75], [1.9, 90]], rtol=1e-6)
+    assert table.feature_names == ["height", "weight"] and table.rows.tolist() == [0, 2, 4] and table.n_rows == 5
+
+
+def test_npy_columns_and_missing_values(tmp_path):
+    np.save(tmp_path / "a.npy", np.array([[1.0, 2.0, 3.0], [4.0, np.nan, 6.0], [7.0, 8.0, 9.0]]))
+    table = read_table(tmp_path / "a.npy", columns=["3", "1"], missing="error")
+    np.testing.assert_array_equal(table.samples, [[3, 1], [6, 4], [9, 7]])
+    assert table.feature_names == ["column 3", "column 1"]
+    with pytest.raises(DataError, match=r"a.npy, row 2, column 2: NaN, a missing value"):
+        read_table(tmp_path / "a.npy")
+    assert read_table(tmp_path / "a.npy", missing="drop").rows.tolist() == [0, 2]
+
+
+@pytest.mark.parametrize(
+    "text, options, message",
+    [
+        ("", {}, "the file is empty"),
+        ("\n\n", {}, "the file is empty"),
+        ("a,b\n", {}, "has a header line (1) but no data"),
+        ("x,y\n1,2\n\n3,banana\n", {}, "line 4, column 2 ('y'): 'banana' is not a number; choose the numeric columns"),
+        ("1,2\n3,4,5\n", {}, "line 2: 3 columns, but the lines before it have 2"),
+        ("x,y\n1,2\n3,\n", {}, "line 3, column 2 ('y'): empty cell; --missing drop"),
+        ("x,y\n1,2\nnan,4\n", {}, "line 3, column 1 ('x'): 'nan' is not a finite number"),
+        ("x,y\n1,2\n3,-inf\n", {}, "line 3, column 2 ('y'): '-inf' is not a finite number"),
+        ("x,y\n1,2\n3,1e39\n", {}, "line 3, column 2 ('y'): 1e+39 is too large for float32"),
+        ("x,y\n,2\n3,\n", {"missing": "drop"}, "every row has a missing value"),
+        ("x,y\n1,2\n", {"columns": ["z"]}, "no column 'z' (the columns are 'x', 'y'; or give a number from 1 to 2)"),
+        ("x,y\n1,2\n", {"columns": ["3"]}, "no column '3'"),
+        ("x;y\n1,5;2\n", {}, "'1,5' is not a number (a decimal comma? add --decimal ,)"),
+    ],
+)
+def test_bad_tables(tmp_path, text, options, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    with pytest.raises(DataError) as caught:
+        read_table(path, **options)
+    assert message in str(caught.value) and str(caught.value).startswith(str(path))
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: p.write_bytes(b"\xff\xfe\x00garbage"), "not a text file (it is not UTF-8)"),
+        (lambda p: p.mkdir(), "is a directory"),
+    ],
+)
+def test_unreadable_files(tmp_path, make, message):
+    path = tmp_path / "data.csv"
+    make(path)
+    with pytest.raises(DataError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        read_table(path)
+
+
+@pytest.mark.parametrize(
+    "array, message",
+    [
+        (np.arange(5.0), "expected a 2-D array"),
+        (np.zeros((0, 2)), "the array is empty"),
+        (np.array([["a", "b"]]), "not numbers"),
+        (np.array([[1.0, np.inf]]), "row 1, column 2: inf is not a finite number"),
+    ],
+)
+def test_bad_npy(tmp_path, array, message):
+    np.save(tmp_path / "bad.npy", array)
+    with pytest.raises(DataError, match=message):
+        read_table(tmp_path / "bad.npy")
