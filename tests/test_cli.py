@@ -328,7 +328,9 @@ def test_a_semicolon_table_with_decimal_commas(run_command, tmp_path):
     """The delimiter is detected, the decimal mark given; the other table forms: test_input.py."""
     data = write(tmp_path / "decimal.csv", "x;y\n0,0;0\n0,0;1,0\n10;10\n10;11\n")
     output = tmp_path / "result.json"
-    finished = run_command("--data", data, "--n-clusters", "2", "--init", "kmeans++", "--decimal", ",", "--output", output)
+    finished = run_command(
+        "--data", data, "--n-clusters", "2", "--init", "kmeans++", "--decimal", ",", "--output", output
+    )
     assert finished.returncode == 0, finished.stderr
     result = json.loads(output.read_text())
     assert sorted(map(tuple, result["centroids"])) == [(0.0, 0.5), (10.0, 10.5)]

@@ -180,7 +180,9 @@ def test_empty_cluster_takes_the_farthest_sample():
     take the samples farthest from the new mean 5.5: 0 and 11 (5.5 away, the lower index first)."""
     X = np.array([[0.0], [1.0], [10.0], [11.0]])
     # After the one iteration allowed, cluster 0 (at 5.5) has no samples: scikit-learn's warning.
-    with pytest.warns(ConvergenceWarning, match=r"Number of distinct clusters \(2\) found smaller than n_clusters \(3\)"):
+    with pytest.warns(
+        ConvergenceWarning, match=r"Number of distinct clusters \(2\) found smaller than n_clusters \(3\)"
+    ):
         model = KMeans(3, init=[[5.0], [100.0], [200.0]], n_init=1, max_iter=1).fit(X)
     np.testing.assert_allclose(model.cluster_centers_, [[5.5], [0.0], [11.0]])
     assert model.labels_.tolist() == [1, 1, 2, 2]

@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 
 _PUBLIC = {
     "KMeans": "._kmeans",
+    "MiniBatchKMeans": "._kmeans",
     "kmeans": "._kmeans",
     "KMeansResult": "._kmeans",
     "inertia": "._kmeans",

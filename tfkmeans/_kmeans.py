@@ -14,7 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_array, check_is_fitted, validate_data
 
-from . import _lloyd, _seeding
+from . import _lloyd, _minibatch, _seeding, _stream
 from ._validation import FLOAT_DTYPES, as_centroids, as_labels, as_samples, check_count, check_n_clusters
 
 
@@ -62,8 +62,8 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
             return None, float(weights[0])
         return weights, 1.0
 
-    def _check_params_vs_input(self, X, default_n_init):
-        if X.shape[0] < self.n_clusters:
+    def _check_params_vs_input(self, X, default_n_init, check_n_samples=True):
+        if check_n_samples and X.shape[0] < self.n_clusters:
             raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}.")
         # scikit-learn's tolerance: relative to the mean variance of the features.
         self._tol = float(np.mean(np.var(X, axis=0)) * self.tol) if self.tol else 0.0
@@ -110,6 +110,48 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
             centres = self._init_array
         return tf.constant(centres) - offset
 
+    def _check_dataset(self, dataset, reset):
+        n_features = _stream.element_features(dataset)
+        if reset:
+            self.n_features_in_ = n_features
+            if hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        elif n_features != self.n_features_in_:
+            raise ValueError(
+                f"X has {n_features} features, but {type(self).__name__} is expecting {self.n_features_in_} features as input."
+            )
+        return n_features
+
+    def _fit_stream(self, dataset, X=None):
+        """Fit on a tf.data.Dataset (or, with a strategy, an array ``X`` fed as one): each
+        iteration one pass over it, the sums and counts added batch by batch and replica by
+        replica. Seeded from ``X`` when given, else from a uniform sample of the stream."""
+        random_state = check_random_state(self.random_state)
+        passes = _stream.Passes(dataset, self.strategy)
+        if X is None:
+            survey = _stream.survey(dataset, _stream.SEED_SAMPLE_ROWS, int(random_state.randint(2**31 - 1)))
+            sample, mean, variance, n_samples = survey.sample, survey.mean, survey.variance, survey.n_samples
+        else:
+            sample, mean, variance, n_samples = X, X.mean(axis=0), np.var(X, axis=0), X.shape[0]
+        if n_samples < self.n_clusters:
+            raise ValueError(f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}.")
+        self._check_params_vs_input(sample, default_n_init=10, check_n_samples=False)
+        self._tol = float(np.mean(variance) * self.tol) if self.tol else 0.0
+        offset = tf.constant(mean, passes.dtype)
+        centred_sample = tf.constant(sample, passes.dtype) - offset
+        best = None
+        for _ in range(self._n_init):
+            start = self._initial_centres(sample, centred_sample, mean, None, random_state)
+            result = _stream.lloyd(passes, offset, start, self.max_iter, tol_total=self._tol)
+            if best is None or result.inertia < best.inertia:
+                best = result
+        labels, inertia = passes.labels(offset, best.centroids)
+        self.cluster_centers_ = (best.centroids.numpy() + mean).astype(passes.dtype.as_numpy_dtype)
+        self.labels_ = labels
+        self.inertia_ = inertia
+        self.n_iter_ = best.n_updates
+        return self
+
     # --- a fitted model -------------------------------------------------------------------
 
     def _labels_and_inertia(self, X, weights=None):
@@ -127,13 +169,19 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
 
         Parameters
         ----------
-        X : array-like, DataFrame or tf.Tensor of shape (n_samples, n_features)
+        X : array-like, DataFrame, tf.Tensor of shape (n_samples, n_features), or a
+            tf.data.Dataset of (batch, n_features) batches
 
         Returns
         -------
         labels : ndarray of shape (n_samples,), int32
         """
         check_is_fitted(self)
+        if isinstance(X, tf.data.Dataset):
+            self._check_dataset(X, reset=False)
+            offset = self.cluster_centers_.mean(axis=0)
+            centres = tf.constant(self.cluster_centers_ - offset, X.element_spec.dtype)
+            return _stream.Passes(X).labels(tf.constant(offset, X.element_spec.dtype), centres)[0]
         return self._labels_and_inertia(self._check_data(X, reset=False))[0]
 
     def fit_predict(self, X, y=None, sample_weight=None):
@@ -221,6 +269,12 @@ class KMeans(_BaseKMeans):
         cluster).
     random_state : int, RandomState instance or None, default None
         Seeds the starts: the same value gives the same result in every process.
+    strategy : tf.distribute.Strategy or None, default None
+        Share each pass over the data out among the strategy's replicas: a
+        ``MirroredStrategy`` over local devices (several GPUs), or a
+        ``MultiWorkerMirroredStrategy`` over worker processes (every worker runs the same
+        program on the same data; ``TF_CONFIG`` says who the workers are). Each replica adds up
+        its share's per-cluster sums and counts; these are all-reduced every iteration.
 
     Attributes
     ----------
@@ -248,31 +302,50 @@ class KMeans(_BaseKMeans):
     True
     """
 
-    def __init__(self, n_clusters=8, *, init="k-means++", n_init="auto", max_iter=300, tol=1e-4, random_state=None):
+    _parameter_constraints = {**_BaseKMeans._parameter_constraints, "strategy": [None, tf.distribute.Strategy]}
+
+    def __init__(
+        self, n_clusters=8, *, init="k-means++", n_init="auto", max_iter=300, tol=1e-4, random_state=None, strategy=None
+    ):
         self.n_clusters = n_clusters
         self.init = init
         self.n_init = n_init
         self.max_iter = max_iter
         self.tol = tol
         self.random_state = random_state
+        self.strategy = strategy
 
     def fit(self, X, y=None, sample_weight=None):
         """Compute the k-means clustering.
 
         Parameters
         ----------
-        X : array-like, DataFrame or tf.Tensor of shape (n_samples, n_features)
+        X : array-like, DataFrame or tf.Tensor of shape (n_samples, n_features), or a
+            tf.data.Dataset of float batches of shape (batch, n_features)
             float32 data is computed in float32; float64 and integer data in float64, as in
-            scikit-learn.
+            scikit-learn. A dataset is streamed: each iteration is one pass over it, so the
+            data never has to be in memory at once; the starts are chosen from a uniform sample
+            of up to 100,000 of its rows (greedy k-means++ on the sample, or random rows of
+            it), and ``labels_`` come from a last pass. It must give the same batches in the
+            same order on every pass (no reshuffling).
         y : ignored
         sample_weight : array-like of shape (n_samples,), optional
-            Each sample's weight in the means and the inertia (and in the seeding).
+            Each sample's weight in the means and the inertia (and in the seeding). Not with
+            a dataset or a strategy.
 
         Returns
         -------
         self
         """
         self._validate_params()
+        if isinstance(X, tf.data.Dataset) or self.strategy is not None:
+            if sample_weight is not None:
+                raise TypeError("sample_weight is not supported with a tf.data.Dataset or a strategy")
+            if isinstance(X, tf.data.Dataset):
+                self._check_dataset(X, reset=True)
+                return self._fit_stream(X)
+            X = self._check_data(X, reset=True)
+            return self._fit_stream(_stream.array_dataset(X), X)
         X = self._check_data(X, reset=True)
         weights, scale = self._check_weights(sample_weight, X)
         self._check_params_vs_input(X, default_n_init=10)
@@ -311,6 +384,270 @@ class KMeans(_BaseKMeans):
                 stacklevel=2,
             )
         return self
+
+
+class MiniBatchKMeans(_BaseKMeans):
+    """Mini-batch k-means (Sculley, 2010) with TensorFlow, in scikit-learn's interface.
+
+    The parameters, attributes and methods of ``sklearn.cluster.MiniBatchKMeans``, with the same
+    meanings and the same rules: each step takes ``batch_size`` samples drawn at random, moves
+    each centre to the running mean of all the samples it has been given, now and then moves
+    centres with very few samples onto random samples (``reassignment_ratio``), and the run stops
+    after ``max_iter`` passes' worth of steps, or earlier when the smoothed inertia of the
+    batches stops improving (``max_no_improvement``) or the centres stop moving (``tol``). All
+    the steps of a fit run as one compiled TensorFlow function.
+
+    Parameters
+    ----------
+    n_clusters : int, default 8
+    init : {"k-means++", "random"}, callable or array-like, default "k-means++"
+        As for ``KMeans``; the starts are chosen from ``init_size`` random samples.
+    max_iter : int, default 100
+        The most passes over the data (``max_iter x n_samples / batch_size`` steps).
+    batch_size : int, default 1024
+    tol : float, default 0.0
+        Stop when the squared moves of the centres in a step sum to at most ``tol`` times the
+        mean variance of the features; 0 turns this off.
+    max_no_improvement : int or None, default 10
+        Stop after this many steps without an improvement of the smoothed inertia; None turns
+        this off.
+    init_size : int or None, default None
+        Samples to choose the starts from (default ``3 x batch_size``, at least ``3 x
+        n_clusters``); the starts are compared on another random ``init_size`` samples.
+    n_init : "auto" or int, default "auto"
+        Starts to compare ("auto": 1 for k-means++ or given centres, 3 otherwise).
+    reassignment_ratio : float, default 0.01
+        A centre whose count of samples falls below this fraction of the largest count is
+        moved onto a random sample.
+    random_state : int, RandomState instance or None, default None
+    compute_labels : bool, default True
+        Compute ``labels_`` and ``inertia_`` with one last pass over all the data.
+
+    Attributes
+    ----------
+    cluster_centers_, labels_, inertia_, n_features_in_, feature_names_in_
+        As for ``KMeans``.
+    n_iter_ : int
+        Passes over the data (counted in started passes, as scikit-learn does).
+    n_steps_ : int
+        Mini-batch steps taken.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tfkmeans import MiniBatchKMeans
+    >>> X = np.array([[1, 2], [1, 4], [1, 0], [4, 2], [4, 0], [4, 4], [4, 5], [0, 1], [2, 2], [3, 2], [5, 5], [1, -1]])
+    >>> model = MiniBatchKMeans(n_clusters=2, batch_size=6, random_state=0, n_init="auto").fit(X)
+    >>> model.cluster_centers_.shape, model.predict([[0, 0], [4, 4]]).shape
+    ((2, 2), (2,))
+    """
+
+    _parameter_constraints = {
+        **_BaseKMeans._parameter_constraints,
+        "max_iter": [Interval(numbers.Integral, 0, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "max_no_improvement": [Interval(numbers.Integral, 0, None, closed="left"), None],
+        "init_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "reassignment_ratio": [Interval(numbers.Real, 0, None, closed="left")],
+        "compute_labels": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        init="k-means++",
+        max_iter=100,
+        batch_size=1024,
+        tol=0.0,
+        max_no_improvement=10,
+        init_size=None,
+        n_init="auto",
+        reassignment_ratio=0.01,
+        random_state=None,
+        compute_labels=True,
+    ):
+        self.n_clusters = n_clusters
+        self.init = init
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.tol = tol
+        self.max_no_improvement = max_no_improvement
+        self.init_size = init_size
+        self.n_init = n_init
+        self.reassignment_ratio = reassignment_ratio
+        self.random_state = random_state
+        self.compute_labels = compute_labels
+
+    def _init_size(self, n_samples):
+        size = self.init_size if self.init_size is not None else 3 * self.batch_size
+        if size < self.n_clusters:
+            size = 3 * self.n_clusters
+        return min(size, n_samples)
+
+    def _best_start(self, X, weights, random_state):
+        """The start with the lowest inertia on a validation sample, each chosen from its own
+        random ``init_size`` samples (relative to the data's mean)."""
+        n_samples = X.shape[0]
+        init_size = self._init_size(n_samples)
+        offset = X.mean(axis=0)
+        validation = X[random_state.randint(0, n_samples, init_size)]
+        best, best_inertia = None, None
+        for _ in range(self._n_init):
+            subset = X[random_state.randint(0, n_samples, init_size)] if init_size < n_samples else X
+            start = self._initial_centres(subset, tf.constant(subset) - offset, offset, None, random_state)
+            centres = start.numpy() + offset
+            _, inertia = _lloyd.run_compiled(
+                _lloyd.assign, tf.constant(validation) - offset, None, start, n_clusters=self.n_clusters
+            )
+            if best_inertia is None or float(inertia) < best_inertia:
+                best, best_inertia = centres, float(inertia)
+        return best.astype(X.dtype)
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Compute the centres with mini-batch steps.
+
+        Parameters
+        ----------
+        X : array-like, DataFrame or tf.Tensor of shape (n_samples, n_features), or a
+            tf.data.Dataset of float batches of shape (batch, n_features)
+            With a dataset, each of its batches is one step (``batch_size`` does not apply),
+            ``max_iter`` counts passes over it, and the starts come from a uniform sample of
+            it; it may reshuffle between passes.
+        sample_weight : array-like of shape (n_samples,), optional (not with a dataset)
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        random_state = check_random_state(self.random_state)
+        if isinstance(X, tf.data.Dataset):
+            if sample_weight is not None:
+                raise TypeError("sample_weight is not supported with a tf.data.Dataset")
+            self._check_dataset(X, reset=True)
+            return self._fit_dataset(X, random_state)
+        X = self._check_data(X, reset=True)
+        weights, scale = self._check_weights(sample_weight, X)
+        self._check_params_vs_input(X, default_n_init=3)
+        n_samples = X.shape[0]
+        start = self._best_start(X, weights, random_state)
+        offset = X.mean(axis=0)
+        n_steps = (self.max_iter * n_samples) // self.batch_size
+        state = _lloyd.run_compiled(
+            _minibatch.loop,
+            tf.constant(X) - offset,
+            None if weights is None else tf.constant(weights),
+            tf.constant(start - offset),
+            tf.zeros([self.n_clusters], X.dtype),
+            tf.constant(random_state.randint(2**31 - 1), tf.int64),
+            tf.constant(self._tol, tf.float64),
+            n_clusters=self.n_clusters,
+            n_steps=n_steps,
+            batch_size=self.batch_size,
+            max_no_improvement=self.max_no_improvement,
+            reassignment_ratio=float(self.reassignment_ratio),
+        )
+        self.cluster_centers_ = (state.centres.numpy() + offset).astype(X.dtype)
+        self._counts = state.counts.numpy()
+        self._n_since_last_reassign = 0
+        self.n_steps_ = int(state.step)
+        self.n_iter_ = int(np.ceil(self.n_steps_ * self.batch_size / n_samples))
+        if self.compute_labels:
+            self.labels_, inertia = self._labels_and_inertia(X, weights)
+            self.inertia_ = inertia * scale
+        else:
+            self.inertia_ = float(state.ewa) * n_samples * scale
+        return self
+
+    def _fit_dataset(self, dataset, random_state):
+        survey = _stream.survey(dataset, _stream.SEED_SAMPLE_ROWS, int(random_state.randint(2**31 - 1)))
+        if survey.n_samples < self.n_clusters:
+            raise ValueError(f"n_samples={survey.n_samples} should be >= n_clusters={self.n_clusters}.")
+        self._check_params_vs_input(survey.sample, default_n_init=3, check_n_samples=False)
+        self._tol = float(np.mean(survey.variance) * self.tol) if self.tol else 0.0
+        dtype = dataset.element_spec.dtype
+        start = self._best_start(survey.sample, None, random_state)
+        offset = tf.constant(survey.mean, dtype)
+        state = _minibatch.start_state(tf.constant(start - survey.mean, dtype), tf.zeros([self.n_clusters], dtype))
+        seed = tf.constant(random_state.randint(2**31 - 1), tf.int64)
+        batches = 0
+        for _ in range(self.max_iter):
+            batches_before = int(state.step)
+            state = _epoch(
+                dataset,
+                offset,
+                state,
+                seed,
+                tf.constant(self._tol, tf.float64),
+                survey.n_samples,
+                self.max_no_improvement,
+                float(self.reassignment_ratio),
+            )
+            batches = max(batches, int(state.step) - batches_before)
+            if bool(state.stop):
+                break
+        self.cluster_centers_ = (state.centres.numpy() + survey.mean).astype(dtype.as_numpy_dtype)
+        self._counts = state.counts.numpy()
+        self._n_since_last_reassign = 0
+        self.n_steps_ = int(state.step)
+        self.n_iter_ = int(np.ceil(self.n_steps_ / max(batches, 1)))
+        if self.compute_labels:
+            centres = tf.constant(state.centres.numpy())
+            self.labels_, self.inertia_ = _stream.Passes(dataset).labels(offset, centres)
+        else:
+            self.inertia_ = float(state.ewa) * survey.n_samples
+        return self
+
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """One mini-batch step on ``X`` (the first call also chooses the starts from it).
+
+        Returns
+        -------
+        self
+        """
+        has_centres = hasattr(self, "cluster_centers_")
+        if not has_centres:
+            self._validate_params()
+        X = self._check_data(X, reset=not has_centres)
+        weights, _ = self._check_weights(sample_weight, X)
+        self._random_state = getattr(self, "_random_state", None) or check_random_state(self.random_state)
+        if not has_centres:
+            self._check_params_vs_input(X, default_n_init=3)
+            self.cluster_centers_ = self._best_start(X, weights, self._random_state)
+            self._counts = np.zeros(self.n_clusters, X.dtype)
+            self._n_since_last_reassign = 0
+            self.n_steps_ = 0
+        self._n_since_last_reassign += X.shape[0]
+        reassign = bool(np.any(self._counts == 0)) or self._n_since_last_reassign >= 10 * self.n_clusters
+        if reassign:
+            self._n_since_last_reassign = 0
+        offset = self.cluster_centers_.mean(axis=0).astype(X.dtype)
+        centres, counts, _ = _partial_step(
+            tf.constant(X) - offset,
+            None if weights is None else tf.constant(weights),
+            tf.constant(self.cluster_centers_.astype(X.dtype) - offset),
+            tf.constant(self._counts.astype(X.dtype)),
+            tf.constant(reassign),
+            tf.constant([self._random_state.randint(2**31 - 1), self.n_steps_], tf.int64),
+            float(self.reassignment_ratio),
+        )
+        self.cluster_centers_ = (centres.numpy() + offset).astype(X.dtype)
+        self._counts = counts.numpy()
+        self.n_steps_ += 1
+        if self.compute_labels:
+            self.labels_, self.inertia_ = self._labels_and_inertia(X, weights)
+        return self
+
+
+@tf.function
+def _partial_step(batch, weights, centres, counts, reassign, seed, reassignment_ratio):
+    return _minibatch.update(batch, weights, centres, counts, reassign, seed, reassignment_ratio)
+
+
+@tf.function
+def _epoch(dataset, offset, state, seed, tol, n_samples, max_no_improvement, reassignment_ratio):
+    return _minibatch.epoch(dataset, offset, state, seed, tol, n_samples, max_no_improvement, reassignment_ratio)
 
 
 def _sklearn_iterations(result, max_iter):
