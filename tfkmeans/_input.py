@@ -73,7 +73,7 @@ def read_table(path, columns=None, delimiter=None, decimal=".", missing="error")
         names, values, header_lines = _read_npy(path)
     else:
         names, values, header_lines = _read_text_table(path, extension, delimiter, decimal)
-    positions = _choose_columns(path, names, columns)
+    positions = choose_columns(path, names, columns)
     return _to_samples(path, names, values, header_lines, positions, missing, decimal)
 
 
@@ -132,7 +132,7 @@ def _read_text_table(path, extension, delimiter, decimal):
     except UnicodeDecodeError:
         raise DataError(f"{path}: not a text file (it is not UTF-8)") from None
     except (pd.errors.ParserError, OSError) as error:
-        raise DataError(f"{path}: not a readable table ({_short(error)})") from None
+        raise DataError(f"{path}: not a readable table ({short_message(error)})") from None
     cells = [cell for cell in first.iloc[0].tolist() if isinstance(cell, str)]
     header = bool(cells) and not any(_is_number(cell, decimal) for cell in cells)
     try:
@@ -142,7 +142,7 @@ def _read_text_table(path, extension, delimiter, decimal):
     except pd.errors.ParserError as error:
         raise DataError(_ragged_message(path, error)) from None
     except (UnicodeDecodeError, OSError) as error:
-        raise DataError(f"{path}: cannot be read ({_short(error)})") from None
+        raise DataError(f"{path}: cannot be read ({short_message(error)})") from None
     if header:
         names = [str(name).strip() for name in table.columns]
     else:
@@ -173,8 +173,10 @@ def _is_number(text, decimal):
         return False
 
 
-def _short(error):
-    return str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+def short_message(error):
+    """The last line of an exception's message (or its type's name)."""
+    text = getattr(error, "strerror", None) or str(error)
+    return text.strip().splitlines()[-1] if text.strip() else type(error).__name__
 
 
 def _ragged_message(path, error):
@@ -182,10 +184,10 @@ def _ragged_message(path, error):
     if match:
         expected, line, saw = match.groups()
         return f"{path}, line {line}: {saw} columns, but the lines before it have {expected}"
-    return f"{path}: not a readable table ({_short(error)})"
+    return f"{path}: not a readable table ({short_message(error)})"
 
 
-def _choose_columns(path, names, columns):
+def choose_columns(path, names, columns):
     """Positions (0-based) of the columns asked for: by name, else by number from 1."""
     if columns is None:
         return list(range(len(names)))

@@ -40,6 +40,15 @@ def write_json(path, result):
             handle.write(text)
 
 
+def write_npy(path, array):
+    """Write a NumPy array to ``path`` (.npy), whole or not at all."""
+    import numpy as np
+
+    with atomic_write(path) as temporary:
+        with open(temporary, "wb") as handle:
+            np.save(handle, array)
+
+
 def save_figure(figure, path):
     """Write a matplotlib figure to ``path`` (format from the extension), whole or not at all."""
     path = os.fspath(path)

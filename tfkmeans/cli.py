@@ -76,6 +76,9 @@ def _cluster_counts(text):
     return range(low, high + 1)
 
 
+# A .npy file larger than this (as float32) is streamed rather than loaded.
+STREAM_ABOVE_BYTES = 512 * 2**20
+
 GENERATION_DEFAULTS = {"n_features": 2, "n_samples_per_cluster": 500, "embiggen_factor": 70}
 
 
@@ -142,6 +145,12 @@ def build_parser():
         help="write the figure to PATH (.png, .pdf, .svg, ...) instead of opening a window. Without a display "
         "it is saved as tfkmeans.png (or tfkmeans-2.png, ..., never replacing a file) anyway",
     )
+    add(
+        "--labels",
+        metavar="PATH.npy",
+        help="write each sample's cluster (int32, in the data's order) to this NumPy file: for data too large "
+        "for one JSON list",
+    )
     data = parser.add_argument_group("your own data (with --data)")
     data.add_argument(
         "--columns",
@@ -165,6 +174,12 @@ def build_parser():
         action="store_true",
         help="scale each column to mean 0 and standard deviation 1 before clustering, so that no column "
         "weighs more for its units; centroids are reported in the data's own units",
+    )
+    data.add_argument(
+        "--stream",
+        action="store_true",
+        help="read a .npy file a batch at a time on every pass instead of loading it (the default for files over "
+        f"{STREAM_ABOVE_BYTES // 2**20} MiB as float32): the data never has to fit in memory",
     )
     sweep = parser.add_argument_group("comparing cluster counts (--n-clusters A:B)")
     sweep.add_argument(
@@ -207,6 +222,9 @@ def _run(argv):
     args = parser.parse_args(argv)
     args.flags_given = {argument.split("=")[0] for argument in argv if argument.startswith("--")}
     _check_arguments(args)
+    if args.streaming:
+        _stream_run(args)
+        return 0
     data = _load(args)
     if isinstance(args.n_clusters, range):
         _sweep(args, data)
@@ -365,6 +383,7 @@ def _single_run(args, data):
             args.output,
             {
                 "centroids": final_centroids.tolist(),
+                "initial_centroids": data.in_units(initial_centroids).tolist(),
                 "feature_names": data.feature_names,
                 "nearest_indices": _per_row(data, labels),
                 "inertia": [float(value) for value in inertias],
@@ -375,6 +394,9 @@ def _single_run(args, data):
             },
         )
         print(f"Results written to {args.output}")
+    if args.labels is not None:
+        _output.write_npy(args.labels, labels.astype("int32"))
+        print(f"Labels written to {args.labels}")
 
     sample_values = data.in_units(samples)
     if args.animate is not None:
@@ -399,6 +421,132 @@ def _single_run(args, data):
         title=f"k-means after {n_run} iterations ({args.init} start)",
     )
     _show_or_save(figure, args.save)
+
+
+def _stream_run(args):
+    """k-means on a .npy file read a batch at a time on every pass (the data never in memory)."""
+    import numpy as np
+    import tensorflow as tf
+
+    from . import _input, _output, _seeding, _stream, plotting
+
+    try:
+        with open(args.data, "rb"):
+            pass
+        names, positions = _stream_columns(args)
+        dataset, n_samples, _ = _stream.npy_dataset(args.data, columns=positions)
+        survey = _stream.survey(dataset, _stream.SEED_SAMPLE_ROWS, args.seed)
+    except (OSError, ValueError) as error:
+        raise UsageError(f"--data {args.data}: {_input.short_message(error)}") from None
+    if n_samples < args.n_clusters:
+        raise UsageError(f"--data {args.data}: {n_samples} samples is fewer than --n-clusters {args.n_clusters}")
+    data = _Data(survey.sample, names, settings={"streamed": True})
+    print(
+        f"k-means on {args.data}, streamed: {n_samples:,} samples, {len(names)} features: {', '.join(names)} "
+        f"(a uniform sample of {len(survey.sample):,} of them chooses the start and is plotted)"
+    )
+    if args.standardize:
+        data.mean = survey.mean.astype(np.float64)
+        scale = np.sqrt(survey.variance)
+        data.scale = np.where(scale > 0, scale, 1.0)
+        mean, inverse = tf.constant(data.mean, tf.float32), tf.constant(1.0 / data.scale, tf.float32)
+        dataset = dataset.map(lambda batch: (batch - mean) * inverse)
+        data.samples = ((survey.sample - data.mean) / data.scale).astype(np.float32)
+        print("Each column standardized to mean 0 and standard deviation 1; centroids below are in the data's units.")
+    offset_values = data.samples.mean(axis=0)  # the sample's mean: close to the data's, for precision
+    offset = tf.constant(offset_values)
+    choose = _seeding.random_centroids if args.init == "random" else _seeding.kmeans_plusplus
+    start = choose(data.samples, args.n_clusters, args.seed)
+    print(f"Initial centroids ({args.init}, from the sample, seed {args.seed}):")
+    _print_centroids(data.in_units(start), names)
+    print()
+    print(f"{'iteration':>9}  {'inertia':>16}  {'largest shift':>13}  {'changed':>8}")
+
+    def report(iteration, inertia, shift, centroids):
+        _print_iteration(iteration, inertia, shift, "-")
+        if args.n_clusters <= 10:
+            _print_centroids(data.in_units(centroids.numpy() + offset_values), names, indent=" " * 11)
+
+    passes = _stream.Passes(dataset)
+    tolerance = -1.0 if args.tolerance is None else args.tolerance
+    result = _stream.lloyd(
+        passes,
+        offset,
+        tf.constant(start - offset_values),
+        args.iterations,
+        tol_max_shift=tolerance,
+        on_iteration=report,
+    )
+    centroids = result.centroids.numpy() + offset_values
+    print()
+    if result.tol_reached:
+        print(f"converged after {result.n_updates} iterations")
+    else:
+        print(
+            f"stopped after {result.n_updates} iterations" + ("" if args.tolerance is None else " without converging")
+        )
+    print("Final centroids:")
+    final_centroids = data.in_units(centroids)
+    _print_centroids(final_centroids, names)
+
+    if args.labels is not None:
+        labels, _ = passes.labels(offset, result.centroids)
+        _output.write_npy(args.labels, labels)
+        print(f"Labels written to {args.labels}")
+    if args.output is not None:
+        _output.write_json(
+            args.output,
+            {
+                "centroids": final_centroids.tolist(),
+                "initial_centroids": data.in_units(start).tolist(),
+                "feature_names": names,
+                "nearest_indices": None,
+                "labels_file": args.labels,
+                "inertia": result.inertias,
+                "iterations": result.n_updates,
+                "converged": bool(result.tol_reached),
+                "settings": {**_settings(args, data), "n_samples": n_samples},
+            },
+        )
+        print(f"Results written to {args.output}" + ("" if args.labels else " (--labels writes each sample's cluster)"))
+    sample_labels = _stream_sample_labels(data.samples, centroids)
+    figure = plotting.plot_result(
+        data.in_units(data.samples),
+        final_centroids,
+        sample_labels,
+        result.inertias,
+        feature_names=names,
+        title=f"k-means after {result.n_updates} iterations ({args.init} start; {len(data.samples):,} samples shown)",
+    )
+    _show_or_save(figure, args.save)
+
+
+def _stream_columns(args):
+    """(names, 0-based positions or None) of the columns to stream."""
+    from . import _input
+
+    with open(args.data, "rb") as handle:
+        import numpy as np
+
+        version = np.lib.format.read_magic(handle)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, _ = read(handle)
+    if len(shape) != 2:
+        raise ValueError(f"expected a 2-D array (samples x features), got shape {shape}")
+    names = [f"column {j + 1}" for j in range(shape[1])]
+    if args.columns is None:
+        return names, None
+    try:
+        positions = _input.choose_columns(args.data, names, args.columns.split(","))
+    except _input.DataError as error:
+        raise UsageError(f"--data {error}") from None
+    return [names[p] for p in positions], positions
+
+
+def _stream_sample_labels(sample, centroids):
+    from ._kmeans import assign
+
+    return assign(sample, centroids.astype(sample.dtype))[0]
 
 
 def _sweep(args, data):
@@ -506,6 +654,7 @@ def _check_arguments(args):
         _check_output_path(args.save, "--save", [f".{extension}" for extension in sorted(supported)])
     _check_output_path(args.output, "--output", [".json"])
     _check_output_path(args.animate, "--animate", [".gif"])
+    _check_output_path(args.labels, "--labels", [".npy"])
     if args.fast and args.animate:
         raise UsageError("--animate draws every iteration, which --fast does not keep; use one or the other")
     args.iterations_given = "--iterations" in _flags_given(args)
@@ -527,10 +676,39 @@ def _check_arguments(args):
             raise UsageError(f"--delimiter {args.delimiter!r}: give one character (or \\t for a tab)")
     if len(args.decimal) != 1:
         raise UsageError(f"--decimal {args.decimal!r}: give one character")
+    args.streaming = args.stream or _large_npy(args.data)
+    if args.streaming:
+        if args.data is None or not args.data.lower().endswith(".npy"):
+            raise UsageError("--stream reads a .npy file given with --data (save a table as .npy to stream it)")
+        for flag in ("--animate", "--fast", "--n-init", "--delimiter", "--decimal"):
+            if flag in _flags_given(args):
+                raise UsageError(
+                    f"{flag} does not go with streaming the data (--stream, or a .npy over {STREAM_ABOVE_BYTES // 2**20} MiB)"
+                )
+        if isinstance(args.n_clusters, range):
+            raise UsageError("a range of cluster counts does not go with streaming the data; give one --n-clusters")
+        if args.missing == "drop":
+            raise UsageError("--missing drop does not go with streaming the data: a streamed file must have no gaps")
     if args.data is not None:
         for name in GENERATION_DEFAULTS:
             if getattr(args, name) is not None:
                 raise UsageError(f"--{name.replace('_', '-')} sets up generated samples, so it does not go with --data")
+
+
+def _large_npy(path):
+    """Whether ``path`` is a .npy file whose array, as float32, is over STREAM_ABOVE_BYTES."""
+    import numpy as np
+
+    if path is None or not path.lower().endswith(".npy") or not os.path.isfile(path):
+        return False
+    try:
+        with open(path, "rb") as handle:
+            version = np.lib.format.read_magic(handle)
+            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, _, _ = read(handle)
+    except (ValueError, OSError):
+        return False  # not a readable .npy: loading it reports the problem
+    return len(shape) == 2 and shape[0] * shape[1] * 4 > STREAM_ABOVE_BYTES
 
 
 def _flags_given(args):

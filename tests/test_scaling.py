@@ -1,0 +1,293 @@
+"""Beyond memory and beyond one machine: tf.data streams, MiniBatchKMeans, tf.distribute."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from sklearn.cluster import KMeans as ScikitKMeans
+from sklearn.cluster import MiniBatchKMeans as ScikitMiniBatchKMeans
+
+from conftest import error_lines, headless_environment
+from tfkmeans import KMeans, MiniBatchKMeans, kmeans
+from tfkmeans._stream import npy_dataset
+
+
+def separated_blobs(n_samples=20_000, n_features=4, n_centres=5, seed=0, spread=1.0):
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(-20, 20, size=(n_centres, n_features))
+    return (centres[rng.integers(0, n_centres, n_samples)] + rng.normal(size=(n_samples, n_features)) * spread).astype(
+        np.float32
+    )
+
+
+def batches(X, rows):
+    return tf.data.Dataset.from_tensor_slices(X).batch(rows)
+
+
+# --- streaming ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rows", [999, 20_000])
+def test_a_stream_gives_the_arrays_result_from_the_same_start(rows):
+    X = separated_blobs(spread=4.0)  # overlapping: several iterations, many samples change cluster
+    start = X[:5]
+    in_memory = KMeans(5, init=start, n_init=1, tol=0).fit(X)
+    streamed = KMeans(5, init=start, n_init=1, tol=0).fit(batches(X, rows))
+    np.testing.assert_allclose(streamed.cluster_centers_, in_memory.cluster_centers_, rtol=1e-5, atol=1e-4)
+    np.testing.assert_array_equal(streamed.labels_, in_memory.labels_)
+    assert streamed.n_iter_ == in_memory.n_iter_ > 3
+    assert streamed.inertia_ == pytest.approx(in_memory.inertia_, rel=1e-6)
+    assert streamed.n_features_in_ == 4 and not hasattr(streamed, "feature_names_in_")
+    np.testing.assert_array_equal(streamed.predict(batches(X, 4096)), in_memory.predict(X))
+
+
+def test_a_stream_is_seeded_from_a_sample_of_it():
+    """k-means++ on a uniform sample of the stream finds the five separated blobs."""
+    X = separated_blobs()
+    model = KMeans(5, random_state=0).fit(batches(X, 3000))
+    reference = ScikitKMeans(5, random_state=0, n_init=10).fit(X)
+    assert model.inertia_ == pytest.approx(reference.inertia_, rel=1e-4)
+    same = KMeans(5, random_state=0).fit(batches(X, 3000))
+    np.testing.assert_array_equal(same.cluster_centers_, model.cluster_centers_)
+
+
+def test_a_stream_relocates_empty_clusters_by_the_lessons_rule():
+    X = np.array([[0.0], [1.0], [10.0], [11.0]], np.float32)
+    start = [[5.0], [100.0], [200.0]]
+    with pytest.warns(Warning):  # an empty cluster after the one iteration allowed (in memory)
+        in_memory = KMeans(3, init=start, n_init=1, max_iter=1).fit(X)
+    streamed = KMeans(3, init=start, n_init=1, max_iter=1).fit(batches(X, 3))
+    np.testing.assert_allclose(streamed.cluster_centers_, in_memory.cluster_centers_)
+    np.testing.assert_allclose(streamed.cluster_centers_.ravel(), [5.5, 0.0, 11.0])
+
+
+@pytest.mark.parametrize(
+    "dataset, error, words",
+    [
+        (tf.data.Dataset.from_tensor_slices(np.zeros((10, 2), np.float32)), ValueError, "batch the dataset"),
+        (tf.data.Dataset.from_tensor_slices(np.zeros((10, 2), np.int32)).batch(5), TypeError, "float32 or float64"),
+        (tf.data.Dataset.from_tensor_slices((np.zeros((10, 2)), np.zeros(10))).batch(5), TypeError, "one float tensor"),
+        (batches(np.array([[0.0, 1.0], [np.nan, 1.0]] * 5, np.float32), 4), ValueError, "NaN or infinite"),
+        (batches(np.zeros((2, 2), np.float32), 4), ValueError, "n_samples=2 should be >= n_clusters=3"),
+    ],
+)
+def test_bad_streams_get_clear_errors(dataset, error, words):
+    with pytest.raises(error, match=words):
+        KMeans(3).fit(dataset)
+
+
+def test_npy_streamed_in_records_equals_the_file(tmp_path):
+    X = np.arange(7 * 3, dtype=np.float64).reshape(7, 3)
+    np.save(tmp_path / "x.npy", X)
+    dataset, n_samples, n_features = npy_dataset(tmp_path / "x.npy", batch_rows=3)
+    parts = [batch.numpy() for batch in dataset]
+    assert (n_samples, n_features) == (7, 3) and [len(part) for part in parts] == [3, 3, 1]
+    np.testing.assert_array_equal(np.concatenate(parts), X.astype(np.float32))
+    columns, _, width = npy_dataset(tmp_path / "x.npy", batch_rows=4, columns=[2, 0])
+    assert width == 2
+    np.testing.assert_array_equal(np.concatenate([b.numpy() for b in columns]), X[:, [2, 0]].astype(np.float32))
+
+
+def test_command_streams_a_large_npy_and_writes_labels_to_a_file(run_command, tmp_path):
+    X = separated_blobs(30_000, spread=4.0)
+    np.save(tmp_path / "data.npy", X)
+    finished = run_command(
+        "--data", tmp_path / "data.npy", "--stream", "--n-clusters", "5", "--iterations", "8",
+        "--labels", tmp_path / "labels.npy", "--output", tmp_path / "result.json",
+    )  # fmt: skip
+    assert finished.returncode == 0, finished.stderr
+    assert "streamed: 30,000 samples" in finished.stdout
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["nearest_indices"] is None and result["labels_file"] == str(tmp_path / "labels.npy")
+    expected = kmeans(X, np.array(result["initial_centroids"], np.float32), max_iterations=8, tolerance=None)
+    np.testing.assert_allclose(result["centroids"], expected.centroids, rtol=1e-4, atol=1e-3)
+    labels = np.load(tmp_path / "labels.npy")
+    assert labels.dtype == np.int32
+    np.testing.assert_array_equal(labels, expected.nearest_indices)
+    assert result["inertia"][-1] == pytest.approx(expected.inertia, rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--stream"], "--stream reads a .npy file given with --data"),
+        (["--stream", "--data", "x.npy", "--animate", "a.gif"], "--animate does not go with streaming"),
+        (
+            ["--stream", "--data", "x.npy", "--n-clusters", "2:4"],
+            "a range of cluster counts does not go with streaming",
+        ),
+        (["--stream", "--data", "x.npy", "--missing", "drop"], "--missing drop does not go with streaming"),
+        (["--stream", "--data", "nan.npy"], "NaN or infinite"),
+        (["--stream", "--data", "x.npy", "--columns", "9"], "no column '9'"),
+        (["--data", "x.npy", "--labels", "labels.txt"], "--labels labels.txt: the file name must end in .npy"),
+    ],
+)
+def test_streaming_bad_input(run_command, tmp_path, args, message):
+    np.save(tmp_path / "x.npy", np.zeros((10, 2), np.float32))
+    np.save(tmp_path / "nan.npy", np.array([[0.0, np.nan]] * 10, np.float32))
+    before = sorted(path.name for path in tmp_path.iterdir())
+    finished = run_command(*args)
+    assert finished.returncode == 2
+    lines = error_lines(finished.stderr)
+    assert len(lines) == 1 and message in lines[0], finished.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == before
+
+
+# --- MiniBatchKMeans ------------------------------------------------------------------------
+
+
+def test_minibatch_reaches_full_kmeans_inertia_and_matches_scikit_learns():
+    X = separated_blobs(50_000, n_features=8, n_centres=8, spread=2.0)
+    start = ScikitKMeans(8, n_init=1, random_state=0, max_iter=1).fit(X[:5000]).cluster_centers_.astype(np.float32)
+    full = ScikitKMeans(8, init=start, n_init=1).fit(X)
+    ours = MiniBatchKMeans(8, init=start, n_init=1, batch_size=1024, random_state=0).fit(X)
+    theirs = ScikitMiniBatchKMeans(8, init=start, n_init=1, batch_size=1024, random_state=0).fit(X)
+    assert ours.inertia_ <= full.inertia_ * 1.02
+    assert ours.inertia_ <= theirs.inertia_ * 1.02
+    assert 1 <= ours.n_iter_ <= 100 and ours.n_steps_ >= 50
+    np.testing.assert_array_equal(ours.labels_, ours.predict(X))
+
+
+def test_minibatch_update_is_the_running_mean():
+    """One step on the whole data from given centres: each centre becomes the mean of the samples
+    nearest to it (count 0 before), as in scikit-learn's update."""
+    X = np.array([[0.0], [2.0], [10.0], [14.0]])
+    model = MiniBatchKMeans(2, init=[[1.0], [11.0]], n_init=1, reassignment_ratio=0.0).partial_fit(X)
+    np.testing.assert_allclose(model.cluster_centers_, [[1.0], [12.0]])
+    # A second step with new samples: the running mean over all the samples each centre got.
+    model.partial_fit(np.array([[4.0], [16.0]]))
+    np.testing.assert_allclose(model.cluster_centers_, [[2.0], [40.0 / 3]])
+    assert model.n_steps_ == 2 and model._counts.tolist() == [3.0, 3.0]
+
+
+def test_minibatch_counts_passes_as_scikit_learn_does():
+    X = separated_blobs(10_000)
+    model = MiniBatchKMeans(5, batch_size=500, max_iter=2, max_no_improvement=None, random_state=0).fit(X)
+    assert model.n_steps_ == 2 * 10_000 // 500 and model.n_iter_ == 2
+
+
+def test_minibatch_from_a_stream():
+    X = separated_blobs(20_000)
+    model = MiniBatchKMeans(5, random_state=0, max_iter=5).fit(batches(X, 1000))
+    reference = ScikitKMeans(5, random_state=0, n_init=10).fit(X)
+    assert model.inertia_ <= reference.inertia_ * 1.02
+    assert model.labels_.shape == (20_000,)
+
+
+def test_minibatch_same_seed_same_result():
+    X = separated_blobs(5_000, spread=4.0)
+    first = MiniBatchKMeans(5, random_state=3, batch_size=256).fit(X)
+    second = MiniBatchKMeans(5, random_state=3, batch_size=256).fit(X)
+    np.testing.assert_array_equal(first.cluster_centers_, second.cluster_centers_)
+
+
+# --- tf.distribute --------------------------------------------------------------------------
+
+MIRRORED = """
+import sys
+import numpy as np
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from tfkmeans import KMeans
+X, start = np.load("X.npy"), np.load("start.npy")
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+assert strategy.num_replicas_in_sync == 2
+model = KMeans(5, init=start, n_init=1, tol=0, strategy=strategy).fit(X)
+np.save("mirrored.npy", model.cluster_centers_)
+dataset = tf.data.Dataset.from_tensor_slices(X).batch(4000)
+np.save("mirrored_stream.npy", KMeans(5, init=start, n_init=1, tol=0, strategy=strategy).fit(dataset).cluster_centers_)
+"""
+
+WORKER = """
+import json, os
+import numpy as np
+import tensorflow as tf
+strategy = tf.distribute.MultiWorkerMirroredStrategy()
+from tfkmeans import KMeans
+X, start = np.load("X.npy"), np.load("start.npy")
+model = KMeans(5, init=start, n_init=1, tol=0, strategy=strategy).fit(X)
+index = json.loads(os.environ["TF_CONFIG"])["task"]["index"]
+np.save(f"worker{index}.npy", model.cluster_centers_)
+print(strategy.num_replicas_in_sync, model.n_iter_)
+"""
+
+
+@pytest.fixture
+def shared_data(tmp_path):
+    X = separated_blobs(40_000, spread=4.0)
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "start.npy", X[:5])
+    return KMeans(5, init=X[:5], n_init=1, tol=0).fit(X)
+
+
+def test_mirrored_strategy_over_two_logical_cpus(tmp_path, shared_data):
+    finished = subprocess.run(
+        [sys.executable, "-c", MIRRORED],
+        cwd=tmp_path,
+        env=headless_environment(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    for name in ("mirrored.npy", "mirrored_stream.npy"):
+        np.testing.assert_allclose(np.load(tmp_path / name), shared_data.cluster_centers_, rtol=1e-5, atol=1e-4)
+
+
+def free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for each in sockets:
+        each.bind(("localhost", 0))
+    ports = [each.getsockname()[1] for each in sockets]
+    for each in sockets:
+        each.close()
+    return ports
+
+
+def test_multi_worker_strategy_with_two_worker_processes(tmp_path, shared_data):
+    workers = [f"localhost:{port}" for port in free_ports(2)]
+    (tmp_path / "worker.py").write_text(textwrap.dedent(WORKER))
+    processes = []
+    try:
+        for index in range(2):
+            environment = headless_environment()
+            environment["TF_CONFIG"] = json.dumps(
+                {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
+            )
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, "worker.py"],
+                    cwd=tmp_path,
+                    env=environment,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+            )
+        outputs = [process.communicate(timeout=300) for process in processes]
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    for process, (stdout, stderr) in zip(processes, outputs):
+        assert process.returncode == 0, stderr[-3000:]
+        assert stdout.split()[0] == "2"  # two replicas in sync: one per worker
+    for index in range(2):
+        np.testing.assert_allclose(
+            np.load(tmp_path / f"worker{index}.npy"), shared_data.cluster_centers_, rtol=1e-5, atol=1e-4
+        )
+    assert all(process.poll() is not None for process in processes)
+
+
+def test_a_strategy_rejects_sample_weights():
+    with pytest.raises(TypeError, match="sample_weight is not supported"):
+        KMeans(2, strategy=tf.distribute.get_strategy()).fit(np.zeros((4, 2)), sample_weight=np.ones(4))
+    assert os.environ.get("TF_CONFIG") is None
