@@ -1,32 +1,37 @@
-"""Benchmark: the compiled k-means loop against the lesson's loop, scikit-learn and NumPy.
+"""Benchmark: tfkmeans against the lesson's loop, scikit-learn and NumPy, and what scales past them.
 
-Every implementation gets the same float32 data (Gaussian blobs), the same initial centroids
-and the same iteration count, in this one process, so that the ratios between them hold even
-on a busy machine:
+Lloyd's loop in memory, per cell of the grid: every implementation gets the same float32 data
+(Gaussian blobs), the same initial centroids and the same iteration limit, in this one process,
+so that the ratios between them hold even on a busy machine:
 
 - lesson:  the lesson's eager loop, ``assign_to_nearest`` then ``update_centroids``
            (skipped where its n x k x d tensor would pass --lesson-limit-gib)
-- kmeans:  ``tfkmeans.kmeans``, the loop compiled as one TensorFlow function (XLA)
-- sklearn: ``KMeans(algorithm="lloyd", n_init=1, init=<same centroids>, max_iter=<same>, tol=0)``
-           (it stops early once no sample changes cluster, and so does ``kmeans`` here, with
-           ``tolerance=0.0``: times are per iteration actually run)
+- KMeans:  ``tfkmeans.KMeans(n_clusters=k, init=<same centroids>, n_init=1, max_iter=<same>, tol=0).fit(X)``
+- sklearn: scikit-learn's ``KMeans`` with the same arguments and ``algorithm="lloyd"``
+- elkan:   the same with ``algorithm="elkan"`` (triangle-inequality bounds skip distances)
 - numpy:   a plain NumPy Lloyd loop (distances by matrix product, sums by ``np.bincount``)
 
-For each cell, after a warm-up run: the time per iteration, measured as the slope between the
-medians of --repeats runs of 1 iteration and of --iterations iterations (so the fixed cost of
-a call, checking and copying the data, is left out, and reported on its own, as are the
-whole run and the warm-up's extra time, compilation for ``kmeans``), its speed relative
-to scikit-learn, whether its centroids agree with a float64 NumPy reference run from the same
-start (largest difference at most 1e-3 x the data's standard deviation), and (not with
---quick) the peak resident memory of a fresh process that makes the data and runs that
-implementation once: library, data and run together.
+Each stops early once no sample changes cluster (tol=0): times are per iteration actually run.
+For each: the median of --repeats whole runs divided by their iterations ("ms / iteration",
+everything a caller pays), the slope between runs of 1 and of --iterations iterations ("ms /
+extra iteration", leaving out what a call costs once), the warm-up's extra time (compilation),
+its speed relative to scikit-learn's lloyd, whether its centroids agree with a float64 NumPy
+run from the same start (largest difference at most 1e-3 x the data's standard deviation), and
+(not with --quick) the peak resident memory of a fresh process that makes the data and runs it
+once. The floor of a cell is the time of its distance product (2 n k d flops) at the best
+sgemm rate measured for that shape (NumPy's BLAS or XLA), or of reading the data once at the
+measured memory bandwidth, whichever is longer: no Lloyd iteration can take less.
+
+Then (see scaling.py): mini-batch k-means against scikit-learn's, one streamed pass's
+throughput over a .npy file against the memory bandwidth and the whole command's peak memory,
+one worker process against two, and a CSV file against the same numbers in .npy.
 
     pip install -r benchmarks/requirements.txt
-    python benchmarks/benchmark_kmeans.py              # the full grid (about 10 minutes here)
-    python benchmarks/benchmark_kmeans.py --quick      # a small slice, in seconds
+    python benchmarks/benchmark_kmeans.py              # everything (about 40 minutes here)
+    python benchmarks/benchmark_kmeans.py --quick      # a small slice of each, in a few minutes
 
-Writes benchmark.md (the table), benchmark.json and benchmark.png (time per iteration
-against n) to --output-dir.
+Writes benchmark.md (the tables), benchmark.json and benchmark.png (time per iteration against
+n, with the floor) to --output-dir.
 """
 
 import argparse
@@ -43,8 +48,10 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
+import scaling  # noqa: E402
 
 # TensorFlow and scikit-learn are imported where they are used, so that a memory probe (below)
 # loads only the library it measures.
@@ -56,7 +63,14 @@ FULL_GRID = [
     *[(n, 100, 64) for n in (1_500, 100_000, 200_000, 1_000_000)],
 ]
 QUICK_GRID = [(1_500, 3, 2), (20_000, 3, 2), (20_000, 16, 16)]
-IMPLEMENTATIONS = ["lesson", "kmeans", "sklearn", "numpy"]
+# The sizes of the other sections, full and --quick.
+SECTION_SIZES = {
+    "minibatch": (1_000_000, 100_000),
+    "stream": ((16_000_000, 64, 16), (500_000, 16, 8)),
+    "workers": (2_000_000, None),
+    "loading": (1_000_000, 100_000),
+}
+IMPLEMENTATIONS = ["lesson", "KMeans", "sklearn", "elkan", "numpy"]
 
 
 # --- data and reference ---------------------------------------------------------------------
@@ -138,26 +152,30 @@ def run_lesson(samples, start, iterations):
 
 
 def run_kmeans(samples, start, iterations):
-    import tfkmeans
+    from tfkmeans import KMeans
 
-    # tolerance=0.0 stops when no sample changes cluster: scikit-learn's rule with tol=0.
-    result = tfkmeans.kmeans(samples, start, max_iterations=iterations, tolerance=0.0)
-    return result.centroids, result.n_iterations
+    # tol=0 stops when no sample changes cluster, as scikit-learn's tol=0 does.
+    model = KMeans(n_clusters=len(start), init=start, n_init=1, max_iter=iterations, tol=0).fit(samples)
+    return model.cluster_centers_, model.n_iter_
 
 
-def run_sklearn(samples, start, iterations):
+def run_sklearn(samples, start, iterations, algorithm="lloyd"):
     from sklearn.cluster import KMeans
 
-    model = KMeans(n_clusters=len(start), init=start, n_init=1, max_iter=iterations, tol=0, algorithm="lloyd")
+    model = KMeans(n_clusters=len(start), init=start, n_init=1, max_iter=iterations, tol=0, algorithm=algorithm)
     model.fit(samples)
     return model.cluster_centers_, model.n_iter_
+
+
+def run_elkan(samples, start, iterations):
+    return run_sklearn(samples, start, iterations, algorithm="elkan")
 
 
 def run_numpy(samples, start, iterations):
     return numpy_lloyd(samples, start, iterations, np.float32), iterations
 
 
-RUNNERS = {"lesson": run_lesson, "kmeans": run_kmeans, "sklearn": run_sklearn, "numpy": run_numpy}
+RUNNERS = {"lesson": run_lesson, "KMeans": run_kmeans, "sklearn": run_sklearn, "elkan": run_elkan, "numpy": run_numpy}
 
 
 # --- measuring ------------------------------------------------------------------------------
@@ -236,7 +254,7 @@ def measure(name, samples, start, iterations, repeats):
     }
 
 
-def benchmark_cell(n_samples, n_clusters, n_features, iterations, repeats, lesson_limit_gib, memory):
+def benchmark_cell(n_samples, n_clusters, n_features, iterations, repeats, lesson_limit_gib, memory, bandwidth_gbps):
     samples, start = make_blobs(n_samples, n_clusters, n_features)
     reference = numpy_lloyd(samples, start, iterations, np.float64)
     scale = float(np.std(samples))
@@ -271,8 +289,15 @@ def benchmark_cell(n_samples, n_clusters, n_features, iterations, repeats, lesso
             + (f", peak {result['peak_mib']:.0f} MiB)" if result["peak_mib"] is not None else ")"),
             flush=True,
         )
+    rates = scaling.sgemm_rates(n_samples, n_clusters, n_features, repeats=3 if n_samples > 200_000 else 7)
+    cell["sgemm"] = rates
+    product_seconds = 2.0 * n_samples * n_clusters * n_features / (max(rates.values()) * 1e9)
+    read_seconds = samples.nbytes / (bandwidth_gbps * 1e9)
+    cell["floor_seconds"] = max(product_seconds, read_seconds)
+    cell["floor_bound"] = "product" if product_seconds >= read_seconds else "memory"
     sklearn = cell["results"]["sklearn"]
     for result in cell["results"].values():
+        result["times_floor"] = result["seconds_per_iteration"] / cell["floor_seconds"]
         result["speed_vs_sklearn"] = sklearn["seconds_per_iteration"] / result["seconds_per_iteration"]
         result["extra_iteration_speed_vs_sklearn"] = (
             sklearn["seconds_per_extra_iteration"] / result["seconds_per_extra_iteration"]
@@ -313,10 +338,20 @@ def startup_check(repeats):
 
 
 def markdown_table(report):
-    lines = [
+    machine = report.get("rates", {})
+    lines = []
+    if machine:
+        lines += [
+            f"Machine: sgemm {machine['square']['numpy_gflops']:.0f} GFLOP/s with NumPy's BLAS and "
+            f"{machine['square']['xla_gflops']:.0f} GFLOP/s with XLA (2,048 x 2,048 by 2,048 x 2,048, float32); "
+            f"memory read {machine['bandwidth']['numpy_gbps']:.1f} GB/s with NumPy (one thread), "
+            f"{machine['bandwidth']['tensorflow_gbps']:.1f} GB/s with TensorFlow (all cores).",
+            "",
+        ]
+    lines += [
         "| n | k | d | implementation | iterations | ms / iteration | vs scikit-learn | ms / extra iteration "
-        "| vs scikit-learn | fixed ms / call | warm-up extra (s) | peak RSS (MiB) | agrees with float64 |",
-        "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|:---:|",
+        "| vs scikit-learn | floor (ms) | x floor | warm-up extra (s) | peak RSS (MiB) | agrees with float64 |",
+        "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|",
     ]
     for cell in report["cells"]:
         for name in IMPLEMENTATIONS:
@@ -324,11 +359,12 @@ def markdown_table(report):
                 continue
             result = cell["results"][name]
             peak = "n/a" if result["peak_mib"] is None else f"{result['peak_mib']:,.0f}"
+            floor = f"{cell['floor_seconds'] * 1e3:.3f} ({cell['floor_bound']})"
             lines.append(
                 f"| {cell['n_samples']:,} | {cell['n_clusters']} | {cell['n_features']} | {name} "
                 f"| {result['iterations_run']} | {result['seconds_per_iteration'] * 1e3:.3f} "
                 f"| {result['speed_vs_sklearn']:.2f}x | {result['seconds_per_extra_iteration'] * 1e3:.3f} "
-                f"| {result['extra_iteration_speed_vs_sklearn']:.2f}x | {result['seconds_per_call_fixed'] * 1e3:.1f} "
+                f"| {result['extra_iteration_speed_vs_sklearn']:.2f}x | {floor} | {result['times_floor']:.1f} "
                 f"| {result['warm_up_extra_seconds']:.2f} | {peak} | {'yes' if result['agrees'] else 'NO'} |"
             )
     notes = [
@@ -336,9 +372,52 @@ def markdown_table(report):
         for c in report["cells"]
         for note in c["notes"]
     ]
-    text = "\n".join(lines) + "\n"
-    if notes:
-        text += "\n" + "\n".join(notes) + "\n"
+    notes += [
+        f"- n={c['n_samples']:,}, k={c['n_clusters']}, d={c['n_features']}: the distance product ran at "
+        f"{c['sgemm']['numpy_gflops']:.0f} GFLOP/s with NumPy, {c['sgemm']['xla_gflops']:.0f} with XLA"
+        for c in report["cells"]
+    ]
+    text = "\n".join(lines) + "\n\n" + "\n".join(notes) + "\n"
+    sections = report.get("sections", {})
+    if "minibatch" in sections:
+        m = sections["minibatch"]
+        text += (
+            f"\nMini-batch k-means, {m['n_samples']:,} x 16 blobs, 16 clusters, batch size 1,024, the same k-means++ "
+            f"start, at most 100 passes, each with its default stopping rule (median of the runs):\n\n"
+            "| implementation | seconds | vs scikit-learn | steps | passes | inertia vs full k-means | worst run |\n"
+            "|---|---:|---:|---:|---:|---:|---:|\n"
+        )
+        for name in ("MiniBatchKMeans", "sklearn MiniBatchKMeans"):
+            r = m[name]
+            speed = m["speed_vs_sklearn"] if name == "MiniBatchKMeans" else 1.0
+            text += (
+                f"| {name} | {r['seconds']:.2f} | {speed:.2f}x | {r['steps']:,.0f} | {r['passes']:.0f} "
+                f"| {r['inertia_vs_full']:+.2%} | {r['worst_inertia_vs_full']:+.2%} |\n"
+            )
+    if "stream" in sections:
+        st = sections["stream"]
+        text += (
+            f"\nStreaming a .npy file of {st['n_samples']:,} x {st['n_features']} float32 ({st['file_gb']:.1f} GB), "
+            f"{st['n_clusters']} clusters: one pass in {st['seconds_per_pass']:.2f} s, {st['gb_per_second']:.2f} GB/s, "
+            f"{st['share_of_read_bandwidth']:.0%} of the machine's memory read bandwidth. The whole command "
+            f"(`tfkmeans --data <file> --n-clusters {st['n_clusters']} --iterations 5 --init kmeans++ --labels ...`) "
+            f"took {st['command_seconds']:.0f} s with a peak resident memory of {st['command_peak_mib']:,} MiB.\n"
+        )
+    if "workers" in sections:
+        w = sections["workers"]
+        text += (
+            f"\nOne worker process against two on this machine ({w['n_samples']:,} x 16, 16 clusters, a 10-iteration "
+            "KMeans fit after a warm-up fit, the slowest worker's time, median of the runs):\n\n"
+            "| set-up | seconds |\n|---|---:|\n"
+            + "".join(f"| {label} | {w[label]:.2f} |\n" for label in ("no strategy", "1 worker", "2 workers"))
+        )
+    if "loading" in sections:
+        lo = sections["loading"]
+        text += (
+            f"\nReading your own data, `tfkmeans --data` end to end, {lo['n_samples']:,} x 8: a CSV file "
+            f"({lo['csv_mb']:.0f} MB) {lo['csv_seconds']:.2f} s, the same numbers in .npy {lo['npy_seconds']:.2f} s: "
+            f"{lo['ratio']:.2f}x.\n"
+        )
     if report.get("startup"):
         text += "\n| command (headless) | median wall time (s) |\n|---|---:|\n"
         for label, timing in report["startup"].items():
@@ -364,6 +443,8 @@ def plot(report, path):
             ]
             if points:
                 ax.plot(*zip(*points), "o-", label=name)
+        floor = [(c["n_samples"], c["floor_seconds"] * 1e3) for c in cells]
+        ax.plot(*zip(*floor), "k--", label="floor")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("samples (n)")
@@ -435,6 +516,12 @@ def main():
         "quick": args.quick,
         "cells": [],
     }
+    print("machine rates", flush=True)
+    report["rates"] = {
+        "square": scaling.sgemm_rates(2048, 2048, 2048, repeats=3),
+        "bandwidth": scaling.read_bandwidth(0.25 if args.quick else 1.0),
+    }
+    bandwidth = max(report["rates"]["bandwidth"].values())
     for n_samples, n_clusters, n_features in QUICK_GRID if args.quick else FULL_GRID:
         print(f"n={n_samples:,} k={n_clusters} d={n_features}", flush=True)
         report["cells"].append(
@@ -446,8 +533,20 @@ def main():
                 args.repeats,
                 args.lesson_limit_gib,
                 memory=not args.quick,
+                bandwidth_gbps=bandwidth,
             )
         )
+    pick = 1 if args.quick else 0
+    sections = report["sections"] = {}
+    print("mini-batch", flush=True)
+    sections["minibatch"] = scaling.minibatch(make_blobs, SECTION_SIZES["minibatch"][pick], repeats=3)
+    print("streaming", flush=True)
+    sections["stream"] = scaling.streaming(*SECTION_SIZES["stream"][pick], bandwidth_gbps=bandwidth, repeats=3)
+    if not args.quick:
+        print("workers", flush=True)
+        sections["workers"] = scaling.workers(make_blobs, SECTION_SIZES["workers"][0], repeats=3)
+    print("loading", flush=True)
+    sections["loading"] = scaling.loading(SECTION_SIZES["loading"][pick], repeats=3 if not args.quick else 1)
     if not args.quick:
         print("start-up check", flush=True)
         report["startup"] = startup_check(repeats=5)
