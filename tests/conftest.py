@@ -67,6 +67,21 @@ def run_command(tmp_path):
     return run
 
 
+def run_python(code, cwd, timeout=300, environment=None):
+    """Run ``python -c code`` in ``cwd`` in a fresh process, headless; the test fails with its
+    stderr unless it succeeds. Returns what it printed."""
+    finished = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=cwd,
+        env=environment or headless_environment(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    return finished.stdout
+
+
 def error_lines(stderr):
     """stderr without TensorFlow's start-up notices, which it prints before our code runs."""
     notices = ("WARNING: All log messages", "I0000", "E0000", "W0000")

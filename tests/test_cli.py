@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import REPO, error_lines, headless_environment
+from conftest import REPO, error_lines, headless_environment, run_python
 from tfkmeans import lesson_blobs, load_samples
 
 
@@ -255,15 +255,7 @@ def test_help_answers_without_importing_tensorflow(tmp_path):
         "assert 'tensorflow' not in sys.modules, 'tensorflow was imported'\n"
         "assert 'matplotlib' not in sys.modules, 'matplotlib was imported'\n"
     )
-    finished = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tmp_path,
-        env=headless_environment(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert finished.returncode == 0, finished.stderr
+    printed = run_python(code, tmp_path, timeout=60)
     for flag in (
         "--data",
         "--n-clusters",
@@ -276,7 +268,7 @@ def test_help_answers_without_importing_tensorflow(tmp_path):
         "--fast",
         "--save",
     ):
-        assert flag in finished.stdout
+        assert flag in printed
 
 
 def test_python_dash_m_runs_the_same_command(tmp_path):
@@ -409,3 +401,13 @@ def test_choosing_k_on_iris(run_command, tmp_path):
         assert entry["silhouette"] == pytest.approx(silhouette_score(samples, reference.labels_), abs=0.02)
     inertias = [entry["inertia"] for entry in result["sweep"]]
     assert inertias == sorted(inertias, reverse=True)
+
+
+def test_figures_show_at_most_a_sample_of_large_data():
+    from tfkmeans.cli import PLOT_SAMPLES, _plot_selection
+
+    small = np.arange(1000)
+    np.testing.assert_array_equal(small[_plot_selection(1000, 700)], small)
+    chosen = _plot_selection(PLOT_SAMPLES * 3, 700)
+    assert len(chosen) == PLOT_SAMPLES == len(np.unique(chosen)) and np.all(np.diff(chosen) > 0)
+    np.testing.assert_array_equal(chosen, _plot_selection(PLOT_SAMPLES * 3, 700))

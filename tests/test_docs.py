@@ -4,12 +4,10 @@ import doctest
 import importlib
 import re
 import shutil
-import subprocess
-import sys
 
 import pytest
 
-from conftest import REPO, headless_environment
+from conftest import REPO, run_python
 
 MODULES = ["tfkmeans._kmeans", "tfkmeans._seeding"]
 
@@ -28,13 +26,5 @@ def test_readme_python_examples_run(tmp_path):
     blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
     assert len(blocks) >= 3
     for block in blocks:
-        finished = subprocess.run(
-            [sys.executable, "-c", block],
-            cwd=tmp_path,
-            env=headless_environment(),
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert finished.returncode == 0, (block, finished.stderr[-2000:])
+        run_python(block, tmp_path)
     assert (tmp_path / "iris_model" / "saved_model.pb").is_file()

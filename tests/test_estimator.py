@@ -1,8 +1,6 @@
 """tfkmeans.KMeans: scikit-learn's interface, scikit-learn's numbers from the same start."""
 
 import pickle
-import subprocess
-import sys
 import warnings
 
 import numpy as np
@@ -16,7 +14,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from conftest import headless_environment
+from conftest import run_python
 from tfkmeans import KMeans
 
 
@@ -139,7 +137,7 @@ def test_same_random_state_same_result_in_two_processes(tmp_path):
         "    model = KMeans(5, init=init, random_state=42).fit(np.load('X.npy'))\n"
         "    np.save(init + '.npy', model.cluster_centers_)\n"
     )
-    subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=headless_environment(), check=True, timeout=120)
+    run_python(code, tmp_path, timeout=120)
     for init in ("k-means++", "random"):
         here = KMeans(5, init=init, random_state=42).fit(X).cluster_centers_
         np.testing.assert_array_equal(np.load(tmp_path / f"{init}.npy"), here)
@@ -229,16 +227,7 @@ def test_predict_and_transform_never_build_the_n_by_k_by_d_tensor(tmp_path):
         "assert labels.shape == (200_000,) and distances.shape == (200_000, 100)\n"
         "print(next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM:')) // 1024)\n"
     )
-    finished = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tmp_path,
-        env=headless_environment(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert finished.returncode == 0, finished.stderr
-    peak_mib = int(finished.stdout.split()[-1])
+    peak_mib = int(run_python(code, tmp_path).split()[-1])
     # TensorFlow itself, the data (49 MiB), the distances (76 MiB) and blocks of working space.
     assert peak_mib < 2048, peak_mib
 

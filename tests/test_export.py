@@ -1,12 +1,9 @@
 """KMeans.export: a SavedModel that TensorFlow alone can serve, with predict's labels."""
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
-from conftest import headless_environment
+from conftest import run_python
 from tfkmeans import KMeans
 
 
@@ -24,16 +21,8 @@ def serve_in_a_fresh_process(model_path, samples_path, tmp_path):
         "assert not any(name.startswith('tfkmeans') for name in sys.modules), 'tfkmeans was imported'\n"
         "print(out['cluster_index'].dtype.name, out['squared_distance'].dtype.name)\n"
     )
-    finished = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tmp_path,
-        env=headless_environment(),
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert finished.returncode == 0, finished.stderr
-    return finished.stdout.split(), np.load(tmp_path / "labels.npy"), np.load(tmp_path / "distances.npy")
+    printed = run_python(code, tmp_path, timeout=180)
+    return printed.split(), np.load(tmp_path / "labels.npy"), np.load(tmp_path / "distances.npy")
 
 
 def test_saved_model_gives_predicts_labels_in_a_process_with_only_tensorflow(tmp_path):

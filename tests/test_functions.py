@@ -1,14 +1,12 @@
 """The lesson's five functions: values against NumPy, the lesson's data, empty clusters, bad input."""
 
 import itertools
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import REPO, headless_environment
+from conftest import REPO, headless_environment, run_python
 from functions import assign_to_nearest, choose_random_centroids, create_samples, update_centroids
 
 # The lesson's settings.
@@ -113,11 +111,11 @@ def test_same_seed_same_numbers_in_two_processes(lesson_data, tmp_path):
         "np.save('samples.npy', s.numpy())\n"
         f"np.save('random.npy', choose_random_centroids(s, 3, seed={SEED}).numpy())\n"
     )
-    work = tmp_path
-    environment = {**headless_environment(), "PYTHONPATH": str(REPO)}
-    subprocess.run([sys.executable, "-c", code], cwd=work, env=environment, check=True, capture_output=True)
-    np.testing.assert_array_equal(np.load(work / "samples.npy"), samples)
-    np.testing.assert_array_equal(np.load(work / "random.npy"), choose_random_centroids(samples, 3, seed=SEED).numpy())
+    run_python(code, tmp_path, environment={**headless_environment(), "PYTHONPATH": str(REPO)})
+    np.testing.assert_array_equal(np.load(tmp_path / "samples.npy"), samples)
+    np.testing.assert_array_equal(
+        np.load(tmp_path / "random.npy"), choose_random_centroids(samples, 3, seed=SEED).numpy()
+    )
 
 
 # --- choose_random_centroids ----------------------------------------------------------------

@@ -13,7 +13,7 @@ import tensorflow as tf
 from sklearn.cluster import KMeans as ScikitKMeans
 from sklearn.cluster import MiniBatchKMeans as ScikitMiniBatchKMeans
 
-from conftest import error_lines, headless_environment
+from conftest import error_lines, headless_environment, run_python
 from tfkmeans import KMeans, MiniBatchKMeans, kmeans
 from tfkmeans._stream import npy_dataset
 
@@ -228,15 +228,7 @@ def shared_data(tmp_path):
 
 
 def test_mirrored_strategy_over_two_logical_cpus(tmp_path, shared_data):
-    finished = subprocess.run(
-        [sys.executable, "-c", MIRRORED],
-        cwd=tmp_path,
-        env=headless_environment(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert finished.returncode == 0, finished.stderr[-3000:]
+    run_python(MIRRORED, tmp_path)
     for name in ("mirrored.npy", "mirrored_stream.npy"):
         np.testing.assert_allclose(np.load(tmp_path / name), shared_data.cluster_centers_, rtol=1e-5, atol=1e-4)
 

@@ -1,13 +1,10 @@
 """Seeding: random samples (the lesson's exercise 1) and k-means++."""
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import headless_environment
+from conftest import run_python
 from functions import choose_random_centroids, create_samples
 from tfkmeans import kmeans_plusplus, random_centroids
 
@@ -84,7 +81,7 @@ def test_kmeans_plusplus_same_seed_same_centroids_in_two_processes(lesson_data, 
         "from tfkmeans import kmeans_plusplus\n"
         "np.save('chosen.npy', kmeans_plusplus(np.load('samples.npy'), 5, seed=700))\n"
     )
-    subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=headless_environment(), check=True, timeout=120)
+    run_python(code, tmp_path, timeout=120)
     np.testing.assert_array_equal(np.load(tmp_path / "chosen.npy"), kmeans_plusplus(samples, 5, seed=700))
 
 

@@ -77,6 +77,15 @@ def read_table(path, columns=None, delimiter=None, decimal=".", missing="error")
     return _to_samples(path, names, values, header_lines, positions, missing, decimal)
 
 
+def npy_header(path):
+    """(shape, fortran_order, dtype, header length in bytes) of a .npy file, read from its header."""
+    with open(path, "rb") as handle:
+        version = np.lib.format.read_magic(handle)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran_order, dtype = read(handle)
+        return shape, fortran_order, dtype, handle.tell()
+
+
 def _read_npy(path):
     try:
         array = np.load(path, allow_pickle=False, mmap_mode="r")

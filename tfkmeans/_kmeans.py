@@ -122,36 +122,6 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
             )
         return n_features
 
-    def _fit_stream(self, dataset, X=None):
-        """Fit on a tf.data.Dataset (or, with a strategy, an array ``X`` fed as one): each
-        iteration one pass over it, the sums and counts added batch by batch and replica by
-        replica. Seeded from ``X`` when given, else from a uniform sample of the stream."""
-        random_state = check_random_state(self.random_state)
-        passes = _stream.Passes(dataset, self.strategy)
-        if X is None:
-            survey = _stream.survey(dataset, _stream.SEED_SAMPLE_ROWS, int(random_state.randint(2**31 - 1)))
-            sample, mean, variance, n_samples = survey.sample, survey.mean, survey.variance, survey.n_samples
-        else:
-            sample, mean, variance, n_samples = X, X.mean(axis=0), np.var(X, axis=0), X.shape[0]
-        if n_samples < self.n_clusters:
-            raise ValueError(f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}.")
-        self._check_params_vs_input(sample, default_n_init=10, check_n_samples=False)
-        self._tol = float(np.mean(variance) * self.tol) if self.tol else 0.0
-        offset = tf.constant(mean, passes.dtype)
-        centred_sample = tf.constant(sample, passes.dtype) - offset
-        best = None
-        for _ in range(self._n_init):
-            start = self._initial_centres(sample, centred_sample, mean, None, random_state)
-            result = _stream.lloyd(passes, offset, start, self.max_iter, tol_total=self._tol)
-            if best is None or result.inertia < best.inertia:
-                best = result
-        labels, inertia = passes.labels(offset, best.centroids)
-        self.cluster_centers_ = (best.centroids.numpy() + mean).astype(passes.dtype.as_numpy_dtype)
-        self.labels_ = labels
-        self.inertia_ = inertia
-        self.n_iter_ = best.n_updates
-        return self
-
     # --- a fitted model -------------------------------------------------------------------
 
     def _labels_and_inertia(self, X, weights=None):
@@ -382,6 +352,36 @@ class KMeans(_BaseKMeans):
                 ConvergenceWarning,
                 stacklevel=2,
             )
+        return self
+
+    def _fit_stream(self, dataset, X=None):
+        """Fit on a tf.data.Dataset (or, with a strategy, an array ``X`` fed as one): each
+        iteration one pass over it, the sums and counts added batch by batch and replica by
+        replica. Seeded from ``X`` when given, else from a uniform sample of the stream."""
+        random_state = check_random_state(self.random_state)
+        passes = _stream.Passes(dataset, self.strategy)
+        if X is None:
+            survey = _stream.survey(dataset, _stream.SEED_SAMPLE_ROWS, int(random_state.randint(2**31 - 1)))
+            sample, mean, variance, n_samples = survey.sample, survey.mean, survey.variance, survey.n_samples
+        else:
+            sample, mean, variance, n_samples = X, X.mean(axis=0), np.var(X, axis=0), X.shape[0]
+        if n_samples < self.n_clusters:
+            raise ValueError(f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}.")
+        self._check_params_vs_input(sample, default_n_init=10, check_n_samples=False)
+        self._tol = float(np.mean(variance) * self.tol) if self.tol else 0.0
+        offset = tf.constant(mean, passes.dtype)
+        centred_sample = tf.constant(sample, passes.dtype) - offset
+        best = None
+        for _ in range(self._n_init):
+            start = self._initial_centres(sample, centred_sample, mean, None, random_state)
+            result = _stream.lloyd(passes, offset, start, self.max_iter, tol_total=self._tol)
+            if best is None or result.inertia < best.inertia:
+                best = result
+        labels, inertia = passes.labels(offset, best.centroids)
+        self.cluster_centers_ = (best.centroids.numpy() + mean).astype(passes.dtype.as_numpy_dtype)
+        self.labels_ = labels
+        self.inertia_ = inertia
+        self.n_iter_ = best.n_updates
         return self
 
 

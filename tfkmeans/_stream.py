@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import _lloyd
+from ._input import npy_header
 
 # The most rows of a stream kept in memory as the uniform sample that seeds k-means++.
 SEED_SAMPLE_ROWS = 100_000
@@ -49,49 +50,54 @@ def element_features(dataset):
 
 
 def survey(dataset, sample_rows, seed):
-    """One pass: the number of samples, their mean, each feature's variance, and a uniform random
-    sample of at most ``sample_rows`` of them (bottom-k sampling: the rows with the smallest
-    random keys).
+    """Two passes: the number of samples, their mean and each feature's variance, with a check
+    for NaN; then a uniform random sample of at most ``sample_rows`` of them (rows chosen in
+    advance, gathered batch by batch, so that no pass holds more than a batch at a time).
 
     Raises ValueError if the data holds NaN or infinity, or no rows at all.
     """
     n_features = element_features(dataset)
     dtype = dataset.element_spec.dtype
-    count, total, squares, finite, rows = _survey_pass(
-        dataset, tf.constant(seed, tf.int64), sample_rows=sample_rows, n_features=n_features, dtype=dtype
-    )
+    count, total, squares, finite = _moments_pass(dataset, n_features=n_features)
     if not bool(finite):
         raise ValueError("the dataset holds NaN or infinite values")
     count = int(count)
     if count == 0:
         raise ValueError("the dataset holds no samples")
-    sample = rows.numpy()[: min(count, sample_rows)]
+    rows = np.sort(np.random.default_rng(seed).choice(count, size=min(count, sample_rows), replace=False))
+    sample = _sample_pass(dataset, tf.constant(rows, tf.int64)).numpy()
     mean = total.numpy() / count
     variance = np.maximum(squares.numpy() / count - mean**2, 0.0)
     return Survey(count, mean.astype(dtype.as_numpy_dtype), variance, sample)
 
 
 @tf.function
-def _survey_pass(dataset, seed, sample_rows, n_features, dtype):
+def _moments_pass(dataset, n_features):
     count = tf.constant(0, tf.int64)
     total = tf.zeros([n_features], tf.float64)
     squares = tf.zeros([n_features], tf.float64)
     finite = tf.constant(True)
-    keys = tf.fill([sample_rows], tf.constant(np.inf, tf.float64))
-    rows = tf.zeros([sample_rows, n_features], dtype)
     for batch in dataset:
-        size = tf.shape(batch, out_type=tf.int64)[0]
-        finite = tf.logical_and(finite, tf.reduce_all(tf.math.is_finite(batch)))
-        total += tf.reduce_sum(tf.cast(batch, tf.float64), axis=0)
-        squares += tf.reduce_sum(tf.square(tf.cast(batch, tf.float64)), axis=0)
-        batch_keys = tf.random.stateless_uniform([size], seed=tf.stack([seed, count]), dtype=tf.float64)
-        # Keep the rows with the smallest keys seen so far: a uniform sample without replacement.
-        all_keys = tf.concat([keys, batch_keys], axis=0)
-        smallest, order = tf.math.top_k(-all_keys, k=sample_rows)
-        keys = -smallest
-        rows = tf.gather(tf.concat([rows, batch], axis=0), order)
-        count += size
-    return count, total, squares, finite, rows
+        values = tf.cast(batch, tf.float64)
+        finite = tf.logical_and(finite, tf.reduce_all(tf.math.is_finite(values)))
+        total += tf.reduce_sum(values, axis=0)
+        squares += tf.reduce_sum(tf.square(values), axis=0)
+        count += tf.shape(batch, out_type=tf.int64)[0]
+    return count, total, squares, finite
+
+
+@tf.function
+def _sample_pass(dataset, rows):
+    """The rows at the sorted positions ``rows`` of the stream, in that order."""
+    parts = tf.TensorArray(dataset.element_spec.dtype, size=0, dynamic_size=True, infer_shape=False)
+    begin = tf.constant(0, tf.int64)
+    index = 0
+    for batch in dataset:
+        end = begin + tf.shape(batch, out_type=tf.int64)[0]
+        bounds = tf.searchsorted(rows, tf.stack([begin, end]))
+        parts = parts.write(index, tf.gather(batch, rows[bounds[0] : bounds[1]] - begin))
+        begin, index = end, index + 1
+    return parts.concat()
 
 
 class Passes:
@@ -182,6 +188,26 @@ class Passes:
         return labels.numpy(), float(inertia)
 
 
+def write_labels(dataset, offset, centroids, path):
+    """Each sample's nearest centroid, written to the .npy file ``path`` (int32) a batch at a
+    time, whole or not at all; returns how many were written."""
+    from ._output import atomic_write
+
+    nearest = tf.function(lambda batch: _lloyd.nearest_centroids(batch - offset, centroids)[0])
+    count = 0
+    with atomic_write(path) as temporary:
+        with open(temporary, "wb") as handle:
+            header_at = handle.tell()
+            np.lib.format.write_array_header_2_0(handle, {"descr": "<i4", "fortran_order": False, "shape": (0,)})
+            for batch in dataset:
+                labels = nearest(batch).numpy().astype("<i4")
+                handle.write(labels.tobytes())
+                count += len(labels)
+            handle.seek(header_at)
+            np.lib.format.write_array_header_2_0(handle, {"descr": "<i4", "fortran_order": False, "shape": (count,)})
+    return count
+
+
 @tf.function
 def _labels_pass(dataset, offset, centroids):
     labels = tf.TensorArray(tf.int32, size=0, dynamic_size=True, infer_shape=False)
@@ -243,11 +269,7 @@ def npy_dataset(path, batch_rows=ARRAY_BATCH_ROWS, columns=None):
 
     Returns ``(dataset, n_samples, n_features)``. ``columns``: 0-based positions to keep.
     """
-    with open(path, "rb") as handle:
-        version = np.lib.format.read_magic(handle)
-        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        shape, fortran_order, dtype = read_header(handle)
-        header_bytes = handle.tell()
+    shape, fortran_order, dtype, header_bytes = npy_header(path)
     if len(shape) != 2 or fortran_order or dtype.kind not in "iuf" or dtype.hasobject:
         raise ValueError(f"{path}: streaming needs a 2-D, C-ordered array of numbers; got shape {shape}, {dtype}")
     n_samples, n_features = shape
@@ -284,5 +306,5 @@ def npy_dataset(path, batch_rows=ARRAY_BATCH_ROWS, columns=None):
             )
         )
     records = parts[0] if len(parts) == 1 else parts[0].concatenate(parts[1])
-    dataset = records.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(2)
+    dataset = records.map(decode, num_parallel_calls=2, deterministic=True).prefetch(1)
     return dataset, n_samples, n_features if columns is None else len(columns)
