@@ -480,6 +480,24 @@ def main():
         metavar="JSON",
         help="only rewrite the table and the chart from an earlier benchmark.json",
     )
+    parser.add_argument(
+        "--sections",
+        default="lloyd,minibatch,stream,workers,loading,startup",
+        help="which parts to run (default all): lloyd (the grid), minibatch, stream, workers, loading, startup",
+    )
+    parser.add_argument(
+        "--merge",
+        type=Path,
+        metavar="JSON",
+        help="start from an earlier benchmark.json and replace only the --sections run now",
+    )
+    parser.add_argument(
+        "--readme",
+        type=Path,
+        metavar="PATH",
+        help="also put the tables into this Markdown file, between its <!-- benchmark:start --> and "
+        "<!-- benchmark:end --> lines",
+    )
     parser.add_argument("--probe", nargs=5, metavar="ARG", help=argparse.SUPPRESS)  # internal: a memory probe
     args = parser.parse_args()
     if args.probe:
@@ -491,8 +509,10 @@ def main():
     if not args.output_dir.parent.is_dir():
         parser.error(f"--output-dir {args.output_dir}: its parent directory does not exist")
     args.output_dir.mkdir(exist_ok=True)
+    if args.readme is not None and "<!-- benchmark:start -->" not in args.readme.read_text():
+        parser.error(f"--readme {args.readme}: it has no <!-- benchmark:start --> line")
     if args.render:
-        write_results(json.loads(args.render.read_text()), args.output_dir)
+        write_results(json.loads(args.render.read_text()), args.output_dir, args.readme)
         return
 
     import sklearn
@@ -500,8 +520,13 @@ def main():
 
     gpus = tf.config.list_physical_devices("GPU")
     description = args.device_label or (f"{os.cpu_count()} CPU cores" + (f", {len(gpus)} GPU" if gpus else ", no GPU"))
-    report = {
-        "machine": {
+    sections_asked = set(args.sections.split(","))
+    unknown = sections_asked - {"lloyd", "minibatch", "stream", "workers", "loading", "startup"}
+    if unknown:
+        parser.error(f"--sections: unknown {', '.join(sorted(unknown))}")
+    report = json.loads(args.merge.read_text()) if args.merge else {"cells": [], "sections": {}}
+    report.update(
+        machine={
             "description": description,
             "platform": platform.platform(),
             "cpu_count": os.cpu_count(),
@@ -511,51 +536,56 @@ def main():
             "numpy": np.__version__,
             "scikit-learn": sklearn.__version__,
         },
-        "iterations": args.iterations,
-        "repeats": args.repeats,
-        "quick": args.quick,
-        "cells": [],
-    }
-    print("machine rates", flush=True)
-    report["rates"] = {
-        "square": scaling.sgemm_rates(2048, 2048, 2048, repeats=3),
-        "bandwidth": scaling.read_bandwidth(0.25 if args.quick else 1.0),
-    }
+        iterations=args.iterations,
+        repeats=args.repeats,
+        quick=args.quick,
+    )
+    if "lloyd" in sections_asked or "rates" not in report:
+        print("machine rates", flush=True)
+        report["rates"] = {
+            "square": scaling.sgemm_rates(2048, 2048, 2048, repeats=3),
+            "bandwidth": scaling.read_bandwidth(0.25 if args.quick else 1.0),
+        }
     bandwidth = max(report["rates"]["bandwidth"].values())
-    for n_samples, n_clusters, n_features in QUICK_GRID if args.quick else FULL_GRID:
-        print(f"n={n_samples:,} k={n_clusters} d={n_features}", flush=True)
-        report["cells"].append(
-            benchmark_cell(
-                n_samples,
-                n_clusters,
-                n_features,
-                args.iterations,
-                args.repeats,
-                args.lesson_limit_gib,
-                memory=not args.quick,
-                bandwidth_gbps=bandwidth,
+    if "lloyd" in sections_asked:
+        report["cells"] = []
+        for n_samples, n_clusters, n_features in QUICK_GRID if args.quick else FULL_GRID:
+            print(f"n={n_samples:,} k={n_clusters} d={n_features}", flush=True)
+            report["cells"].append(
+                benchmark_cell(
+                    n_samples,
+                    n_clusters,
+                    n_features,
+                    args.iterations,
+                    args.repeats,
+                    args.lesson_limit_gib,
+                    memory=not args.quick,
+                    bandwidth_gbps=bandwidth,
+                )
             )
-        )
     pick = 1 if args.quick else 0
-    sections = report["sections"] = {}
-    print("mini-batch", flush=True)
-    sections["minibatch"] = scaling.minibatch(make_blobs, SECTION_SIZES["minibatch"][pick], repeats=3)
-    print("streaming", flush=True)
-    sections["stream"] = scaling.streaming(*SECTION_SIZES["stream"][pick], bandwidth_gbps=bandwidth, repeats=3)
-    if not args.quick:
+    sections = report.setdefault("sections", {})
+    if "minibatch" in sections_asked:
+        print("mini-batch", flush=True)
+        sections["minibatch"] = scaling.minibatch(make_blobs, SECTION_SIZES["minibatch"][pick], repeats=3)
+    if "stream" in sections_asked:
+        print("streaming", flush=True)
+        sections["stream"] = scaling.streaming(*SECTION_SIZES["stream"][pick], bandwidth_gbps=bandwidth, repeats=3)
+    if "workers" in sections_asked and not args.quick:
         print("workers", flush=True)
         sections["workers"] = scaling.workers(make_blobs, SECTION_SIZES["workers"][0], repeats=3)
-    print("loading", flush=True)
-    sections["loading"] = scaling.loading(SECTION_SIZES["loading"][pick], repeats=3 if not args.quick else 1)
-    if not args.quick:
+    if "loading" in sections_asked:
+        print("loading", flush=True)
+        sections["loading"] = scaling.loading(SECTION_SIZES["loading"][pick], repeats=3 if not args.quick else 1)
+    if "startup" in sections_asked and not args.quick:
         print("start-up check", flush=True)
         report["startup"] = startup_check(repeats=5)
 
-    write_results(report, args.output_dir)
+    write_results(report, args.output_dir, args.readme)
 
 
-def write_results(report, output_dir):
-    """benchmark.md, benchmark.json and benchmark.png in ``output_dir``."""
+def write_results(report, output_dir, readme=None):
+    """benchmark.md, benchmark.json and benchmark.png in ``output_dir``; the tables in ``readme``."""
     from tfkmeans._output import atomic_write
 
     table = markdown_table(report)
@@ -565,6 +595,13 @@ def write_results(report, output_dir):
         with atomic_write(output_dir / name) as temporary:
             Path(temporary).write_text(text)
     plot(report, output_dir / "benchmark.png")
+    if readme is not None:
+        text = readme.read_text()
+        before, rest = text.split("<!-- benchmark:start -->\n", 1)
+        _, after = rest.split("<!-- benchmark:end -->", 1)
+        with atomic_write(readme) as temporary:
+            Path(temporary).write_text(f"{before}<!-- benchmark:start -->\n{table}<!-- benchmark:end -->{after}")
+        print(f"Tables put into {readme}")
     print(f"Results written to {output_dir}/benchmark.md, benchmark.json and benchmark.png")
 
 
