@@ -70,11 +70,11 @@ def read_table(path, columns=None, delimiter=None, decimal=".", missing="error")
     if extension not in EXTENSIONS:
         raise DataError(f"{path}: unknown file type {extension or '(no extension)'!r}; use {', '.join(EXTENSIONS)}")
     if extension == ".npy":
-        names, values, header_lines = _read_npy(path)
+        names, values = _read_npy(path)
     else:
-        names, values, header_lines = _read_text_table(path, extension, delimiter, decimal)
+        names, values = _read_text_table(path, extension, delimiter, decimal)
     positions = choose_columns(path, names, columns)
-    return _to_samples(path, names, values, header_lines, positions, missing, decimal)
+    return _to_samples(path, names, values, positions, missing, decimal)
 
 
 def npy_header(path):
@@ -100,7 +100,7 @@ def _read_npy(path):
     if array.size == 0:
         raise DataError(f"{path}: the array is empty (shape {array.shape})")
     names = [f"column {j + 1}" for j in range(array.shape[1])]
-    return names, array, None
+    return names, array
 
 
 def _sniff(path, extension):
@@ -120,7 +120,7 @@ def _sniff(path, extension):
 
 
 def _read_text_table(path, extension, delimiter, decimal):
-    """(column names, a DataFrame of strings/numbers, the header's line count: 0 or 1)."""
+    """(column names, a DataFrame of the cells, as numbers where pandas could read them)."""
     import pandas as pd
 
     delimiter = delimiter or _sniff(path, extension)
@@ -161,7 +161,7 @@ def _read_text_table(path, extension, delimiter, decimal):
     table.columns = range(table.shape[1])
     # Line numbers: pandas skipped blank lines, so count them back from the file itself.
     table.attrs["lines"] = _data_line_numbers(path, header, table.shape[0])
-    return names, table, 1 if header else 0
+    return names, table
 
 
 def _data_line_numbers(path, header, n_rows):
@@ -222,7 +222,7 @@ def _describe(names, position):
     return f"column {position + 1}" + ("" if name == f"column {position + 1}" else f" ({name!r})")
 
 
-def _to_samples(path, names, values, header_lines, positions, missing, decimal):
+def _to_samples(path, names, values, positions, missing, decimal):
     """The chosen columns as float32 samples, with every cell checked."""
     if isinstance(values, np.ndarray):
         return _array_to_samples(path, names, values, positions, missing)

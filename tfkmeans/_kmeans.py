@@ -172,7 +172,7 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         X = self._check_data(X, reset=False).astype(self.cluster_centers_.dtype, copy=False)
         offset = self.cluster_centers_.mean(axis=0)
         centres = tf.constant(self.cluster_centers_ - offset)
-        rows = _lloyd.block_rows(X.shape[0], self.n_clusters, self.n_clusters + 1, X.itemsize)
+        rows = max(1, _lloyd.DISTANCE_BLOCK_BYTES // (X.itemsize * self.n_clusters))
         blocks = [
             _distances(tf.constant(X[begin : begin + rows]) - offset, centres).numpy()
             for begin in range(0, X.shape[0], rows)

@@ -685,18 +685,18 @@ def _check_arguments(args):
     _check_output_path(args.labels, "--labels", [".npy"])
     if args.fast and args.animate:
         raise UsageError("--animate draws every iteration, which --fast does not keep; use one or the other")
-    args.iterations_given = "--iterations" in _flags_given(args)
+    args.iterations_given = "--iterations" in args.flags_given
     if isinstance(args.n_clusters, range):
         for flag in ("--animate", "--tolerance", "--fast"):
-            if flag in _flags_given(args):
+            if flag in args.flags_given:
                 raise UsageError(
                     f"{flag} goes with one cluster count, not a range (--n-clusters {args.n_clusters.start}:{args.n_clusters.stop - 1})"
                 )
-    elif "--n-init" in _flags_given(args):
+    elif "--n-init" in args.flags_given:
         raise UsageError("--n-init goes with a range of cluster counts (--n-clusters A:B)")
     if args.data is None:
         for flag in ("--columns", "--delimiter", "--decimal", "--missing"):
-            if flag in _flags_given(args):
+            if flag in args.flags_given:
                 raise UsageError(f"{flag} reads your own data, so it goes with --data")
     if args.delimiter is not None:
         args.delimiter = "\t" if args.delimiter in ("\\t", "tab") else args.delimiter
@@ -709,7 +709,7 @@ def _check_arguments(args):
         if args.data is None or not args.data.lower().endswith(".npy"):
             raise UsageError("--stream reads a .npy file given with --data (save a table as .npy to stream it)")
         for flag in ("--animate", "--fast", "--n-init", "--delimiter", "--decimal"):
-            if flag in _flags_given(args):
+            if flag in args.flags_given:
                 raise UsageError(
                     f"{flag} does not go with streaming the data (--stream, or a .npy over {STREAM_ABOVE_BYTES // 2**20} MiB)"
                 )
@@ -734,10 +734,6 @@ def _large_npy(path):
     except (ValueError, OSError):
         return False  # not a readable .npy: loading it reports the problem
     return len(shape) == 2 and shape[0] * shape[1] * 4 > STREAM_ABOVE_BYTES
-
-
-def _flags_given(args):
-    return args.flags_given
 
 
 def _check_output_path(path, flag, extensions):
