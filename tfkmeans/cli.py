@@ -118,21 +118,27 @@ def build_parser():
         "--iterations",
         type=_integer_at_least(1),
         default=10,
-        help="iterations to run; with --tolerance, the most to run (default 10, as in the lesson's exercise 2)",
+        help="iterations to run; with --tolerance, the most to run (default 10, as in the lesson's exercise 2; "
+        "with --n-clusters A:B, the most per fit, default 300)",
     )
     add(
         "--tolerance",
         type=_non_negative_float,
         metavar="T",
-        help="stop as soon as no centroid moves farther than T (in data units) in an iteration, or no sample "
-        "changes cluster. Without it, exactly --iterations iterations run",
+        help="stop as soon as no centroid moves farther than T in an iteration (in the data's units, or in "
+        "standard deviations with --standardize), or no sample changes cluster. Without it, exactly "
+        "--iterations iterations run",
     )
     add(
         "--output",
         metavar="PATH.json",
         help="write the centroids, each sample's cluster, the inertia per iteration and the settings to this JSON file",
     )
-    add("--animate", metavar="PATH.gif", help="write an animation of the iterations, one frame per iteration")
+    add(
+        "--animate",
+        metavar="PATH.gif",
+        help="write an animation of the iterations: one frame for the start, then one per iteration",
+    )
     add(
         "--fast",
         action="store_true",
