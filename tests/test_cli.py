@@ -224,7 +224,9 @@ def test_iris_as_the_lesson_loop_clusters_it(run_command, tmp_path):
     applied to your own data."""
     from functions import assign_to_nearest, choose_random_centroids, update_centroids
 
-    finished = run_command("--data", REPO / "data" / "iris.csv", "--output", tmp_path / "iris.json")
+    finished = run_command(
+        "--data", REPO / "data" / "iris.csv", "--output", tmp_path / "iris.json", "--labels", tmp_path / "labels.npy"
+    )
     assert finished.returncode == 0, finished.stderr
     samples = load_samples(REPO / "data" / "iris.csv")
     centroids = choose_random_centroids(samples, 3, 700)
@@ -233,6 +235,8 @@ def test_iris_as_the_lesson_loop_clusters_it(run_command, tmp_path):
     result = json.loads((tmp_path / "iris.json").read_text())
     np.testing.assert_allclose(result["centroids"], centroids.numpy(), atol=1e-5)
     assert result["nearest_indices"] == assign_to_nearest(samples, centroids).numpy().tolist()
+    labels = np.load(tmp_path / "labels.npy")  # --labels: the same clusters, as int32 in a .npy file
+    assert labels.dtype == np.int32 and labels.tolist() == result["nearest_indices"]
 
 
 def test_without_a_display_the_figure_never_replaces_a_file(run_command, tmp_path):
