@@ -33,38 +33,23 @@ def console_command():
     return str(command)
 
 
+def run_headless(command, cwd):
+    """Run ``command`` in ``cwd`` as a user on a server would: headless, output captured."""
+    return subprocess.run(
+        [*map(str, command)], cwd=cwd, env=headless_environment(), capture_output=True, text=True, timeout=300
+    )
+
+
 @pytest.fixture
 def run_script(tmp_path):
     """Run ``python <lesson script> <args>`` in an empty directory, headless."""
-
-    def run(script, *args, cwd=None):
-        return subprocess.run(
-            [sys.executable, str(REPO / script), *map(str, args)],
-            cwd=cwd or tmp_path,
-            env=headless_environment(),
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-
-    return run
+    return lambda script, *args, cwd=None: run_headless([sys.executable, REPO / script, *args], cwd or tmp_path)
 
 
 @pytest.fixture
 def run_command(tmp_path):
     """Run the installed ``tfkmeans <args>`` in an empty directory (not the repository), headless."""
-
-    def run(*args, cwd=None):
-        return subprocess.run(
-            [console_command(), *map(str, args)],
-            cwd=cwd or tmp_path,
-            env=headless_environment(),
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-
-    return run
+    return lambda *args, cwd=None: run_headless([console_command(), *args], cwd or tmp_path)
 
 
 def run_python(code, cwd, timeout=300, environment=None):

@@ -321,7 +321,7 @@ class KMeans(_BaseKMeans):
         self._check_params_vs_input(X, default_n_init=10)
         random_state = check_random_state(self.random_state)
 
-        centred, offset = _centred(X)
+        centred, offset = _lloyd.centred(X)
         tensor_weights = None if weights is None else tf.constant(weights)
         best = None
         for _ in range(self._n_init):
@@ -484,12 +484,11 @@ class MiniBatchKMeans(_BaseKMeans):
             size = 3 * self.n_clusters
         return min(size, n_samples)
 
-    def _best_start(self, X, weights, random_state):
+    def _best_start(self, X, offset, random_state):
         """The start with the lowest inertia on a validation sample, each chosen from its own
-        random ``init_size`` samples (relative to the data's mean)."""
+        random ``init_size`` samples (relative to ``offset``, the data's mean)."""
         n_samples = X.shape[0]
         init_size = self._init_size(n_samples)
-        offset = X.mean(axis=0)
         validation = X[random_state.randint(0, n_samples, init_size)]
         best, best_inertia = None, None
         for _ in range(self._n_init):
@@ -530,8 +529,8 @@ class MiniBatchKMeans(_BaseKMeans):
         weights, scale = self._check_weights(sample_weight, X)
         self._check_params_vs_input(X, default_n_init=3)
         n_samples = X.shape[0]
-        start = self._best_start(X, weights, random_state)
-        centred, offset = _centred(X)
+        centred, offset = _lloyd.centred(X)
+        start = self._best_start(X, offset, random_state)
         n_steps = (self.max_iter * n_samples) // self.batch_size
         state = _lloyd.run_compiled(
             _minibatch.loop,
@@ -566,7 +565,7 @@ class MiniBatchKMeans(_BaseKMeans):
         self._check_params_vs_input(survey.sample, default_n_init=3, check_n_samples=False)
         self._tol = float(np.mean(survey.variance) * self.tol) if self.tol else 0.0
         dtype = dataset.element_spec.dtype
-        start = self._best_start(survey.sample, None, random_state)
+        start = self._best_start(survey.sample, survey.mean, random_state)
         offset = tf.constant(survey.mean, dtype)
         state = _minibatch.start_state(tf.constant(start - survey.mean, dtype), tf.zeros([self.n_clusters], dtype))
         seed = tf.constant(random_state.randint(2**31 - 1), tf.int64)
@@ -613,7 +612,7 @@ class MiniBatchKMeans(_BaseKMeans):
         self._random_state = getattr(self, "_random_state", None) or check_random_state(self.random_state)
         if not has_centres:
             self._check_params_vs_input(X, default_n_init=3)
-            self.cluster_centers_ = self._best_start(X, weights, self._random_state)
+            self.cluster_centers_ = self._best_start(X, X.mean(axis=0), self._random_state)
             self._counts = np.zeros(self.n_clusters, X.dtype)
             self._n_since_last_reassign = 0
             self.n_steps_ = 0
@@ -647,14 +646,6 @@ def _partial_step(batch, weights, centres, counts, reassign, seed, reassignment_
 @tf.function
 def _epoch(dataset, offset, state, seed, tol, n_samples, max_no_improvement, reassignment_ratio):
     return _minibatch.epoch(dataset, offset, state, seed, tol, n_samples, max_no_improvement, reassignment_ratio)
-
-
-def _centred(X):
-    """``X`` as a tensor minus its mean, and the mean (NumPy). The mean is TensorFlow's: its
-    multi-threaded column reduction is several times faster than NumPy's here."""
-    tensor = tf.constant(X)
-    offset = tf.reduce_mean(tensor, axis=0)
-    return tensor - offset, offset.numpy()
 
 
 def _sklearn_iterations(result, max_iter):
@@ -747,7 +738,7 @@ def kmeans(samples, initial_centroids, max_iterations=10, tolerance=0.0):
             raise ValueError(f"tolerance must be a finite number >= 0 (or None), got {tolerance!r}")
         if tolerance < 0:
             raise ValueError(f"tolerance must be >= 0 (or None), got {tolerance!r}")
-    centred, offset = _centred(samples)
+    centred, offset = _lloyd.centred(samples)
     result = _lloyd.run_compiled(
         _lloyd.lloyd_loop,
         centred,
@@ -785,7 +776,7 @@ def assign(samples, centroids):
     """
     samples = as_samples(samples, "samples")
     centroids = as_centroids(centroids, samples, "centroids")
-    centred, offset = _centred(samples)
+    centred, offset = _lloyd.centred(samples)
     labels, total = _lloyd.run_compiled(
         _lloyd.assign,
         centred,

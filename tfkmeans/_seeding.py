@@ -95,8 +95,7 @@ def kmeans_plusplus(samples, n_clusters, seed=None, *, sample_weight=None, n_loc
     check_count(n_local_trials, "n_local_trials")
     seed = _fresh_if_none(check_seed(seed))
     weights = None if sample_weight is None else _as_weights(sample_weight, samples)
-    centred = tf.constant(samples) - samples.mean(axis=0)
-    indices = plusplus_indices(centred, weights, seed, n_clusters, n_local_trials)
+    indices = plusplus_indices(_lloyd.centred(samples)[0], weights, seed, n_clusters, n_local_trials)
     return samples[indices]
 
 
