@@ -126,8 +126,7 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
 
     def _labels_and_inertia(self, X, weights=None):
         X = X.astype(self.cluster_centers_.dtype, copy=False)
-        offset = self.cluster_centers_.mean(axis=0)
-        centred = tf.constant(X) - offset
+        centred, offset = _lloyd.centred(X, self.cluster_centers_.mean(axis=0))
         weights = None if weights is None else tf.constant(weights.astype(X.dtype, copy=False))
         labels, total = _lloyd.run_compiled(
             _lloyd.assign, centred, weights, tf.constant(self.cluster_centers_ - offset), n_clusters=self.n_clusters
@@ -344,7 +343,8 @@ class KMeans(_BaseKMeans):
         self.labels_ = best.labels.numpy()
         self.inertia_ = float(best.inertia) * scale
         self.n_iter_ = _sklearn_iterations(best, self.max_iter)
-        distinct = np.count_nonzero(np.bincount(self.labels_, minlength=self.n_clusters))
+        sizes = best.counts.numpy() if weights is None else np.bincount(self.labels_, minlength=self.n_clusters)
+        distinct = np.count_nonzero(sizes)
         if distinct < self.n_clusters:
             warnings.warn(
                 f"Number of distinct clusters ({distinct}) found smaller than n_clusters ({self.n_clusters}). "
