@@ -27,6 +27,8 @@ def numpy_inertia(samples, centroids, nearest):
         (8, 8, 0.0),  # large enough for the matrix-product path
         (3, 2, 1e4),  # data far from the origin, where |x|^2 - 2 x.c + |c|^2 loses digits
         (8, 8, 1e4),
+        (40, 8, 0.0),  # enough clusters for the chain of comparisons in the (clusters, samples) layout
+        (40, 8, 1e4),
     ],
 )
 def test_same_centroids_as_the_lesson_loop(n_clusters, n_features, offset):
@@ -185,3 +187,15 @@ def test_aligned_buffers_start_on_64_byte_boundaries(shape):
     for _ in range(5):  # several allocations, so that at least one did not come aligned by chance
         array = tfkmeans._lloyd._aligned_empty(shape, np.float32)
         assert array.shape == shape and array.flags.c_contiguous and array.ctypes.data % 64 == 0
+
+
+@pytest.mark.parametrize("n_clusters", [4, 30])  # tf.argmin, and the chain of comparisons
+def test_a_tie_goes_to_the_lower_index(n_clusters):
+    rng = np.random.default_rng(n_clusters)
+    samples = rng.normal(size=(5_000, 4)).astype(np.float32)
+    centroids = rng.normal(size=(n_clusters, 4)).astype(np.float32)
+    centroids[1::2] = centroids[::2]  # every odd centroid repeats the one before it
+    labels, _ = assign(samples, centroids)
+    expected = ((samples[:, None, :].astype(np.float64) - centroids[None]) ** 2).sum(axis=2).argmin(axis=1)
+    assert np.all(labels % 2 == 0)
+    np.testing.assert_array_equal(labels, expected)

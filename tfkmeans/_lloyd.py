@@ -22,8 +22,12 @@ import tensorflow as tf
 # Up to this many centroids x features, distances are summed feature by feature rather than
 # through a matrix product (measured: benchmarks/README.md).
 SMALL_PROBLEM = 32
+# From this many centroids to this many, a pass over data held in one block finds the nearest by a
+# chain of comparisons in the (clusters, samples) layout rather than by tf.argmin over rows
+# (measured: benchmarks/README.md).
+CHAIN_CLUSTERS = (24, 128)
 # The largest block of distances (rows x clusters) held at once, in bytes.
-DISTANCE_BLOCK_BYTES = 64 * 2**20
+DISTANCE_BLOCK_BYTES = 128 * 2**20
 # Rows summed in float32 before the partial sums are added up in float64.
 SUM_ROWS = 4096
 # Below this many samples x clusters x features, the loop runs as a plain tf.function that
@@ -72,12 +76,14 @@ def _aligned_empty(shape, dtype, alignment=64):
     return raw[start : start + nbytes].view(dtype).reshape(shape)
 
 
-def nearest_centroids(block, centroids):
+def nearest_centroids(block, centroids, chain=False):
     """Each row's nearest centroid and a partial squared distance to it.
 
     ``block`` (b, d) and ``centroids`` (k, d) are relative to the same offset. Returns
     ``nearest`` (b,) int32 and ``partial`` (b,), the squared distance minus ``|x|^2`` (matrix
     product) or the squared distance itself (feature by feature): see ``squared_distances``.
+    ``chain`` allows the chain of comparisons for ``CHAIN_CLUSTERS`` centroids: for a whole
+    pass compiled by XLA in one block only (across blocks, and without XLA, it is slower).
     """
     n_clusters, n_features = centroids.shape
     if n_clusters * n_features <= SMALL_PROBLEM:
@@ -86,6 +92,19 @@ def nearest_centroids(block, centroids):
         distances = tf.square(block[:, 0:1] - centroids[:, 0])
         for j in range(1, n_features):
             distances += tf.square(block[:, j : j + 1] - centroids[:, j])
+    elif chain and CHAIN_CLUSTERS[0] <= n_clusters <= CHAIN_CLUSTERS[1]:
+        # The same distances transposed, (k, b), and the nearest found by comparing one row of b
+        # distances after another, which XLA fuses into one pass along the samples; strict "<"
+        # keeps the lowest index on a tie, as tf.argmin does.
+        distances = tf.reduce_sum(tf.square(centroids), axis=1)[:, tf.newaxis] - 2.0 * tf.matmul(
+            centroids, block, transpose_b=True
+        )
+        partial, nearest = distances[0], tf.zeros(tf.shape(distances)[1:], tf.int32)
+        for j in range(1, n_clusters):
+            closer = distances[j] < partial
+            partial = tf.where(closer, distances[j], partial)
+            nearest = tf.where(closer, j, nearest)
+        return nearest, partial
     else:
         # |x - c|^2 = |x|^2 - 2 x.c + |c|^2; |x|^2 does not change which c is nearest.
         distances = tf.reduce_sum(tf.square(centroids), axis=1) - 2.0 * tf.matmul(block, centroids, transpose_b=True)
@@ -122,15 +141,15 @@ def cluster_sums(block, weights, nearest, n_clusters):
     return sums, counts
 
 
-def block_statistics(block, weights, centroids, with_inertia=True, with_sums=True):
+def block_statistics(block, weights, centroids, with_inertia=True, with_sums=True, chain=False):
     """One block's share of a pass: nearest centroids, inertia, per-cluster sums and weights.
 
-    ``weights`` may be None.
+    ``weights`` may be None; ``chain``: see ``nearest_centroids``.
     Returns ``(nearest, inertia, sums, counts)``, the last three in float64 (``inertia`` is
     0 when ``with_inertia`` is False, ``sums`` and ``counts`` 0 when ``with_sums`` is False).
     """
     n_clusters, n_features = centroids.shape
-    nearest, partial = nearest_centroids(block, centroids)
+    nearest, partial = nearest_centroids(block, centroids, chain)
     inertia = tf.constant(0.0, tf.float64)
     if with_inertia:
         distances = squared_distances(block, partial, n_clusters, n_features)
@@ -167,7 +186,7 @@ def full_pass(samples, weights, centroids, with_inertia=True, with_sums=True):
         return block_statistics(block_samples, rows_weights, centroids, with_inertia, with_sums)
 
     if n_blocks == 1 and remainder == 0:
-        return block(0, rows)
+        return block_statistics(samples, weights, centroids, with_inertia, with_sums, chain=True)
 
     def step(b, labels, inertia, sums, counts):
         nearest, block_inertia, block_sums, block_counts = block(b * rows, rows)
