@@ -93,21 +93,22 @@ def nearest_centroids(block, centroids, chain=False):
         for j in range(1, n_features):
             distances += tf.square(block[:, j : j + 1] - centroids[:, j])
     elif chain and CHAIN_CLUSTERS[0] <= n_clusters <= CHAIN_CLUSTERS[1]:
-        # The same distances transposed, (k, b), and the nearest found by comparing one row of b
+        # The products transposed, (k, b), and the nearest found by comparing one row of b
         # distances after another, which XLA fuses into one pass along the samples; strict "<"
-        # keeps the lowest index on a tie, as tf.argmin does.
-        distances = tf.reduce_sum(tf.square(centroids), axis=1)[:, tf.newaxis] - 2.0 * tf.matmul(
-            centroids, block, transpose_b=True
-        )
-        partial, nearest = distances[0], tf.zeros(tf.shape(distances)[1:], tf.int32)
+        # keeps the lowest index on a tie, as tf.argmin does. (-2 c).x is exactly -2 (c.x), and
+        # scaling the centroids saves scaling the products.
+        products = tf.matmul(-2.0 * centroids, block, transpose_b=True)
+        norms = tf.reduce_sum(tf.square(centroids), axis=1)
+        partial, nearest = products[0] + norms[0], tf.zeros(tf.shape(products)[1:], tf.int32)
         for j in range(1, n_clusters):
-            closer = distances[j] < partial
-            partial = tf.where(closer, distances[j], partial)
+            distances = products[j] + norms[j]
+            closer = distances < partial
+            partial = tf.where(closer, distances, partial)
             nearest = tf.where(closer, j, nearest)
         return nearest, partial
     else:
         # |x - c|^2 = |x|^2 - 2 x.c + |c|^2; |x|^2 does not change which c is nearest.
-        distances = tf.reduce_sum(tf.square(centroids), axis=1) - 2.0 * tf.matmul(block, centroids, transpose_b=True)
+        distances = tf.reduce_sum(tf.square(centroids), axis=1) + tf.matmul(block, -2.0 * centroids, transpose_b=True)
     nearest = tf.argmin(distances, axis=1, output_type=tf.int32)
     return nearest, tf.gather(distances, nearest, batch_dims=1)
 
