@@ -44,7 +44,7 @@ def centred(X, offset=None):
     any point near the middle of the data keeps the distances' precision, and the results are
     the same up to rounding whichever point it is. NumPy subtracts into a 64-byte aligned buffer
     that TensorFlow takes over through DLPack without copying it: converting the array and then
-    subtracting in TensorFlow made two full copies and took over twice as long
+    subtracting in TensorFlow made two full copies and took about 1.5 times as long
     (benchmarks/README.md).
     """
     if offset is None:
