@@ -33,19 +33,20 @@ SUM_ROWS = 4096
 # Below this many samples x clusters x features, the loop runs as a plain tf.function that
 # accepts any number of samples (no XLA compilation for each new shape); above it, under XLA.
 XLA_MIN_WORK = 2**16
-# The offset that ``centred`` subtracts is the mean of about this many evenly spaced rows.
+# The offset that ``centred`` subtracts is the mean of every (n // OFFSET_SAMPLE)-th row: from this
+# many rows to twice as many, or all of them when there are fewer than twice as many.
 OFFSET_SAMPLE = 4096
 
 
 def centred(X, offset=None):
     """``X`` (a NumPy array) minus ``offset``, as a tensor, and the offset (NumPy, ``X``'s dtype).
 
-    Without ``offset``, the mean of an evenly strided sample of about ``OFFSET_SAMPLE`` rows:
-    any point near the middle of the data keeps the distances' precision, and the results are
-    the same up to rounding whichever point it is. NumPy subtracts into a 64-byte aligned buffer
-    that TensorFlow takes over through DLPack without copying it: converting the array and then
-    subtracting in TensorFlow made two full copies and took about 1.5 times as long
-    (benchmarks/README.md).
+    Without ``offset``, the mean of evenly spaced rows (``OFFSET_SAMPLE`` to twice as many): a
+    point within the data's range, which is what keeps the distances' precision; the results
+    are the same up to rounding whichever such point it is. NumPy subtracts into a 64-byte
+    aligned buffer that TensorFlow takes over through DLPack without copying it: converting the
+    array and then subtracting in TensorFlow made two full copies and took about 1.5 times as
+    long (benchmarks/README.md).
     """
     if offset is None:
         step = max(1, X.shape[0] // OFFSET_SAMPLE)
@@ -64,6 +65,10 @@ def centred(X, offset=None):
         tensor = tf.experimental.dlpack.from_dlpack(out.__dlpack__())
     except (AttributeError, TypeError, ValueError, tf.errors.OpError):  # a build without DLPack: copy
         tensor = tf.constant(out)
+    gpus = tf.config.list_logical_devices("GPU")
+    if gpus:  # where tf.constant would have put it: on the first GPU, copied there once
+        with tf.device(gpus[0].name):
+            tensor = tf.identity(tensor)
     return tensor, offset
 
 
