@@ -8,8 +8,9 @@ bit": choose_random_centroids gets no seed here (exercise 1, in kmeans_iterate.p
     python choose_centroids.py
 """
 
+from lesson_cli import command_line, show_or_save  # first, so that --help answers at once
+
 from functions import choose_random_centroids, create_samples, plot_clusters
-from lesson_cli import command_line, show_or_save
 
 n_features = 2
 n_clusters = 3

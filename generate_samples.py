@@ -7,8 +7,9 @@ them with plot_clusters: one colour per blob, each true centroid a big magenta X
     python generate_samples.py --n-clusters 5  # any setting below can be changed (--help)
 """
 
+from lesson_cli import command_line, show_or_save  # first, so that --help answers at once
+
 from functions import create_samples, plot_clusters
-from lesson_cli import command_line, show_or_save
 
 # "This just sets up the number of clusters and features ..., and the number of samples to
 # generate. Increasing the embiggen_factor will increase the "spread" or the size of the clusters."

@@ -12,10 +12,11 @@ the resulting centroids are much closer on average with more iterations of k-mea
     python kmeans_iterate.py
 """
 
+from lesson_cli import command_line, show_or_save  # first, so that --help answers at once
+
 import numpy as np
 
 from functions import assign_to_nearest, choose_random_centroids, create_samples, plot_clusters, update_centroids
-from lesson_cli import command_line, show_or_save
 
 n_features = 2
 n_clusters = 3

@@ -12,8 +12,9 @@ and plot the updated centroids over the samples.
     python kmeans_step.py
 """
 
+from lesson_cli import command_line, show_or_save  # first, so that --help answers at once
+
 from functions import assign_to_nearest, choose_random_centroids, create_samples, plot_clusters, update_centroids
-from lesson_cli import command_line, show_or_save
 
 n_features = 2
 n_clusters = 3

@@ -4,12 +4,21 @@
 (``python kmeans_step.py --n-clusters 5``), turning a bad value into a one-line error with exit
 status 2. ``show_or_save`` is the lesson's ``plt.show()``, made to work where there is no
 display (a server, CI): there the figure is saved instead, and the script says where.
+
+The scripts import this file before TensorFlow, so that ``--help`` answers at once: on import,
+with ``--help`` on the command line, it reads the script's settings from its source and prints
+the help without waiting for TensorFlow to load.
 """
 
 import argparse
+import ast
 import math
 import os
 import sys
+
+SETTINGS = ("n_features", "n_clusters", "n_samples_per_cluster", "seed", "embiggen_factor")
+SEED_LIMIT = 2**63  # TensorFlow's stateless seeds are int64
+FLOAT32_MAX = 3.4028234663852886e38
 
 
 class _Parser(argparse.ArgumentParser):
@@ -18,7 +27,7 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def _integer_at_least(minimum):
+def _integer_at_least(minimum, below=None):
     def parse(text):
         try:
             value = int(text)
@@ -26,6 +35,8 @@ def _integer_at_least(minimum):
             raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        if below is not None and value >= below:
+            raise argparse.ArgumentTypeError(f"must be below 2**63, got {value}")
         return value
 
     return parse
@@ -41,6 +52,29 @@ def _non_negative_number(text):
     return value
 
 
+def _parser(description, n_features, n_clusters, n_samples_per_cluster, seed, embiggen_factor):
+    parser = _Parser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
+    add = parser.add_argument
+    # Two features at least: plot_clusters draws the first two.
+    add("--n-features", type=_integer_at_least(2), default=n_features, help=f"default {n_features}")
+    add("--n-clusters", type=_integer_at_least(1), default=n_clusters, help=f"default {n_clusters}")
+    add(
+        "--n-samples-per-cluster",
+        type=_integer_at_least(1),
+        default=n_samples_per_cluster,
+        help=f"default {n_samples_per_cluster}",
+    )
+    add("--seed", type=_integer_at_least(0, below=SEED_LIMIT), default=seed, help=f"default {seed}")
+    add("--embiggen-factor", type=_non_negative_number, default=embiggen_factor, help=f"default {embiggen_factor}")
+    add(
+        "--save",
+        metavar="PATH",
+        help="write the figure to PATH (.png, .pdf, .svg, ...) instead of opening a window; "
+        "without a display it is saved as <script name>.png anyway",
+    )
+    return parser
+
+
 def command_line(n_features, n_clusters, n_samples_per_cluster, seed, embiggen_factor):
     """The lesson's five settings, each overridable by a flag, plus ``--save``.
 
@@ -52,33 +86,42 @@ def command_line(n_features, n_clusters, n_samples_per_cluster, seed, embiggen_f
     (n_features, n_clusters, n_samples_per_cluster, seed, embiggen_factor, save_path)
         ``save_path`` is None unless ``--save PATH`` was given.
     """
-    parser = _Parser(
-        description=sys.modules["__main__"].__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        allow_abbrev=False,
-    )
-    add = parser.add_argument
-    # Two features at least: plot_clusters draws the first two.
-    add("--n-features", type=_integer_at_least(2), default=n_features, help=f"default {n_features}")
-    add("--n-clusters", type=_integer_at_least(1), default=n_clusters, help=f"default {n_clusters}")
-    add(
-        "--n-samples-per-cluster",
-        type=_integer_at_least(1),
-        default=n_samples_per_cluster,
-        help=f"default {n_samples_per_cluster}",
-    )
-    add("--seed", type=_integer_at_least(0), default=seed, help=f"default {seed}")
-    add("--embiggen-factor", type=_non_negative_number, default=embiggen_factor, help=f"default {embiggen_factor}")
-    add(
-        "--save",
-        metavar="PATH",
-        help="write the figure to PATH (.png, .pdf, .svg, ...) instead of opening a window; "
-        "without a display it is saved as <script name>.png anyway",
+    parser = _parser(
+        sys.modules["__main__"].__doc__, n_features, n_clusters, n_samples_per_cluster, seed, embiggen_factor
     )
     args = parser.parse_args()
+    # The samples are float32: their squared distances (up to n_features x the spread squared)
+    # must stay finite.
+    largest = args.embiggen_factor / 2 + 200.0
+    if 4 * args.n_features * largest * largest >= FLOAT32_MAX:
+        limit = 2 * (math.sqrt(FLOAT32_MAX / (4 * args.n_features)) - 200.0)
+        parser.error(f"--embiggen-factor {args.embiggen_factor:g}: at most {limit:.3g} for {args.n_features} features (float32)")
     if args.save is not None:
         _check_figure_path(parser, args.save)
     return args.n_features, args.n_clusters, args.n_samples_per_cluster, args.seed, args.embiggen_factor, args.save
+
+
+def _help_before_tensorflow():
+    """With ``--help``, print the running script's help now, its settings read from its source:
+    the script would otherwise load TensorFlow (seconds) before it reached ``command_line``."""
+    if not any(argument in ("-h", "--help") for argument in sys.argv[1:]):
+        return
+    path = getattr(sys.modules.get("__main__"), "__file__", None)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            tree = ast.parse(handle.read())
+        settings = {
+            node.targets[0].id: ast.literal_eval(node.value)
+            for node in tree.body
+            if isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and node.targets[0].id in SETTINGS
+        }
+    except (OSError, TypeError, SyntaxError, ValueError):
+        return  # not a lesson script as we know them: command_line answers later
+    if set(settings) == set(SETTINGS):
+        _parser(ast.get_docstring(tree, clean=False), **settings).parse_args()
 
 
 def _check_figure_path(parser, path):
@@ -135,3 +178,6 @@ def show_or_save(figure, save_path=None):
             os.remove(temporary)
     plt.close(figure)
     print(f"{message} {os.path.abspath(save_path)}")
+
+
+_help_before_tensorflow()

@@ -71,3 +71,61 @@ def error_lines(stderr):
     """stderr without TensorFlow's start-up notices, which it prints before our code runs."""
     notices = ("WARNING: All log messages", "I0000", "E0000", "W0000")
     return [line for line in stderr.splitlines() if line.strip() and not line.startswith(notices)]
+
+
+class Finished:
+    """What a command run in this process gave: like ``subprocess.CompletedProcess``."""
+
+    def __init__(self, returncode, stdout, stderr):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch, capsys):
+    """Run ``tfkmeans <args>`` in this process (``tfkmeans.cli.main``), in an empty directory,
+    headless: the same code the installed command runs, without a new interpreter importing
+    TensorFlow each time. ``cli(*args, cwd=...)`` returns a ``Finished``."""
+    from tfkmeans.cli import main
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+
+    def run(*args, cwd=None):
+        import matplotlib.pyplot as plt
+
+        monkeypatch.chdir(cwd or tmp_path)
+        capsys.readouterr()
+        status = main([str(argument) for argument in args])
+        plt.close("all")
+        captured = capsys.readouterr()
+        return Finished(status, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture
+def lesson_script(tmp_path, monkeypatch, capsys):
+    """Run a lesson script in this process, as ``python <script> <args>`` from an empty
+    directory would (``__main__``, ``sys.argv``), headless. Returns a ``Finished``; a script's
+    exit status comes from ``SystemExit``."""
+    import runpy
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+
+    def run(script, *args, cwd=None):
+        import matplotlib.pyplot as plt
+
+        monkeypatch.chdir(cwd or tmp_path)
+        monkeypatch.setattr(sys, "argv", [str(REPO / script), *map(str, args)])
+        capsys.readouterr()
+        status = 0
+        try:
+            runpy.run_path(str(REPO / script), run_name="__main__")
+        except SystemExit as exit:
+            status = exit.code if isinstance(exit.code, int) else 1
+        plt.close("all")
+        captured = capsys.readouterr()
+        return Finished(status, captured.out, captured.err)
+
+    return run

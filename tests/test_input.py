@@ -104,3 +104,104 @@ def test_bad_npy(tmp_path, array, message):
     np.save(tmp_path / "bad.npy", array)
     with pytest.raises(DataError, match=message):
         read_table(tmp_path / "bad.npy")
+
+
+# --- files that lie or are not files ----------------------------------------------------------
+
+
+def npy_bytes(header, body=b""):
+    """A .npy file (format 1.0) with the header dictionary ``header`` (text) and ``body``."""
+    text = header.encode("latin1")
+    padding = (64 - (10 + len(text) + 1) % 64) % 64
+    text += b" " * padding + b"\n"
+    return b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text + body
+
+
+@pytest.mark.parametrize(
+    "header, body, words",
+    [
+        (
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (20971520, 2), }",
+            b"\0" * 8 * 1000,
+            "the file is truncated",
+        ),
+        ("{'descr': '<f4', 'fortran_order': False, 'shape': (10, 2), }", b"\0" * 8 * 50, "follow the array of shape"),
+        ("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 4611686018427387904), }", b"", "truncated"),
+        ("{'descr': '<f8', 'fortran_order': False, 'shape': (1099511627776, 1099511627776), }", b"", "truncated"),
+        ("{'descr': '<f4', 'fortran_order': False, 'shape': (-5, 2), }", b"", "negative shape"),
+        ("{'descr': '|O', 'fortran_order': False, 'shape': (2, 2), }", b"\0" * 32, "Python objects"),
+        ("{'descr': '<U3', 'fortran_order': False, 'shape': (2, 2), }", b"\0" * 48, "not numbers"),
+        ("{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }", b"\0" * 16, "expected a 2-D array"),
+        ("{'descr': '<f4', 'shape': (4,), }", b"", "not a readable .npy file"),
+        ("not a dictionary", b"", "not a readable .npy file"),
+    ],
+)
+def test_a_npy_header_is_checked_against_the_file_before_anything_is_sized_from_it(tmp_path, header, body, words):
+    from tfkmeans._input import npy_header
+
+    path = tmp_path / "lying.npy"
+    path.write_bytes(npy_bytes(header, body))
+    with pytest.raises(DataError, match=words):
+        npy_header(path)
+    with pytest.raises(DataError, match=words):
+        read_table(path)
+
+
+def test_a_lying_header_costs_little_memory(tmp_path):
+    """A 192-byte file claiming shape (1, 2**62) once made the command build 2**62 column names;
+    now it is refused, and the whole process peaks far below 300 MiB."""
+    from conftest import run_python
+
+    (tmp_path / "huge.npy").write_bytes(
+        npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 4611686018427387904), }")
+    )
+    code = (
+        "from tfkmeans.cli import main\n"
+        "status = main(['--data', 'huge.npy', '--stream'])\n"
+        "peak = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM:')) // 1024\n"
+        "print(status, peak)\n"
+    )
+    status, peak = map(int, run_python(code, tmp_path, timeout=120).split())
+    assert status == 2 and peak < 300, peak
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "directory"])
+def test_only_regular_files_are_read(tmp_path, kind):
+    """A FIFO would block for ever and /dev/zero never ends: both are refused at once."""
+    import os
+    import threading
+
+    path = {"fifo": tmp_path / "pipe.csv", "device": "/dev/zero", "directory": tmp_path / "dir.csv"}[kind]
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "directory":
+        os.mkdir(path)
+    outcome = []
+    reader = threading.Thread(target=lambda: outcome.append(pytest.raises(DataError, read_table, path)), daemon=True)
+    reader.start()
+    reader.join(timeout=10)
+    assert outcome, "reading blocked"
+    expected = {"fifo": "is a FIFO", "device": "is a character device", "directory": "is a directory"}[kind]
+    assert expected in str(outcome[0].value)
+
+
+def test_npy_in_either_byte_order_and_fortran_order_read_the_same(tmp_path):
+    X = np.arange(12, dtype=np.float64).reshape(4, 3)
+    np.save(tmp_path / "big.npy", X.astype(">f8"))
+    np.save(tmp_path / "fortran.npy", np.asfortranarray(X))
+    for name in ("big.npy", "fortran.npy"):
+        np.testing.assert_array_equal(read_table(tmp_path / name).samples, X.astype(np.float32))
+
+
+def test_an_unreadable_file_is_one_clear_error(tmp_path):
+    import os
+
+    if os.geteuid() == 0:  # root can open any file; /proc/self/mem opens, and reading it fails
+        path = tmp_path / "mem.csv"
+        os.symlink("/proc/self/mem", path)
+    else:
+        path = tmp_path / "secret.csv"
+        path.write_text("1,2\n")
+        path.chmod(0)
+    with pytest.raises(DataError):
+        read_table(path)

@@ -1,9 +1,9 @@
 """When the scripts open a window and when they save the figure instead."""
 
+from lesson_cli import has_display
+
 import matplotlib
 import pytest
-
-from lesson_cli import has_display
 
 
 @pytest.mark.parametrize(

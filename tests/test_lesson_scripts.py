@@ -1,20 +1,22 @@
-"""The four lesson scripts, run as a learner runs them: headless, as subprocesses."""
+"""The four lesson scripts, run as a learner runs them, headless: in this process (as
+``python <script>`` would run them: ``__main__``, ``sys.argv``), and once as a real subprocess."""
 
 import ast
 import re
+import sys
 
 import numpy as np
 import pytest
 
-from conftest import REPO, error_lines
+from conftest import REPO, error_lines, run_headless
 
 SCRIPTS = ["generate_samples.py", "choose_centroids.py", "kmeans_step.py", "kmeans_iterate.py"]
 LESSON_FILES = ["functions.py", "lesson_cli.py", *SCRIPTS]
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
-def test_script_runs_headless_and_saves_its_figure(run_script, tmp_path, script):
-    finished = run_script(script)
+def test_script_runs_headless_and_saves_its_figure(lesson_script, tmp_path, script):
+    finished = lesson_script(script)
     assert finished.returncode == 0, finished.stderr
     figure = tmp_path / script.replace(".py", ".png")
     assert figure.is_file() and figure.read_bytes().startswith(b"\x89PNG")
@@ -35,16 +37,42 @@ def test_lesson_files_never_import_the_package(file):
     assert "tfkmeans" not in imported
 
 
-def test_help_lists_the_lesson_settings(run_script):
-    finished = run_script("generate_samples.py", "--help")
-    assert finished.returncode == 0
+def test_the_exercise_solution_runs_as_a_learner_runs_it(tmp_path):
+    """``python kmeans_iterate.py`` in a fresh interpreter, from an empty directory."""
+    finished = run_headless([sys.executable, REPO / "kmeans_iterate.py"], tmp_path)
+    assert finished.returncode == 0, finished.stderr
+    assert list(printed_rows(finished.stdout))[-1] == "iteration 10"
+    assert finished.stdout.splitlines()[-1].endswith(str(tmp_path / "kmeans_iterate.png"))
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_help_answers_at_once_without_tensorflow(tmp_path, script):
+    """--help lists the lesson's settings and their defaults, in a process where importing
+    TensorFlow would fail: it answers before the script loads TensorFlow."""
+    fake = tmp_path / "fake"
+    (fake / "tensorflow").mkdir(parents=True)
+    (fake / "tensorflow" / "__init__.py").write_text("raise ImportError('TensorFlow was imported')\n")
+    import os
+
+    environment = {**os.environ, "PYTHONPATH": str(fake)}
+    finished = __import__("subprocess").run(
+        [sys.executable, REPO / script, "--help"],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert finished.returncode == 0, finished.stderr
     for flag in ("--n-clusters", "--n-features", "--n-samples-per-cluster", "--seed", "--embiggen-factor", "--save"):
         assert flag in finished.stdout
-    assert "Generating Samples" in finished.stdout  # the script's docstring
+    assert "default 700" in finished.stdout and "default 70" in finished.stdout
+    docstring = ast.get_docstring(ast.parse((REPO / script).read_text())).splitlines()[0]
+    assert docstring in finished.stdout
 
 
-def test_save_writes_the_figure_where_asked(run_script, tmp_path):
-    finished = run_script("kmeans_step.py", "--save", tmp_path / "step.svg", "--n-clusters", "4")
+def test_save_writes_the_figure_where_asked(lesson_script, tmp_path):
+    finished = lesson_script("kmeans_step.py", "--save", tmp_path / "step.svg", "--n-clusters", "4")
     assert finished.returncode == 0, finished.stderr
     assert (tmp_path / "step.svg").read_text().lstrip().startswith("<?xml")
     assert not (tmp_path / "kmeans_step.png").exists()
@@ -60,9 +88,9 @@ def printed_rows(stdout):
     return rows
 
 
-def test_exercise_solution_iterates_ten_times_and_repeats_exactly(run_script):
-    first = run_script("kmeans_iterate.py")
-    second = run_script("kmeans_iterate.py")
+def test_exercise_solution_iterates_ten_times_and_repeats_exactly(lesson_script):
+    first = lesson_script("kmeans_iterate.py")
+    second = lesson_script("kmeans_iterate.py")
     assert first.returncode == 0, first.stderr
     assert first.stdout == second.stdout  # exercise 1: the same seed, the same initial centroids
     rows = printed_rows(first.stdout)
@@ -76,7 +104,7 @@ def test_exercise_solution_iterates_ten_times_and_repeats_exactly(run_script):
     assert distances.mean() < start.min(axis=1).mean()  # "much closer on average"
 
 
-def test_exercise_solution_is_the_lessons_loop(run_script):
+def test_exercise_solution_is_the_lessons_loop(lesson_script):
     """Its numbers are those of the lesson's functions, called as exercise 2 says."""
     from functions import assign_to_nearest, choose_random_centroids, create_samples, update_centroids
 
@@ -84,11 +112,11 @@ def test_exercise_solution_is_the_lessons_loop(run_script):
     centroids = choose_random_centroids(samples, 3, 700)
     for _ in range(10):
         centroids = update_centroids(samples, assign_to_nearest(samples, centroids), 3)
-    finished = run_script("kmeans_iterate.py")
+    finished = lesson_script("kmeans_iterate.py")
     np.testing.assert_allclose(printed_rows(finished.stdout)["iteration 10"], centroids.numpy(), atol=1e-3)
 
 
-def test_exercise_solution_is_short(run_script):
+def test_exercise_solution_is_short():
     """The whole solution fits on one screen: about 40 lines of code, docstring and comments aside."""
     tree = ast.parse((REPO / "kmeans_iterate.py").read_text())
     docstrings = set()
@@ -114,10 +142,12 @@ def test_exercise_solution_is_short(run_script):
         (["--embiggen-factor", "nan"], "--embiggen-factor: must be a finite number >= 0"),
         (["--save", "figure.xyz"], "--save figure.xyz: the file name must end in one of"),
         (["--save", "no_such_directory/figure.png"], "cannot write a file there"),
+        (["--seed", "18446744073709551616"], "--seed: must be below 2**63"),
+        (["--embiggen-factor", "1e39"], "--embiggen-factor 1e+39: at most 1.3e+19 for 2 features"),
     ],
 )
-def test_bad_settings_one_line_exit_2(run_script, tmp_path, args, message):
-    finished = run_script("kmeans_step.py", *args)
+def test_bad_settings_one_line_exit_2(lesson_script, tmp_path, args, message):
+    finished = lesson_script("kmeans_step.py", *args)
     lines = error_lines(finished.stderr)
     assert finished.returncode == 2
     assert len(lines) == 1 and message in lines[0], lines

@@ -6,7 +6,12 @@ import tensorflow as tf
 
 from conftest import run_python
 from functions import choose_random_centroids, create_samples
-from tfkmeans import kmeans_plusplus, random_centroids
+from tfkmeans import KMeans, kmeans_plusplus, random_centroids
+
+
+def plain(samples, n_clusters, seed):
+    """The original k-means++ (one candidate per centre), as the command's --init k-means++."""
+    return kmeans_plusplus(samples, n_clusters, random_state=seed, n_local_trials=1)[0]
 
 
 @pytest.fixture(scope="module")
@@ -28,12 +33,12 @@ def test_random_centroids_are_the_lessons_seeded_choice(lesson_data):
 
 def test_kmeans_plus_plus_picks_distinct_samples_and_repeats(lesson_data):
     _, samples = lesson_data
-    chosen = kmeans_plusplus(samples, 10, seed=4)
+    chosen = plain(samples, 10, 4)
     rows = {tuple(row) for row in samples}
     assert all(tuple(row) in rows for row in chosen)
     assert len({tuple(row) for row in chosen}) == 10
-    np.testing.assert_array_equal(chosen, kmeans_plusplus(samples, 10, seed=4))
-    assert not np.array_equal(chosen, kmeans_plusplus(samples, 10, seed=5))
+    np.testing.assert_array_equal(chosen, plain(samples, 10, 4))
+    assert not np.array_equal(chosen, plain(samples, 10, 5))
 
 
 def test_kmeans_plus_plus_spreads_out():
@@ -42,7 +47,7 @@ def test_kmeans_plus_plus_spreads_out():
     true_centroids, samples = (tensor.numpy() for tensor in create_samples(3, 500, 2, 300, 700))
     hits = 0
     for seed in range(20):
-        chosen = kmeans_plusplus(samples, 3, seed=seed)
+        chosen = plain(samples, 3, seed)
         hits += len(set(numpy_nearest(chosen, true_centroids))) == 3
     random_hits = sum(
         len(set(numpy_nearest(choose_random_centroids(samples, 3, seed=s), true_centroids))) == 3 for s in range(20)
@@ -59,7 +64,7 @@ def test_kmeans_plus_plus_draws_with_probability_proportional_to_squared_distanc
     draws = 1000
     counts = dict.fromkeys(expected, 0)
     for seed in range(draws):
-        pair = tuple(sorted(kmeans_plusplus([[0.0], [1.0], [3.0]], 2, seed=seed).ravel()))
+        pair = tuple(sorted(plain([[0.0], [1.0], [3.0]], 2, seed).ravel()))
         counts[pair] += 1
     for pair, probability in expected.items():
         standard_error = np.sqrt(probability * (1 - probability) / draws)
@@ -68,7 +73,7 @@ def test_kmeans_plus_plus_draws_with_probability_proportional_to_squared_distanc
 
 def test_kmeans_plus_plus_with_duplicate_samples():
     samples = [[1.0, 1.0]] * 5 + [[2.0, 2.0]]
-    chosen = kmeans_plusplus(samples, 3, seed=0)
+    chosen = plain(samples, 3, 0)
     assert chosen.shape == (3, 2) and np.all(np.isfinite(chosen))
     assert {tuple(row) for row in chosen} == {(1.0, 1.0), (2.0, 2.0)}
 
@@ -79,18 +84,24 @@ def test_kmeans_plusplus_same_seed_same_centroids_in_two_processes(lesson_data, 
     code = (
         "import numpy as np\n"
         "from tfkmeans import kmeans_plusplus\n"
-        "np.save('chosen.npy', kmeans_plusplus(np.load('samples.npy'), 5, seed=700))\n"
+        "np.save('chosen.npy', kmeans_plusplus(np.load('samples.npy'), 5, random_state=700)[0])\n"
     )
     run_python(code, tmp_path, timeout=120)
-    np.testing.assert_array_equal(np.load(tmp_path / "chosen.npy"), kmeans_plusplus(samples, 5, seed=700))
+    np.testing.assert_array_equal(np.load(tmp_path / "chosen.npy"), kmeans_plusplus(samples, 5, random_state=700)[0])
 
 
 @pytest.mark.parametrize(
     "call, error, words",
     [
-        (lambda: kmeans_plusplus([[0.0], [1.0], [2.0]], 5), ValueError, "more than the 3 samples"),
-        (lambda: kmeans_plusplus([[0.0], [np.nan]], 1), ValueError, "samples contains NaN"),
-        (lambda: kmeans_plusplus([[0.0], [1.0]], 1, seed=-1), ValueError, "seed"),
+        (lambda: kmeans_plusplus([[0.0], [1.0], [2.0]], 5), ValueError, "n_samples=3 should be >= n_clusters=5"),
+        (lambda: kmeans_plusplus([[0.0], [np.nan]], 1), ValueError, "Input contains NaN"),
+        (lambda: kmeans_plusplus([[0.0], [1.0]], 1, x_squared_norms=[1.0]), ValueError, "length of x_squared_norms"),
+        (
+            lambda: kmeans_plusplus([[0.0], [1.0]], 1, random_state=-1),
+            ValueError,
+            "Seed must be between 0 and 2**32 - 1",
+        ),
+        (lambda: random_centroids([[0.0], [1.0]], 1, seed=-1), ValueError, "seed"),
         (lambda: random_centroids([[0.0], [1.0]], 0), ValueError, "n_clusters"),
     ],
 )
@@ -99,3 +110,45 @@ def test_bad_input_gets_a_clear_error(call, error, words):
         call()
     assert words in str(caught.value)
     assert not isinstance(caught.value, tf.errors.OpError)
+
+
+def test_kmeans_plusplus_returns_scikit_learns_centers_and_indices(lesson_data):
+    _, samples = lesson_data
+    centers, indices = kmeans_plusplus(samples, 6, random_state=3)
+    assert indices.shape == (6,) and len(set(indices.tolist())) == 6
+    np.testing.assert_array_equal(centers, samples[indices])
+    sparse_centers, sparse_indices = kmeans_plusplus(__import__("scipy").sparse.csr_matrix(samples), 6, random_state=3)
+    np.testing.assert_array_equal(sparse_centers, samples[sparse_indices])
+
+
+def test_zero_weights_are_never_chosen():
+    """Half the samples weigh nothing: no start, k-means++ or random, is ever one of them."""
+    rng = np.random.default_rng(0)
+    samples = rng.normal(size=(200, 2))
+    samples[::2] += 50  # the zero-weight half lies far away, where k-means++ would like to go
+    weights = np.where(np.arange(200) % 2 == 0, 0.0, rng.uniform(0.5, 2.0, 200))
+    for seed in range(10):
+        _, indices = kmeans_plusplus(samples, 5, sample_weight=weights, random_state=seed)
+        assert np.all(indices % 2 == 1), indices
+        chosen = random_centroids(samples, 5, seed, sample_weight=weights)
+        assert np.all(chosen[:, 0] < 25), chosen
+
+
+@pytest.mark.parametrize("init", ["k-means++", "random"])
+def test_kmeans_chooses_its_start_with_the_sample_weights(init):
+    """KMeans' start is the weighted seeding's: one iteration from it gives scikit-learn's
+    iteration from that same start; without the weights the start would differ."""
+    from sklearn.cluster import KMeans as ScikitKMeans
+
+    rng = np.random.default_rng(1)
+    samples = rng.normal(size=(300, 3)) + rng.integers(0, 6, size=(300, 1)) * 4
+    weights = rng.uniform(0, 1, 300) ** 4
+    model = KMeans(5, init=init, n_init=1, max_iter=1, random_state=42).fit(samples, sample_weight=weights)
+    start = KMeans(5, init=init)._init_centroids(samples, None, init, np.random.RandomState(42), weights)
+    unweighted = KMeans(5, init=init)._init_centroids(samples, None, init, np.random.RandomState(42), None)
+    assert not np.array_equal(start, unweighted)
+    reference = ScikitKMeans(5, init=start, n_init=1, max_iter=1).fit(samples, sample_weight=weights)
+    np.testing.assert_allclose(model.cluster_centers_, reference.cluster_centers_, rtol=1e-10)
+    if init == "k-means++":
+        centers, _ = kmeans_plusplus(samples, 5, sample_weight=weights, random_state=42)
+        np.testing.assert_array_equal(centers, start)

@@ -14,11 +14,13 @@ __version__ = "0.1.0"
 
 _PUBLIC = {
     "KMeans": "._kmeans",
+    "BisectingKMeans": "._bisect_k_means",
     "MiniBatchKMeans": "._kmeans",
-    "kmeans": "._kmeans",
-    "KMeansResult": "._kmeans",
-    "inertia": "._kmeans",
-    "assign": "._kmeans",
+    "k_means": "._kmeans",
+    "kmeans": "._functions",
+    "KMeansResult": "._functions",
+    "inertia": "._functions",
+    "assign": "._functions",
     "kmeans_plusplus": "._seeding",
     "random_centroids": "._seeding",
     "lesson_blobs": ".datasets",

@@ -6,8 +6,12 @@ text editor, the header included) and the column (by number from 1, and by name)
 """
 
 import collections
+import collections.abc
+import fcntl
+import math
 import os
 import re
+import stat
 
 import numpy as np
 
@@ -62,45 +66,161 @@ def read_table(path, columns=None, delimiter=None, decimal=".", missing="error")
     Table
     """
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise DataError(f"{path}: no such file")
-    if os.path.isdir(path):
-        raise DataError(f"{path}: is a directory, not a data file")
     extension = os.path.splitext(path)[1].lower()
+    with open_regular(path):  # refuses FIFOs, devices and directories before anything reads them
+        pass
     if extension not in EXTENSIONS:
         raise DataError(f"{path}: unknown file type {extension or '(no extension)'!r}; use {', '.join(EXTENSIONS)}")
-    if extension == ".npy":
-        names, values = _read_npy(path)
-    else:
-        names, values = _read_text_table(path, extension, delimiter, decimal)
+    try:
+        if extension == ".npy":
+            names, values = _read_npy(path)
+        else:
+            names, values = _read_text_table(path, extension, delimiter, decimal)
+    except OSError as error:  # a read that fails midway: an I/O error, a file that vanished
+        raise DataError(f"{path}: cannot be read ({short_message(error)})") from None
     positions = choose_columns(path, names, columns)
     return _to_samples(path, names, values, positions, missing, decimal)
 
 
+def open_regular(path):
+    """Open ``path`` for reading in binary mode, refusing anything but a regular file.
+
+    A FIFO would block for ever, a device such as ``/dev/zero`` never ends, and a directory is
+    no data: each gets a ``DataError`` before a byte is read. The file is opened without
+    blocking and checked by its open descriptor, so what is checked is what is read.
+    """
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except OSError as error:
+        raise DataError(f"{path}: cannot be opened ({short_message(error)})") from None
+    mode = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(descriptor)
+        raise DataError(f"{path}: is {_file_kind(mode)}, not a regular file")
+    flags = fcntl.fcntl(descriptor, fcntl.F_GETFL)
+    fcntl.fcntl(descriptor, fcntl.F_SETFL, flags & ~os.O_NONBLOCK)
+    return os.fdopen(descriptor, "rb")
+
+
+def _file_kind(mode):
+    for test, kind in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return kind
+    return "not a plain file"
+
+
+NpyHeader = collections.namedtuple("NpyHeader", "shape fortran_order dtype offset")
+NpyHeader.__doc__ = """A ``.npy`` file's header, checked against the file (see ``npy_header``).
+
+shape : tuple of int (rows, columns)
+fortran_order : bool
+dtype : numpy.dtype, a plain integer or float type (either byte order)
+offset : int, where the array's bytes start
+"""
+
+
 def npy_header(path):
-    """(shape, fortran_order, dtype, header length in bytes) of a .npy file, read from its header."""
-    with open(path, "rb") as handle:
-        version = np.lib.format.read_magic(handle)
-        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        shape, fortran_order, dtype = read(handle)
-        return shape, fortran_order, dtype, handle.tell()
+    """The header of the ``.npy`` file ``path``, checked against the file before anything is
+    sized from it.
+
+    The header must describe a 2-D array of plain numbers (integers or floats, either byte
+    order, C or Fortran order; never Python objects, which would be unpickled) whose bytes are
+    exactly what the file holds after the header: a header that claims more rows than the file
+    has, or a file with bytes after the array, is refused. Only the header is read.
+
+    Raises
+    ------
+    DataError
+        Naming the file and what is wrong with it.
+    """
+    with open_regular(path) as handle:
+        size = os.fstat(handle.fileno()).st_size
+        try:
+            version = np.lib.format.read_magic(handle)
+            if version == (1, 0):
+                shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(handle)
+            elif version == (2, 0):
+                shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(handle)
+            else:
+                raise ValueError(f"format version {version[0]}.{version[1]} is not supported here (save it again)")
+        except (ValueError, EOFError) as error:
+            raise DataError(f"{path}: not a readable .npy file ({short_message(error) or 'it is empty'})") from None
+        except OSError as error:
+            raise DataError(f"{path}: cannot be read ({short_message(error)})") from None
+        offset = handle.tell()
+    if dtype.hasobject:
+        raise DataError(f"{path}: holds Python objects, which are never loaded (they would be unpickled)")
+    if dtype.kind not in "iuf" or dtype.fields is not None or dtype.subdtype is not None:
+        raise DataError(f"{path}: holds {dtype}, not numbers")
+    if any(extent < 0 for extent in shape):
+        raise DataError(f"{path}: its header claims a negative shape {shape}")
+    if len(shape) != 2:
+        raise DataError(f"{path}: expected a 2-D array (samples x features), got shape {shape}")
+    expected = math.prod(shape) * dtype.itemsize  # Python integers: no overflow
+    held = size - offset
+    if held < expected:
+        raise DataError(
+            f"{path}: the file is truncated: its header claims shape {shape} of {dtype} ({expected:,} bytes), "
+            f"but only {held:,} bytes follow it"
+        )
+    if held > expected:
+        raise DataError(
+            f"{path}: {held - expected:,} bytes follow the array of shape {shape} that its header describes; "
+            "the header does not match the file"
+        )
+    return NpyHeader(tuple(shape), fortran_order, dtype, offset)
 
 
 def _read_npy(path):
+    header = npy_header(path)
+    if 0 in header.shape:
+        raise DataError(f"{path}: the array is empty (shape {header.shape})")
     try:
         array = np.load(path, allow_pickle=False, mmap_mode="r")
-    except ValueError as error:
-        raise DataError(f"{path}: not a readable .npy array of numbers ({error})") from None
-    except (OSError, EOFError) as error:
-        raise DataError(f"{path}: not a readable .npy file ({error or 'it is empty'})") from None
-    if array.dtype.kind not in "iuf":
-        raise DataError(f"{path}: holds {array.dtype}, not numbers")
-    if array.ndim != 2:
-        raise DataError(f"{path}: expected a 2-D array (samples x features), got shape {array.shape}")
-    if array.size == 0:
-        raise DataError(f"{path}: the array is empty (shape {array.shape})")
-    names = [f"column {j + 1}" for j in range(array.shape[1])]
-    return names, array
+    except (ValueError, OSError, EOFError) as error:
+        raise DataError(f"{path}: not a readable .npy file ({short_message(error)})") from None
+    if array.shape != header.shape or array.dtype != header.dtype:  # replaced since it was checked
+        raise DataError(f"{path}: the file changed while it was being read")
+    return ColumnNames(header.shape[1]), array
+
+
+class ColumnNames(collections.abc.Sequence):
+    """The names "column 1", "column 2", ... of a file without a header, made on demand: a
+    file of millions of columns costs nothing until a name is shown."""
+
+    def __init__(self, n_columns):
+        self.n_columns = n_columns
+
+    def __len__(self):
+        return self.n_columns
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self.n_columns))]
+        if not -self.n_columns <= index < self.n_columns:
+            raise IndexError(index)
+        return f"column {index % self.n_columns + 1}"
+
+    def index(self, name, *args):
+        match = re.fullmatch(r"column (\d+)", name)
+        if match and 1 <= int(match.group(1)) <= self.n_columns:
+            return int(match.group(1)) - 1
+        raise ValueError(f"{name!r} is not a column name")
+
+    def __contains__(self, name):
+        try:
+            self.index(name)
+            return True
+        except (ValueError, TypeError):
+            return False
 
 
 def _sniff(path, extension):
@@ -196,7 +316,7 @@ def _ragged_message(path, error):
     return f"{path}: not a readable table ({short_message(error)})"
 
 
-def choose_columns(path, names, columns):
+def choose_columns(path, names, columns, flag="--columns"):
     """Positions (0-based) of the columns asked for: by name, else by number from 1."""
     if columns is None:
         return list(range(len(names)))
@@ -213,7 +333,7 @@ def choose_columns(path, names, columns):
                 f"{path}: no column {column!r} (the columns are {shown}; or give a number from 1 to {len(names)})"
             )
     if len(set(positions)) != len(positions):
-        raise DataError(f"{path}: a column is asked for twice in --columns")
+        raise DataError(f"{path}: a column is asked for twice in {flag}")
     return positions
 
 

@@ -1,21 +1,97 @@
-"""k-means with scikit-learn's interface (``KMeans``), and as functions (``kmeans``, ``assign``,
-``inertia``). The heavy lifting is in ``_lloyd`` (the compiled loop) and ``_seeding``; this
-module checks the input once, at the edge, and turns results into NumPy values."""
+"""scikit-learn's k-means family on TensorFlow: ``KMeans``, ``MiniBatchKMeans`` and the
+``k_means`` function.
 
-import collections
+The parameters, attributes, methods, warnings and error messages are scikit-learn's (its own
+test module passes against these classes: tests/sklearn_suite). This module checks the input
+once, at the edge, and turns results into NumPy values; the heavy lifting is in ``_lloyd``
+(the compiled loop, dense), ``_sparse`` (the same on scipy.sparse input), ``_seeding``,
+``_minibatch`` and ``_stream`` (tf.data and tf.distribute).
+"""
+
+import functools
 import numbers
 import warnings
 
 import numpy as np
-import tensorflow as tf
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import _check_sample_weight, check_array, check_is_fitted, validate_data
 
-from . import _lloyd, _minibatch, _seeding, _stream
-from ._validation import FLOAT_DTYPES, as_centroids, as_labels, as_samples, check_count, check_n_clusters
+from . import _lloyd, _minibatch, _seeding, _sparse, _stream
+from ._tensorflow import tf
+from ._validation import FLOAT_DTYPES
+
+
+def _keeps_state_on_error(method):
+    """A fit that raises leaves the estimator exactly as it was before the call."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        state = dict(self.__dict__)
+        try:
+            return method(self, *args, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+
+    return wrapper
+
+
+class _Samples:
+    """Checked samples, ready for the kernels: dense ones shifted by a point within their range
+    into a tensor (``_lloyd.centred``), sparse ones as the parts of a CSR matrix (not shifted,
+    which would fill them in). ``offset`` is what was subtracted; ``dtype`` the dtype the
+    kernels compute in (float64 for float32 data whose squares could overflow float32)."""
+
+    def __init__(self, X, offset=None, in_place=False):
+        self.sparse = sp.issparse(X)
+        self.n_samples, self.n_features = X.shape
+        if self.sparse:
+            if X.dtype == np.float32 and X.nnz and _sparse_squares_could_overflow(X):
+                X = X.astype(np.float64)
+            self.parts = _sparse.components(X)
+            self.offset = np.zeros(X.shape[1], X.dtype)
+            self.in_place = False
+        else:
+            self.tensor, self.offset = _lloyd.centred(X, offset, in_place=in_place)
+            self.in_place = in_place and self.offset.dtype == X.dtype and _lloyd.can_centre_in_place(X)
+        self.dtype = self.offset.dtype
+        self._X = X
+
+    def run(self, function, weights, *arguments, n_clusters, allow_xla=True, **static):
+        """``function(data, weights, *arguments, **static)`` compiled (see ``_lloyd.run_compiled``)."""
+        if self.sparse:
+            return _sparse.run(function, self.parts, weights, *arguments, **static)
+        return _lloyd.run_compiled(
+            function, self.tensor, weights, *arguments, n_clusters=n_clusters, allow_xla=allow_xla, **static
+        )
+
+    def rows(self, indices):
+        """The samples at ``indices`` as a dense NumPy array, in the data's own coordinates."""
+        rows = self._X[indices]
+        return rows.toarray() if self.sparse else rows
+
+    def relative(self, points):
+        """``points`` (in the data's coordinates) as a tensor relative to ``offset``."""
+        return tf.constant((np.asarray(points, self.dtype) - self.offset).astype(self.dtype))
+
+    def weights(self, weights):
+        return None if weights is None else tf.constant(np.asarray(weights, self.dtype))
+
+    def restore(self):
+        """Undo an in-place shift (``copy_x=False``)."""
+        if self.in_place:
+            self._X += self.offset
+
+
+def _sparse_squares_could_overflow(X):
+    largest = float(np.max(np.abs(X.data)))
+    return 64.0 * X.shape[1] * largest * largest >= float(np.finfo(np.float32).max)
 
 
 class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
@@ -28,12 +104,13 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         "n_init": [StrOptions({"auto"}), Interval(numbers.Integral, 1, None, closed="left")],
         "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
         "random_state": ["random_state"],
     }
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
@@ -44,15 +121,18 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
     # --- input checks -------------------------------------------------------------------
 
     def _check_data(self, X, reset):
-        """``X`` as a C-ordered float32/float64 array, with scikit-learn's checks and messages
-        (and ``n_features_in_``, ``feature_names_in_`` when ``reset``)."""
+        """``X`` as a C-ordered float32/float64 array or CSR matrix, with scikit-learn's checks
+        and messages (and ``n_features_in_``, ``feature_names_in_`` when ``reset``)."""
         if isinstance(X, (tf.Tensor, tf.Variable)):
             X = X.numpy()
-        return validate_data(self, X, dtype=FLOAT_DTYPES, order="C", reset=reset, accept_sparse=False)
+        return validate_data(
+            self, X, accept_sparse="csr", dtype=FLOAT_DTYPES, order="C", accept_large_sparse=False, reset=reset
+        )
 
     def _check_weights(self, sample_weight, X):
-        """None where all weights are equal (they do not move the centroids; the inertia is
-        scaled after), else a NumPy array of non-negative weights in ``X``'s dtype."""
+        """None where all weights are equal (they do not move the centres; the inertia is
+        scaled after), else a NumPy array of non-negative weights in ``X``'s dtype. Returns
+        ``(weights, scale)``."""
         if sample_weight is None:
             return None, 1.0
         weights = _check_sample_weight(sample_weight, X, dtype=X.dtype)
@@ -65,50 +145,96 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
     def _check_params_vs_input(self, X, default_n_init, check_n_samples=True):
         if check_n_samples and X.shape[0] < self.n_clusters:
             raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}.")
-        # scikit-learn's tolerance: relative to the mean variance of the features.
-        self._tol = float(np.mean(np.var(X, axis=0)) * self.tol) if self.tol else 0.0
+        self._tol = _tolerance(X, self.tol)
         if self.n_init == "auto":
-            self._n_init = default_n_init if isinstance(self.init, str) and self.init == "random" else 1
-            if callable(self.init):
+            if isinstance(self.init, str) and self.init == "k-means++":
+                self._n_init = 1
+            elif isinstance(self.init, str) and self.init == "random":
                 self._n_init = default_n_init
+            elif callable(self.init):
+                self._n_init = default_n_init
+            else:  # array-like
+                self._n_init = 1
         else:
             self._n_init = self.n_init
-        if not isinstance(self.init, str) and not callable(self.init):
-            self._init_array = self._check_centres(self.init, X, "init")
-            if self._n_init != 1:
-                warnings.warn(
-                    f"Explicit initial center position passed: performing only one init in "
-                    f"{type(self).__name__} instead of n_init={self._n_init}.",
-                    RuntimeWarning,
-                    stacklevel=3,
-                )
-                self._n_init = 1
-
-    def _check_centres(self, centres, X, name):
-        centres = check_array(centres, dtype=X.dtype, input_name=name)
-        if centres.shape != (self.n_clusters, X.shape[1]):
-            raise ValueError(
-                f"The shape of the initial centers {centres.shape} does not match the number of clusters "
-                f"{self.n_clusters} and the number of features {X.shape[1]} of the data."
+        if _is_array_like(self.init) and self._n_init != 1:
+            warnings.warn(
+                "Explicit initial center position passed: performing only"
+                f" one init in {self.__class__.__name__} instead of "
+                f"n_init={self._n_init}.",
+                RuntimeWarning,
+                stacklevel=4,
             )
-        return centres
+            self._n_init = 1
+
+    def _validate_center_shape(self, X, centers, n_centroids=None):
+        n_centroids = self.n_clusters if n_centroids is None else n_centroids
+        if centers.shape[0] != n_centroids:
+            raise ValueError(
+                f"The shape of the initial centers {centers.shape} does not "
+                f"match the number of clusters {n_centroids}."
+            )
+        if centers.shape[1] != X.shape[1]:
+            raise ValueError(
+                f"The shape of the initial centers {centers.shape} does not "
+                f"match the number of features of the data {X.shape[1]}."
+            )
+
+    def _checked_init(self, X):
+        """``init`` as checked centres when it is an array, else as it is."""
+        if _is_array_like(self.init):
+            init = check_array(self.init, dtype=X.dtype, copy=True, order="C")
+            self._validate_center_shape(X, init)
+            return init
+        return self.init
 
     # --- seeding --------------------------------------------------------------------------
 
-    def _initial_centres(self, X, centred, offset, weights, random_state):
-        """Initial centroids, relative to ``offset`` (a tensor), for one run."""
-        seed = int(random_state.randint(np.iinfo(np.int32).max))
-        if isinstance(self.init, str) and self.init == "k-means++":
-            trials = _seeding.default_local_trials(self.n_clusters)
-            indices = _seeding.plusplus_indices(centred, weights, seed, self.n_clusters, trials)
-            return tf.gather(centred, indices)
-        if isinstance(self.init, str) and self.init == "random":
-            return tf.gather(centred, _seeding.choose_random_indices(X.shape[0], self.n_clusters, seed, weights))
-        if callable(self.init):
-            centres = self._check_centres(self.init(X, self.n_clusters, random_state=random_state), X, "init")
+    def _init_centroids(
+        self, X, x_squared_norms, init, random_state, sample_weight, init_size=None, n_centroids=None, samples=None
+    ):
+        """Initial centres, as scikit-learn's ``_BaseKMeans._init_centroids`` computes them
+        (the same signature; ``x_squared_norms`` is not needed here).
+
+        ``samples`` (a ``_Samples`` of ``X``, for the seeding kernels) is built when not given.
+        Returns a NumPy array of ``X``'s dtype.
+        """
+        n_samples = X.shape[0]
+        n_clusters = self.n_clusters if n_centroids is None else n_centroids
+        if init_size is not None and init_size < n_samples:
+            chosen = random_state.randint(0, n_samples, init_size)
+            X = X[chosen]
+            sample_weight = None if sample_weight is None else sample_weight[chosen]
+            samples = None if samples is None else _Samples(X, samples.offset)
+            n_samples = init_size
+        if samples is None:
+            samples = _Samples(X)
+        weights = None if sample_weight is None or np.all(sample_weight == sample_weight[0]) else sample_weight
+        if isinstance(init, str) and init == "k-means++":
+            seed = int(random_state.randint(np.iinfo(np.int32).max))
+            trials = _seeding.default_local_trials(n_clusters)
+            indices = samples.run(
+                _seeding._plusplus,
+                samples.weights(weights),
+                tf.constant(seed, tf.int64),
+                n_clusters=n_clusters,
+                allow_xla=False,
+                k=n_clusters,
+                trials=trials,
+            ).numpy()
+            return samples.rows(indices)
+        if isinstance(init, str) and init == "random":
+            seed = int(random_state.randint(np.iinfo(np.int32).max))
+            return samples.rows(_seeding.choose_random_indices(n_samples, n_clusters, seed, weights))
+        if callable(init):
+            centers = init(X, n_clusters, random_state=random_state)
+            if sp.issparse(centers):
+                centers = centers.toarray()
+            centers = check_array(centers, dtype=X.dtype, copy=False, order="C")
+            self._validate_center_shape(X, centers, n_centroids=n_clusters)
         else:
-            centres = self._init_array
-        return tf.constant(centres) - offset
+            centers = np.asarray(init, X.dtype)
+        return centers
 
     def _check_dataset(self, dataset, reset):
         n_features = _stream.element_features(dataset)
@@ -125,11 +251,14 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
     # --- a fitted model -------------------------------------------------------------------
 
     def _labels_and_inertia(self, X, weights=None):
-        X = X.astype(self.cluster_centers_.dtype, copy=False)
-        centred, offset = _lloyd.centred(X, self.cluster_centers_.mean(axis=0))
-        weights = None if weights is None else tf.constant(weights.astype(X.dtype, copy=False))
-        labels, total = _lloyd.run_compiled(
-            _lloyd.assign, centred, weights, tf.constant(self.cluster_centers_ - offset), n_clusters=self.n_clusters
+        """Each sample's nearest centre and the (weighted) inertia, X checked."""
+        centres = self.cluster_centers_.astype(X.dtype, copy=False)
+        if sp.issparse(X):
+            samples = _Samples(X)
+        else:
+            samples = _Samples(X, centres.mean(axis=0))
+        labels, total = samples.run(
+            _lloyd.assign, samples.weights(weights), samples.relative(centres), n_clusters=self.n_clusters
         )
         return labels.numpy(), float(total)
 
@@ -138,8 +267,8 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
 
         Parameters
         ----------
-        X : array-like, DataFrame, tf.Tensor of shape (n_samples, n_features), or a
-            tf.data.Dataset of (batch, n_features) batches
+        X : {array-like, sparse matrix} of shape (n_samples, n_features), DataFrame,
+            tf.Tensor, or a tf.data.Dataset of (batch, n_features) batches
 
         Returns
         -------
@@ -149,8 +278,9 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         if isinstance(X, tf.data.Dataset):
             self._check_dataset(X, reset=False)
             offset = self.cluster_centers_.mean(axis=0)
-            centres = tf.constant(self.cluster_centers_ - offset, X.element_spec.dtype)
-            return _stream.Passes(X).labels(tf.constant(offset, X.element_spec.dtype), centres)[0]
+            dtype = X.element_spec.dtype
+            centres = tf.constant(self.cluster_centers_ - offset, dtype)
+            return _stream.Passes(X).labels(tf.constant(offset, dtype), centres)[0]
         return self._labels_and_inertia(self._check_data(X, reset=False))[0]
 
     def fit_predict(self, X, y=None, sample_weight=None):
@@ -160,20 +290,40 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
     def transform(self, X):
         """The Euclidean distance from each sample to each cluster centre.
 
-        Computed a block of samples at a time from |x|^2 - 2 x.c + |c|^2 (relative to the
-        centres' mean), never as an n_samples x n_clusters x n_features tensor.
+        Computed a block of samples at a time from |x|^2 - 2 x.c + |c|^2 (dense samples
+        relative to the centres' mean), never as an n_samples x n_clusters x n_features tensor;
+        where that expansion loses its precision (a sample close to a centre) the distance is
+        computed again from the difference, so a centre's distance to itself is exactly 0.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features), or a
+            tf.data.Dataset of (batch, n_features) batches
 
         Returns
         -------
         distances : ndarray of shape (n_samples, n_clusters), the dtype of the centres
         """
         check_is_fitted(self)
-        X = self._check_data(X, reset=False).astype(self.cluster_centers_.dtype, copy=False)
-        offset = self.cluster_centers_.mean(axis=0)
-        centres = tf.constant(self.cluster_centers_ - offset)
+        if isinstance(X, tf.data.Dataset):
+            self._check_dataset(X, reset=False)
+            offset = self.cluster_centers_.mean(axis=0)
+            dtype = X.element_spec.dtype
+            centres = tf.constant(self.cluster_centers_ - offset, dtype)
+            return _stream.Passes(X).distances(tf.constant(offset, dtype), centres)
+        X = self._check_data(X, reset=False)
+        centres = self.cluster_centers_.astype(X.dtype, copy=False)
+        if sp.issparse(X):
+            blocks = [
+                _sparse.run(_sparse.distances, _sparse.components(block), None, tf.constant(centres)).numpy()
+                for block in _sparse.blocks(X, self.n_clusters)
+            ]
+            return np.concatenate(blocks)
+        offset = centres.mean(axis=0)
+        relative = tf.constant(centres - offset)
         rows = max(1, _lloyd.DISTANCE_BLOCK_BYTES // (X.itemsize * self.n_clusters))
         blocks = [
-            _distances(tf.constant(X[begin : begin + rows]) - offset, centres).numpy()
+            _distances(tf.constant(X[begin : begin + rows]) - offset, relative).numpy()
             for begin in range(0, X.shape[0], rows)
         ]
         return np.concatenate(blocks) if blocks else np.zeros((0, self.n_clusters), X.dtype)
@@ -202,6 +352,14 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         ----------
         path : str or path-like
             A directory that does not exist yet.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before ``fit``.
+        ValueError
+            When ``path`` is empty or exists, or its parent directory does not exist or cannot
+            be written to.
         """
         from ._output import export_saved_model
 
@@ -209,15 +367,42 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         export_saved_model(self.cluster_centers_, path)
 
 
+def _is_array_like(init):
+    return not isinstance(init, str) and not callable(init)
+
+
+def _tolerance(X, tol):
+    """scikit-learn's tolerance: ``tol`` times the mean variance of the features."""
+    if tol == 0:
+        return 0.0
+    if sp.issparse(X):
+        variances = mean_variance_axis(X, axis=0)[1]
+    else:
+        variances = np.var(X, axis=0, dtype=np.float64)  # float32 squares of 1e19 would overflow
+    return float(np.mean(variances) * tol)
+
+
+def _is_same_clustering(labels1, labels2, n_clusters):
+    """Whether two labellings are the same clustering up to renaming the clusters."""
+    mapping = np.full(n_clusters, -1, dtype=np.int64)
+    for a, b in zip(labels1.tolist(), labels2.tolist()):
+        if mapping[a] == -1:
+            mapping[a] = b
+        elif mapping[a] != b:
+            return False
+    return True
+
+
 class KMeans(_BaseKMeans):
     """k-means clustering (Lloyd's algorithm) with TensorFlow, in scikit-learn's interface.
 
     The parameters, attributes and methods are those of ``sklearn.cluster.KMeans`` and mean
-    the same; from the same start the centres are scikit-learn's ``algorithm="lloyd"`` ones up
-    to float rounding (empty clusters aside: here an empty cluster takes the sample farthest
-    from its centre, as in the lesson this package grew from). Each run is one compiled
-    TensorFlow function: the distances from a matrix product, the new centres from per-cluster
-    sums taken in the same pass over the data, under XLA.
+    the same; from the same start the centres, labels, inertia and ``n_iter_`` are
+    scikit-learn's ``algorithm="lloyd"`` ones up to float rounding, empty clusters included
+    (they are relocated by scikit-learn's rule). Each run is one compiled TensorFlow
+    function: the distances from a matrix product, the new centres from per-cluster sums taken
+    in the same pass over the data, under XLA. Sparse (CSR or CSC) input stays sparse
+    throughout.
 
     Parameters
     ----------
@@ -236,8 +421,20 @@ class KMeans(_BaseKMeans):
         A run has converged when the squared distances the centres moved in an iteration sum
         to at most ``tol`` times the mean variance of the features (or when no sample changes
         cluster).
+    verbose : int, default 0
+        Print the progress as scikit-learn does: "Initialization complete", the inertia of
+        each iteration, and why the run stopped (printed when the compiled run returns).
     random_state : int, RandomState instance or None, default None
         Seeds the starts: the same value gives the same result in every process.
+    copy_x : bool, default True
+        False: shift dense data in place while fitting (saving a copy of it) and shift it back
+        after, which may change its last bits, as in scikit-learn. Data that is not aligned and
+        C-ordered is copied anyway.
+    algorithm : {"lloyd", "elkan"}, default "lloyd"
+        Accepted for scikit-learn's interface. Both run the same exact computation, Lloyd's
+        iterations with the distances from a matrix product, so the results are identical;
+        scikit-learn's "elkan" skips distances with triangle-inequality bounds, which on the
+        data the benchmark uses made it slower than its own "lloyd".
     strategy : tf.distribute.Strategy or None, default None
         Share each pass over the data out among the strategy's replicas: a
         ``MirroredStrategy`` over local devices (several GPUs), or a
@@ -271,26 +468,49 @@ class KMeans(_BaseKMeans):
     True
     """
 
-    _parameter_constraints = {**_BaseKMeans._parameter_constraints, "strategy": [None, tf.distribute.Strategy]}
+    _parameter_constraints = {
+        **_BaseKMeans._parameter_constraints,
+        "copy_x": ["boolean"],
+        "algorithm": [StrOptions({"lloyd", "elkan"})],
+        "strategy": [None, tf.distribute.Strategy],
+    }
 
     def __init__(
-        self, n_clusters=8, *, init="k-means++", n_init="auto", max_iter=300, tol=1e-4, random_state=None, strategy=None
+        self,
+        n_clusters=8,
+        *,
+        init="k-means++",
+        n_init="auto",
+        max_iter=300,
+        tol=1e-4,
+        verbose=0,
+        random_state=None,
+        copy_x=True,
+        algorithm="lloyd",
+        strategy=None,
     ):
         self.n_clusters = n_clusters
         self.init = init
         self.n_init = n_init
         self.max_iter = max_iter
         self.tol = tol
+        self.verbose = verbose
         self.random_state = random_state
+        self.copy_x = copy_x
+        self.algorithm = algorithm
         self.strategy = strategy
 
+    def _warn_mkl_vcomp(self, n_active_threads):
+        """scikit-learn's hook for a Windows-only warning; nothing to warn about here."""
+
+    @_keeps_state_on_error
     def fit(self, X, y=None, sample_weight=None):
         """Compute the k-means clustering.
 
         Parameters
         ----------
-        X : array-like, DataFrame or tf.Tensor of shape (n_samples, n_features), or a
-            tf.data.Dataset of float batches of shape (batch, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features), DataFrame, tf.Tensor,
+            or a tf.data.Dataset of float batches of shape (batch, n_features)
             float32 data is computed in float32; float64 and integer data in float64, as in
             scikit-learn. A dataset is streamed: each iteration is one pass over it, so the
             data never has to be in memory at once; the starts are chosen from a uniform sample
@@ -314,87 +534,137 @@ class KMeans(_BaseKMeans):
                 self._check_dataset(X, reset=True)
                 return self._fit_stream(X)
             X = self._check_data(X, reset=True)
+            if sp.issparse(X):
+                raise TypeError("sparse input is not supported with a strategy; fit it without one")
             return self._fit_stream(_stream.array_dataset(X), X)
         X = self._check_data(X, reset=True)
         weights, scale = self._check_weights(sample_weight, X)
         self._check_params_vs_input(X, default_n_init=10)
         random_state = check_random_state(self.random_state)
-
-        centred, offset = _lloyd.centred(X)
-        tensor_weights = None if weights is None else tf.constant(weights)
-        best = None
-        for _ in range(self._n_init):
-            start = self._initial_centres(X, centred, offset, weights, random_state)
-            result = _lloyd.run_compiled(
-                _lloyd.lloyd_loop,
-                centred,
-                tensor_weights,
-                start,
-                tf.constant(self._tol, X.dtype),
-                tf.constant(-1.0, X.dtype),
-                tf.constant(True),
-                n_clusters=self.n_clusters,
-                max_iter=self.max_iter,
-                history=False,
+        init = self._checked_init(X)
+        if self.algorithm == "elkan" and self.n_clusters == 1:
+            warnings.warn(
+                "algorithm='elkan' doesn't make sense for a single cluster. Using 'lloyd' instead.",
+                RuntimeWarning,
+                stacklevel=3,
             )
-            if best is None or float(result.inertia) < float(best.inertia):
-                best = result
-        self.cluster_centers_ = (best.centroids.numpy() + offset).astype(X.dtype)
-        self.labels_ = best.labels.numpy()
-        self.inertia_ = float(best.inertia) * scale
-        self.n_iter_ = _sklearn_iterations(best, self.max_iter)
-        sizes = best.counts.numpy() if weights is None else np.bincount(self.labels_, minlength=self.n_clusters)
+
+        samples = _Samples(X, in_place=not self.copy_x)
+        try:
+            best, best_labels = self._runs(X, samples, weights, init, random_state)
+        finally:
+            samples.restore()
+        centres = (best.centroids.numpy() + samples.offset).astype(X.dtype)
+        sizes = best.counts.numpy() if weights is None else np.bincount(best_labels, minlength=self.n_clusters)
         distinct = np.count_nonzero(sizes)
         if distinct < self.n_clusters:
             warnings.warn(
                 f"Number of distinct clusters ({distinct}) found smaller than n_clusters ({self.n_clusters}). "
                 "Possibly due to duplicate points in X.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
+        self.cluster_centers_ = centres
+        self.labels_ = best_labels
+        self.inertia_ = float(best.inertia) * scale
+        self.n_iter_ = _sklearn_iterations(best, self.max_iter)
         return self
+
+    def _runs(self, X, samples, weights, init, random_state):
+        """The ``_n_init`` runs; returns the best one's ``_lloyd.LoopResult`` and labels."""
+        tensor_weights = samples.weights(weights)
+        history = _lloyd.HISTORY_SCALARS if self.verbose else _lloyd.HISTORY_NONE
+        best, best_labels = None, None
+        for _ in range(self._n_init):
+            start = self._init_centroids(X, None, init, random_state, weights, samples=samples)
+            if self.verbose:
+                print("Initialization complete")
+            result = samples.run(
+                _lloyd.lloyd_loop,
+                tensor_weights,
+                samples.relative(start),
+                tf.constant(self._tol, samples.dtype),
+                tf.constant(-1.0, samples.dtype),
+                tf.constant(True),
+                n_clusters=self.n_clusters,
+                max_iter=self.max_iter,
+                history=history,
+                relocation="sklearn",
+            )
+            if self.verbose:
+                _print_lloyd_progress(result, self.max_iter, self._tol)
+            labels = result.labels.numpy()
+            inertia = float(result.inertia)
+            # scikit-learn's rule: a lower inertia wins unless it is the same clustering (the
+            # difference is then rounding).
+            if best is None or (
+                inertia < float(best.inertia) and not _is_same_clustering(labels, best_labels, self.n_clusters)
+            ):
+                best, best_labels = result, labels
+        return best, best_labels
 
     def _fit_stream(self, dataset, X=None):
         """Fit on a tf.data.Dataset (or, with a strategy, an array ``X`` fed as one): each
         iteration one pass over it, the sums and counts added batch by batch and replica by
         replica. Seeded from ``X`` when given, else from a uniform sample of the stream."""
         random_state = check_random_state(self.random_state)
-        passes = _stream.Passes(dataset, self.strategy)
+        dtype = dataset.element_spec.dtype
         if X is None:
             survey = _stream.survey(dataset, _stream.SEED_SAMPLE_ROWS, int(random_state.randint(2**31 - 1)))
             sample, mean, variance, n_samples = survey.sample, survey.mean, survey.variance, survey.n_samples
+            if dtype == tf.float32 and _stream.squares_could_overflow(survey):  # compute in float64
+                dataset = dataset.map(lambda batch: tf.cast(batch, tf.float64))
         else:
-            sample, mean, variance, n_samples = X, X.mean(axis=0), np.var(X, axis=0), X.shape[0]
+            sample, mean, variance, n_samples = X, X.mean(axis=0), np.var(X, axis=0, dtype=np.float64), X.shape[0]
+            if X.dtype == np.float32 and _lloyd.squares_could_overflow(tf.constant(X - mean)):
+                dataset = _stream.array_dataset(X.astype(np.float64))
+        passes = _stream.Passes(dataset, self.strategy)
         if n_samples < self.n_clusters:
             raise ValueError(f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}.")
         self._check_params_vs_input(sample, default_n_init=10, check_n_samples=False)
         self._tol = float(np.mean(variance) * self.tol) if self.tol else 0.0
+        init = self._checked_init(sample)
         offset = tf.constant(mean, passes.dtype)
-        centred_sample = tf.constant(sample, passes.dtype) - offset
+        sample_samples = _Samples(sample.astype(passes.dtype.as_numpy_dtype, copy=False))
         best = None
         for _ in range(self._n_init):
-            start = self._initial_centres(sample, centred_sample, mean, None, random_state)
-            result = _stream.lloyd(passes, offset, start, self.max_iter, tol_total=self._tol)
+            start = self._init_centroids(sample, None, init, random_state, None, samples=sample_samples)
+            start = tf.constant(start - mean, passes.dtype)
+            result = _stream.lloyd(passes, offset, start, self.max_iter, tol_total=self._tol, relocation="sklearn")
             if best is None or result.inertia < best.inertia:
                 best = result
         labels, inertia = passes.labels(offset, best.centroids)
-        self.cluster_centers_ = (best.centroids.numpy() + mean).astype(passes.dtype.as_numpy_dtype)
+        self.cluster_centers_ = (best.centroids.numpy() + mean).astype(dtype.as_numpy_dtype)
         self.labels_ = labels
         self.inertia_ = inertia
         self.n_iter_ = best.n_updates
         return self
 
 
+def _print_lloyd_progress(result, max_iter, tol):
+    """scikit-learn's verbose lines for one run, from its history."""
+    n_iter = _sklearn_iterations(result, max_iter)
+    inertias = [float(result.start_inertia), *result.inertias.numpy().tolist()]
+    for i in range(n_iter):
+        print(f"Iteration {i}, inertia {inertias[i]}.")
+    if bool(result.unchanged) and not bool(result.tol_reached):
+        print(f"Converged at iteration {n_iter - 1}: strict convergence.")
+    elif bool(result.tol_reached):
+        total = float(result.shift_totals.numpy()[int(result.n_updates) - 1])
+        print(f"Converged at iteration {n_iter - 1}: center shift {total} within tolerance {tol}.")
+
+
 class MiniBatchKMeans(_BaseKMeans):
     """Mini-batch k-means (Sculley, 2010) with TensorFlow, in scikit-learn's interface.
 
     The parameters, attributes and methods of ``sklearn.cluster.MiniBatchKMeans``, with the same
-    meanings and the same rules: each step takes ``batch_size`` samples drawn at random, moves
-    each centre to the running mean of all the samples it has been given, now and then moves
-    centres with very few samples onto random samples (``reassignment_ratio``), and the run stops
-    after ``max_iter`` passes' worth of steps, or earlier when the smoothed inertia of the
-    batches stops improving (``max_no_improvement``) or the centres stop moving (``tol``). All
-    the steps of a fit run as one compiled TensorFlow function.
+    meanings and the same rules: each step takes ``batch_size`` samples drawn at random (in
+    proportion to ``sample_weight``), moves each centre to the running mean of all the samples
+    it has been given, now and then moves centres with very few samples onto random samples
+    (``reassignment_ratio``), and the run stops after ``max_iter`` passes' worth of steps, or
+    earlier when the smoothed inertia of the batches stops improving (``max_no_improvement``)
+    or the centres stop moving (``tol``). All the steps of a fit run as one compiled
+    TensorFlow function.
 
     Parameters
     ----------
@@ -404,6 +674,13 @@ class MiniBatchKMeans(_BaseKMeans):
     max_iter : int, default 100
         The most passes over the data (``max_iter x n_samples / batch_size`` steps).
     batch_size : int, default 1024
+        Samples per step (at most the number of samples).
+    verbose : int, default 0
+        Print the progress as scikit-learn does, step by step (printed when the compiled run
+        returns).
+    compute_labels : bool, default True
+        Compute ``labels_`` and ``inertia_`` with one last pass over all the data.
+    random_state : int, RandomState instance or None, default None
     tol : float, default 0.0
         Stop when the squared moves of the centres in a step sum to at most ``tol`` times the
         mean variance of the features; 0 turns this off.
@@ -418,9 +695,6 @@ class MiniBatchKMeans(_BaseKMeans):
     reassignment_ratio : float, default 0.01
         A centre whose count of samples falls below this fraction of the largest count is
         moved onto a random sample.
-    random_state : int, RandomState instance or None, default None
-    compute_labels : bool, default True
-        Compute ``labels_`` and ``inertia_`` with one last pass over all the data.
 
     Attributes
     ----------
@@ -445,10 +719,10 @@ class MiniBatchKMeans(_BaseKMeans):
         **_BaseKMeans._parameter_constraints,
         "max_iter": [Interval(numbers.Integral, 0, None, closed="left")],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "compute_labels": ["boolean"],
         "max_no_improvement": [Interval(numbers.Integral, 0, None, closed="left"), None],
         "init_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "reassignment_ratio": [Interval(numbers.Real, 0, None, closed="left")],
-        "compute_labels": ["boolean"],
     }
 
     def __init__(
@@ -458,61 +732,81 @@ class MiniBatchKMeans(_BaseKMeans):
         init="k-means++",
         max_iter=100,
         batch_size=1024,
+        verbose=0,
+        compute_labels=True,
+        random_state=None,
         tol=0.0,
         max_no_improvement=10,
         init_size=None,
         n_init="auto",
         reassignment_ratio=0.01,
-        random_state=None,
-        compute_labels=True,
     ):
         self.n_clusters = n_clusters
         self.init = init
         self.max_iter = max_iter
         self.batch_size = batch_size
+        self.verbose = verbose
+        self.compute_labels = compute_labels
+        self.random_state = random_state
         self.tol = tol
         self.max_no_improvement = max_no_improvement
         self.init_size = init_size
         self.n_init = n_init
         self.reassignment_ratio = reassignment_ratio
-        self.random_state = random_state
-        self.compute_labels = compute_labels
 
-    def _init_size(self, n_samples):
-        size = self.init_size if self.init_size is not None else 3 * self.batch_size
-        if size < self.n_clusters:
-            size = 3 * self.n_clusters
-        return min(size, n_samples)
-
-    def _best_start(self, X, offset, random_state):
-        """The start with the lowest inertia on a validation sample, each chosen from its own
-        random ``init_size`` samples (relative to ``offset``, the data's mean)."""
-        n_samples = X.shape[0]
-        init_size = self._init_size(n_samples)
-        validation = X[random_state.randint(0, n_samples, init_size)]
-        best, best_inertia = None, None
-        for _ in range(self._n_init):
-            subset = X[random_state.randint(0, n_samples, init_size)] if init_size < n_samples else X
-            start = self._initial_centres(subset, tf.constant(subset) - offset, offset, None, random_state)
-            centres = start.numpy() + offset
-            _, inertia = _lloyd.run_compiled(
-                _lloyd.assign, tf.constant(validation) - offset, None, start, n_clusters=self.n_clusters
+    def _check_params_vs_input(self, X, default_n_init=3, check_n_samples=True):
+        super()._check_params_vs_input(X, default_n_init=3, check_n_samples=check_n_samples)
+        self._batch_size = min(self.batch_size, X.shape[0])
+        self._init_size = self.init_size
+        if self._init_size is None:
+            self._init_size = 3 * self._batch_size
+            if self._init_size < self.n_clusters:
+                self._init_size = 3 * self.n_clusters
+        elif self._init_size < self.n_clusters:
+            warnings.warn(
+                f"init_size={self._init_size} should be larger than "
+                f"n_clusters={self.n_clusters}. Setting it to "
+                "min(3*n_clusters, n_samples)",
+                RuntimeWarning,
+                stacklevel=4,
             )
-            if best_inertia is None or float(inertia) < best_inertia:
-                best, best_inertia = centres, float(inertia)
-        return best.astype(X.dtype)
+            self._init_size = 3 * self.n_clusters
+        self._init_size = min(self._init_size, X.shape[0])
 
+    def _best_start(self, X, samples, weights, init, random_state):
+        """The start with the lowest inertia on a validation sample, each chosen from its own
+        random ``init_size`` samples (in the data's coordinates)."""
+        n_samples = X.shape[0]
+        validation = random_state.randint(0, n_samples, self._init_size)
+        valid = _Samples(X[validation])
+        valid_weights = valid.weights(None if weights is None else weights[validation])
+        best, best_inertia = None, None
+        for index in range(self._n_init):
+            if self.verbose:
+                print(f"Init {index + 1}/{self._n_init} with method {init}")
+            start = self._init_centroids(
+                X, None, init, random_state, weights, init_size=self._init_size, samples=samples
+            )
+            _, inertia = valid.run(_lloyd.assign, valid_weights, valid.relative(start), n_clusters=self.n_clusters)
+            if self.verbose:
+                print(f"Inertia for init {index + 1}/{self._n_init}: {float(inertia)}")
+            if best_inertia is None or float(inertia) < best_inertia:
+                best, best_inertia = start, float(inertia)
+        return best
+
+    @_keeps_state_on_error
     def fit(self, X, y=None, sample_weight=None):
         """Compute the centres with mini-batch steps.
 
         Parameters
         ----------
-        X : array-like, DataFrame or tf.Tensor of shape (n_samples, n_features), or a
+        X : {array-like, sparse matrix} of shape (n_samples, n_features), or a
             tf.data.Dataset of float batches of shape (batch, n_features)
             With a dataset, each of its batches is one step (``batch_size`` does not apply),
             ``max_iter`` counts passes over it, and the starts come from a uniform sample of
             it; it may reshuffle between passes.
         sample_weight : array-like of shape (n_samples,), optional (not with a dataset)
+            Batches are drawn in proportion to the weights, as in scikit-learn.
 
         Returns
         -------
@@ -527,45 +821,53 @@ class MiniBatchKMeans(_BaseKMeans):
             return self._fit_dataset(X, random_state)
         X = self._check_data(X, reset=True)
         weights, scale = self._check_weights(sample_weight, X)
-        self._check_params_vs_input(X, default_n_init=3)
+        self._check_params_vs_input(X)
+        init = self._checked_init(X)
         n_samples = X.shape[0]
-        centred, offset = _lloyd.centred(X)
-        start = self._best_start(X, offset, random_state)
-        n_steps = (self.max_iter * n_samples) // self.batch_size
-        state = _lloyd.run_compiled(
+        samples = _Samples(X)
+        start = self._best_start(X, samples, weights, init, random_state)
+        n_steps = (self.max_iter * n_samples) // self._batch_size
+        cumulative = None if weights is None else tf.constant(np.cumsum(weights, dtype=np.float64))
+        state, trace = samples.run(
             _minibatch.loop,
-            centred,
-            None if weights is None else tf.constant(weights),
-            tf.constant(start - offset),
-            tf.zeros([self.n_clusters], X.dtype),
+            cumulative,
+            samples.relative(start),
+            tf.zeros([self.n_clusters], samples.dtype),
             tf.constant(random_state.randint(2**31 - 1), tf.int64),
             tf.constant(self._tol, tf.float64),
             n_clusters=self.n_clusters,
             n_steps=n_steps,
-            batch_size=self.batch_size,
+            batch_size=self._batch_size,
             max_no_improvement=self.max_no_improvement,
             reassignment_ratio=float(self.reassignment_ratio),
+            trace=bool(self.verbose),
         )
-        self.cluster_centers_ = (state.centres.numpy() + offset).astype(X.dtype)
+        if self.verbose:
+            _print_minibatch_progress(state, trace, n_steps)
+        centres = (state.centres.numpy() + samples.offset).astype(X.dtype)
+        self.cluster_centers_ = centres
         self._counts = state.counts.numpy()
         self._n_since_last_reassign = 0
         self.n_steps_ = int(state.step)
-        self.n_iter_ = int(np.ceil(self.n_steps_ * self.batch_size / n_samples))
+        self.n_iter_ = int(np.ceil(self.n_steps_ * self._batch_size / n_samples))
         if self.compute_labels:
             self.labels_, inertia = self._labels_and_inertia(X, weights)
             self.inertia_ = inertia * scale
         else:
-            self.inertia_ = float(state.ewa) * n_samples * scale
+            total_weight = n_samples if weights is None else float(np.sum(weights))
+            self.inertia_ = float(state.ewa) * total_weight * scale
         return self
 
     def _fit_dataset(self, dataset, random_state):
         survey = _stream.survey(dataset, _stream.SEED_SAMPLE_ROWS, int(random_state.randint(2**31 - 1)))
         if survey.n_samples < self.n_clusters:
             raise ValueError(f"n_samples={survey.n_samples} should be >= n_clusters={self.n_clusters}.")
-        self._check_params_vs_input(survey.sample, default_n_init=3, check_n_samples=False)
+        self._check_params_vs_input(survey.sample, check_n_samples=False)
         self._tol = float(np.mean(survey.variance) * self.tol) if self.tol else 0.0
+        init = self._checked_init(survey.sample)
         dtype = dataset.element_spec.dtype
-        start = self._best_start(survey.sample, survey.mean, random_state)
+        samples = _Samples(survey.sample.astype(dtype.as_numpy_dtype, copy=False))
+        start = self._best_start(survey.sample, samples, None, init, random_state)
         offset = tf.constant(survey.mean, dtype)
         state = _minibatch.start_state(tf.constant(start - survey.mean, dtype), tf.zeros([self.n_clusters], dtype))
         seed = tf.constant(random_state.randint(2**31 - 1), tf.int64)
@@ -597,8 +899,14 @@ class MiniBatchKMeans(_BaseKMeans):
             self.inertia_ = float(state.ewa) * survey.n_samples
         return self
 
+    @_keeps_state_on_error
     def partial_fit(self, X, y=None, sample_weight=None):
         """One mini-batch step on ``X`` (the first call also chooses the starts from it).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        sample_weight : array-like of shape (n_samples,), optional
 
         Returns
         -------
@@ -610,37 +918,58 @@ class MiniBatchKMeans(_BaseKMeans):
         X = self._check_data(X, reset=not has_centres)
         weights, _ = self._check_weights(sample_weight, X)
         self._random_state = getattr(self, "_random_state", None) or check_random_state(self.random_state)
+        self.n_steps_ = getattr(self, "n_steps_", 0)
         if not has_centres:
-            self._check_params_vs_input(X, default_n_init=3)
-            self.cluster_centers_ = self._best_start(X, X.mean(axis=0), self._random_state)
+            self._check_params_vs_input(X)
+            init = self._checked_init(X)
+            start = self._init_centroids(X, None, init, self._random_state, weights, init_size=self._init_size)
+            self.cluster_centers_ = start.astype(X.dtype)
             self._counts = np.zeros(self.n_clusters, X.dtype)
             self._n_since_last_reassign = 0
-            self.n_steps_ = 0
-        self._n_since_last_reassign += X.shape[0]
+        self._n_since_last_reassign += self._batch_size
         reassign = bool(np.any(self._counts == 0)) or self._n_since_last_reassign >= 10 * self.n_clusters
         if reassign:
             self._n_since_last_reassign = 0
-        offset = self.cluster_centers_.mean(axis=0).astype(X.dtype)
-        centres, counts, _ = _partial_step(
-            tf.constant(X) - offset,
-            None if weights is None else tf.constant(weights),
-            tf.constant(self.cluster_centers_.astype(X.dtype) - offset),
-            tf.constant(self._counts.astype(X.dtype)),
+        centres_before = self.cluster_centers_.astype(X.dtype)
+        samples = _Samples(X, None if sp.issparse(X) else centres_before.mean(axis=0))
+        centres, counts, _, reassigned = samples.run(
+            _minibatch.partial_step,
+            samples.weights(weights),
+            samples.relative(centres_before),
+            tf.constant(self._counts.astype(samples.dtype)),
             tf.constant(reassign),
             tf.constant([self._random_state.randint(2**31 - 1), self.n_steps_], tf.int64),
-            float(self.reassignment_ratio),
+            n_clusters=self.n_clusters,
+            allow_xla=False,
+            reassignment_ratio=float(self.reassignment_ratio),
         )
-        self.cluster_centers_ = (centres.numpy() + offset).astype(X.dtype)
+        if self.verbose and int(reassigned):
+            print(f"[MiniBatchKMeans] Reassigning {int(reassigned)} cluster centers.")
+        self.cluster_centers_ = (centres.numpy() + samples.offset).astype(X.dtype)
         self._counts = counts.numpy()
-        self.n_steps_ += 1
         if self.compute_labels:
             self.labels_, self.inertia_ = self._labels_and_inertia(X, weights)
+        self.n_steps_ += 1
         return self
 
 
-@tf.function
-def _partial_step(batch, weights, centres, counts, reassign, seed, reassignment_ratio):
-    return _minibatch.update(batch, weights, centres, counts, reassign, seed, reassignment_ratio)
+def _print_minibatch_progress(state, trace, n_steps):
+    """scikit-learn's verbose lines for a mini-batch fit, from its trace."""
+    batch_inertias, ewas, reassigned = (values.numpy() for values in trace)
+    steps = int(state.step)
+    for step in range(steps):
+        if reassigned[step]:
+            print(f"[MiniBatchKMeans] Reassigning {int(reassigned[step])} cluster centers.")
+        if step == 0:
+            print(f"Minibatch step {step + 1}/{n_steps}: mean batch inertia: {batch_inertias[step]}")
+        else:
+            print(
+                f"Minibatch step {step + 1}/{n_steps}: mean batch inertia: {batch_inertias[step]}, "
+                f"ewa inertia: {ewas[step]}"
+            )
+    if bool(state.stop):
+        reason = "small centers change" if bool(state.stopped_by_tol) else "lack of improvement in inertia"
+        print(f"Converged ({reason}) at step {steps}/{n_steps}")
 
 
 @tf.function
@@ -660,148 +989,69 @@ def _sklearn_iterations(result, max_iter):
 
 @tf.function(reduce_retracing=True)
 def _distances(block, centres):
-    squared = (
-        tf.reduce_sum(tf.square(block), axis=1)[:, None]
-        - 2.0 * tf.matmul(block, centres, transpose_b=True)
-        + tf.reduce_sum(tf.square(centres), axis=1)
-    )
-    return tf.sqrt(tf.maximum(squared, 0.0))
+    """Euclidean distances from the expansion, with the pairs where it cancels badly (a squared
+    distance below 1e-3 of the squared norms) computed again from the difference."""
+    block_norms = tf.reduce_sum(tf.square(block), axis=1)[:, None]
+    centre_norms = tf.reduce_sum(tf.square(centres), axis=1)
+    squared = tf.maximum(block_norms - 2.0 * tf.matmul(block, centres, transpose_b=True) + centre_norms, 0.0)
+    close = tf.where(squared <= 1e-3 * (block_norms + centre_norms))
+    pairs = tf.cast(close, tf.int32)
+    exact = tf.reduce_sum(tf.square(tf.gather(block, pairs[:, 0]) - tf.gather(centres, pairs[:, 1])), axis=1)
+    return tf.sqrt(tf.tensor_scatter_nd_update(squared, close, exact))
 
 
-# --- functions ------------------------------------------------------------------------------
-
-KMeansResult = collections.namedtuple(
-    "KMeansResult",
-    [
-        "centroids",
-        "nearest_indices",
-        "inertia",
-        "n_iterations",
-        "converged",
-        "inertia_history",
-        "shift_history",
-        "changed_history",
-    ],
-)
-KMeansResult.__doc__ = """What ``kmeans`` returns.
-
-centroids : ndarray (n_clusters, n_features), the dtype of the samples
-nearest_indices : ndarray of int64 (n_samples,) -- each sample's nearest of ``centroids``
-inertia : float -- of ``centroids`` and ``nearest_indices``
-n_iterations : int -- update steps run
-converged : bool -- whether the last iteration met the stopping rule
-inertia_history, shift_history, changed_history : ndarrays, one entry per iteration: the
-    inertia after it, the largest distance a centroid moved in it, the samples that changed
-    cluster in it
-"""
-
-
-def kmeans(samples, initial_centroids, max_iterations=10, tolerance=0.0):
-    """Run Lloyd's algorithm from given centroids as one compiled TensorFlow function, keeping
-    its history.
-
-    Given the same start it finds the same centroids as the lesson's loop (alternating
-    ``assign_to_nearest`` and ``update_centroids``), up to float rounding, without its
-    n_samples x n_clusters x n_features tensor. Empty clusters are relocated as in the lesson's
-    ``update_centroids``. Each iteration updates the centroids from the current assignment,
-    then assigns every sample to its nearest new centroid.
+def k_means(
+    X,
+    n_clusters,
+    *,
+    sample_weight=None,
+    init="k-means++",
+    n_init="auto",
+    max_iter=300,
+    verbose=False,
+    tol=1e-4,
+    random_state=None,
+    copy_x=True,
+    algorithm="lloyd",
+    return_n_iter=False,
+):
+    """Perform k-means clustering: ``sklearn.cluster.k_means``, computed by ``KMeans``.
 
     Parameters
     ----------
-    samples : array-like of shape (n_samples, n_features)
-        float32 stays float32; other numbers are computed in float64.
-    initial_centroids : array-like of shape (n_clusters, n_features)
-    max_iterations : int, default 10
-    tolerance : float or None, default 0.0
-        Stop when no centroid moves farther than this (in data units) in an iteration, or no
-        sample changes cluster. ``0.0`` stops only when nothing changes; ``None`` never stops
-        early and runs exactly ``max_iterations`` iterations.
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+    n_clusters : int
+    sample_weight, init, n_init, max_iter, verbose, tol, random_state, copy_x, algorithm
+        As for ``KMeans``.
+    return_n_iter : bool, default False
+        Whether to return the number of iterations too.
 
     Returns
     -------
-    KMeansResult
+    centroid : ndarray of shape (n_clusters, n_features)
+    label : ndarray of shape (n_samples,)
+    inertia : float
+    best_n_iter : int
+        Only when ``return_n_iter``.
 
     Examples
     --------
-    >>> from tfkmeans import kmeans
-    >>> result = kmeans([[0.0], [1.0], [10.0], [11.0]], [[0.0], [1.0]])
-    >>> result.centroids.ravel().tolist(), result.nearest_indices.tolist(), result.n_iterations
-    ([0.5, 10.5], [0, 0, 1, 1], 2)
+    >>> from tfkmeans import k_means
+    >>> centres, labels, inertia = k_means([[0.0], [1.0], [10.0], [11.0]], 2, random_state=0)
+    >>> sorted(centres.ravel().tolist()), inertia
+    ([0.5, 10.5], 1.0)
     """
-    samples = as_samples(samples, "samples")
-    initial_centroids = as_centroids(initial_centroids, samples, "initial_centroids")
-    check_n_clusters(initial_centroids.shape[0], samples, "initial_centroids")
-    check_count(max_iterations, "max_iterations")
-    stop_early = tolerance is not None
-    if stop_early:
-        if isinstance(tolerance, bool) or not isinstance(tolerance, numbers.Real) or not np.isfinite(tolerance):
-            raise ValueError(f"tolerance must be a finite number >= 0 (or None), got {tolerance!r}")
-        if tolerance < 0:
-            raise ValueError(f"tolerance must be >= 0 (or None), got {tolerance!r}")
-    centred, offset = _lloyd.centred(samples)
-    result = _lloyd.run_compiled(
-        _lloyd.lloyd_loop,
-        centred,
-        None,
-        tf.constant(initial_centroids - offset),
-        tf.constant(-1.0, samples.dtype),
-        tf.constant(tolerance if stop_early else -1.0, samples.dtype),
-        tf.constant(stop_early),
-        n_clusters=initial_centroids.shape[0],
-        max_iter=max_iterations,
-        history=True,
-    )
-    n_iterations = int(result.n_updates)
-    inertia_history = result.inertias.numpy()[:n_iterations]
-    inertia_history[-1] = float(result.inertia)  # the same number, computed without the expansion
-    return KMeansResult(
-        centroids=(result.centroids.numpy() + offset).astype(samples.dtype),
-        nearest_indices=result.labels.numpy().astype(np.int64),
-        inertia=float(result.inertia),
-        n_iterations=n_iterations,
-        converged=bool(result.unchanged) or bool(result.tol_reached),
-        inertia_history=inertia_history,
-        shift_history=result.shifts.numpy()[:n_iterations],
-        changed_history=result.changes.numpy()[:n_iterations],
-    )
-
-
-def assign(samples, centroids):
-    """Each sample's nearest centroid, and the inertia of that assignment.
-
-    Returns
-    -------
-    nearest_indices : ndarray of int64, shape (n_samples,)
-    inertia : float
-    """
-    samples = as_samples(samples, "samples")
-    centroids = as_centroids(centroids, samples, "centroids")
-    centred, offset = _lloyd.centred(samples)
-    labels, total = _lloyd.run_compiled(
-        _lloyd.assign,
-        centred,
-        None,
-        tf.constant(centroids - offset),
-        n_clusters=centroids.shape[0],
-    )
-    return labels.numpy().astype(np.int64), float(total)
-
-
-def inertia(samples, centroids, nearest_indices):
-    """The within-cluster sum of squares: each sample's squared distance to its centroid, summed
-    (in float64). Lloyd's algorithm never makes it larger.
-
-    Parameters
-    ----------
-    samples : array-like of shape (n_samples, n_features)
-    centroids : array-like of shape (n_clusters, n_features)
-    nearest_indices : array-like of int, shape (n_samples,)
-
-    Returns
-    -------
-    float
-    """
-    samples = as_samples(samples, "samples")
-    centroids = as_centroids(centroids, samples, "centroids")
-    labels = as_labels(nearest_indices, samples.shape[0], centroids.shape[0])
-    return float(_lloyd.exact_inertia(tf.constant(samples), None, tf.constant(centroids), tf.constant(labels)))
+    model = KMeans(
+        n_clusters=n_clusters,
+        init=init,
+        n_init=n_init,
+        max_iter=max_iter,
+        verbose=verbose,
+        tol=tol,
+        random_state=random_state,
+        copy_x=copy_x,
+        algorithm=algorithm,
+    ).fit(X, sample_weight=sample_weight)
+    if return_n_iter:
+        return model.cluster_centers_, model.labels_, model.inertia_, model.n_iter_
+    return model.cluster_centers_, model.labels_, model.inertia_

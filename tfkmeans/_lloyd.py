@@ -17,7 +17,8 @@ move the centroids.
 import collections
 
 import numpy as np
-import tensorflow as tf
+
+from ._tensorflow import tf
 
 # Up to this many centroids x features, distances are summed feature by feature rather than
 # through a matrix product (measured: benchmarks/README.md).
@@ -38,7 +39,7 @@ XLA_MIN_WORK = 2**16
 OFFSET_SAMPLE = 4096
 
 
-def centred(X, offset=None):
+def centred(X, offset=None, in_place=False):
     """``X`` (a NumPy array) minus ``offset``, as a tensor, and the offset (NumPy, ``X``'s dtype).
 
     Without ``offset``, the mean of evenly spaced rows (``OFFSET_SAMPLE`` to twice as many): a
@@ -46,13 +47,19 @@ def centred(X, offset=None):
     are the same up to rounding whichever such point it is. NumPy subtracts into a 64-byte
     aligned buffer that TensorFlow takes over through DLPack without copying it: converting the
     array and then subtracting in TensorFlow made two full copies and took about 1.5 times as
-    long (benchmarks/README.md).
+    long (benchmarks/README.md). With ``in_place`` (scikit-learn's ``copy_x=False``), an
+    aligned, writeable, C-ordered ``X`` is itself shifted and shared with the tensor, saving
+    the copy; the caller adds the offset back.
+
+    float32 data so far from the offset that squared distances could overflow float32 (values
+    beyond about 1e18) comes back as a float64 tensor and offset, ``X`` untouched: the
+    distances are then computed in float64 rather than silently becoming infinite.
     """
     if offset is None:
         step = max(1, X.shape[0] // OFFSET_SAMPLE)
         offset = X[::step].mean(axis=0, dtype=np.float64)
     offset = np.asarray(offset, dtype=X.dtype)
-    out = _aligned_empty(X.shape, X.dtype)
+    out = X if in_place and can_centre_in_place(X) else _aligned_empty(X.shape, X.dtype)
     # NumPy's inner loop runs along a row: for narrow data, subtract lines of several rows at
     # once (1M x 2 samples: 0.7 ms instead of 4.7).
     n_samples, n_features = X.shape
@@ -65,11 +72,28 @@ def centred(X, offset=None):
         tensor = tf.experimental.dlpack.from_dlpack(out.__dlpack__())
     except (AttributeError, TypeError, ValueError, tf.errors.OpError):  # a build without DLPack: copy
         tensor = tf.constant(out)
+    if X.dtype == np.float32 and X.size and squares_could_overflow(tensor):
+        if out is X:
+            X += offset
+        return centred(X.astype(np.float64), offset)
     gpus = tf.config.list_logical_devices("GPU")
     if gpus:  # where tf.constant would have put it: on the first GPU, copied there once
         with tf.device(gpus[0].name):
             tensor = tf.identity(tensor)
     return tensor, offset
+
+
+def squares_could_overflow(tensor):
+    """Whether a squared distance between two rows of the float32 ``tensor`` (or to a mean of
+    rows) could overflow float32: it is at most 4 x features x the largest absolute value
+    squared, and it must stay 16 times below float32's largest number."""
+    largest = float(tf.reduce_max(tf.abs(tensor)))
+    return 64.0 * tensor.shape[1] * largest * largest >= float(np.finfo(np.float32).max)
+
+
+def can_centre_in_place(X):
+    """Whether ``centred(X, in_place=True)`` shifts ``X`` itself (rather than a copy)."""
+    return X.flags.c_contiguous and X.flags.writeable and X.ctypes.data % 64 == 0
 
 
 def _aligned_empty(shape, dtype, alignment=64):
@@ -214,22 +238,71 @@ def full_pass(samples, weights, centroids, with_inertia=True, with_sums=True):
     return labels, inertia, sums, counts
 
 
-def assign(samples, weights, centroids):
-    """Each sample's nearest centroid (int32) and the inertia of that assignment."""
-    labels, _, _, _ = full_pass(samples, weights, centroids, with_inertia=False, with_sums=False)
-    return labels, exact_inertia(samples, weights, centroids, labels)
+class DenseSamples:
+    """Dense samples (a tensor, centred) as ``lloyd_loop`` uses them; ``_sparse.SparseSamples``
+    is the same for sparse ones."""
+
+    def __init__(self, samples):
+        self.samples = samples
+        self.dtype = samples.dtype
+        self.n_samples = tf.shape(samples)[0]
+
+    def full_pass(self, weights, centroids):
+        """Each sample's nearest centroid, and per-cluster sums and weights (float64)."""
+        nearest, _, sums, counts = full_pass(self.samples, weights, centroids, with_inertia=False)
+        return nearest, sums, counts
+
+    def nearest(self, centroids):
+        """Each sample's nearest centroid (int32) and its squared distance to it (one block)."""
+        nearest, partial = nearest_centroids(self.samples, centroids)
+        return nearest, squared_distances(self.samples, partial, *centroids.shape)
+
+    def cluster_sums(self, weights, nearest, n_clusters):
+        return cluster_sums(self.samples, weights, nearest, n_clusters)
+
+    def distances_to(self, centroids, labels):
+        """Each sample's squared distance to the centroid it is labelled with."""
+        return tf.reduce_sum(tf.square(self.samples - tf.gather(centroids, labels)), axis=1)
+
+    def rows_at(self, indices):
+        return tf.gather(self.samples, indices)
+
+    def squared_distances(self, points):
+        """(n_samples, n_points) squared distances to ``points``, never below 0."""
+        if not hasattr(self, "_squared_norms"):
+            self._squared_norms = tf.reduce_sum(tf.square(self.samples), axis=1)
+        products = tf.matmul(self.samples, points, transpose_b=True)
+        squared = self._squared_norms[:, None] - 2.0 * products + tf.reduce_sum(tf.square(points), axis=1)
+        return tf.maximum(squared, 0.0)
+
+    def inertia(self, weights, centroids, labels, float64=False):
+        return exact_inertia(self.samples, weights, centroids, labels, float64)
 
 
-def exact_inertia(samples, weights, centroids, labels):
+def assign(data, weights, centroids):
+    """Each sample's nearest centroid (int32) and the inertia of that assignment. ``data``: a
+    dense tensor, or a ``_sparse.SparseSamples``."""
+    if isinstance(data, tf.Tensor):
+        labels, _, _, _ = full_pass(data, weights, centroids, with_inertia=False, with_sums=False)
+        return labels, exact_inertia(data, weights, centroids, labels)
+    labels, _ = data.nearest(centroids)
+    return labels, data.inertia(weights, centroids, labels)
+
+
+def exact_inertia(samples, weights, centroids, labels, float64=False):
     """Each sample's squared distance to its centroid, from the differences themselves (not the
-    expansion), summed in float64."""
+    expansion), summed in float64. With ``float64`` the differences are taken in float64 too,
+    so that the sum is exact to float64 rounding (the per-iteration history uses it: Lloyd's
+    inertia then never visibly rises)."""
+    if float64:
+        samples, centroids = tf.cast(samples, tf.float64), tf.cast(centroids, tf.float64)
     squared = tf.reduce_sum(tf.square(samples - tf.gather(centroids, labels)), axis=1)
     if weights is not None:
-        squared *= weights
+        squared *= tf.cast(weights, squared.dtype)
     return tf.reduce_sum(tf.cast(squared, tf.float64))
 
 
-def relocate_empty_clusters(samples, labels, centroids, counts):
+def relocate_empty_clusters(data, labels, centroids, counts):
     """Give each empty cluster (``counts == 0``) the next-farthest sample as its centroid.
 
     The farthest sample from the centroid of the cluster it is assigned to goes to the first
@@ -237,12 +310,48 @@ def relocate_empty_clusters(samples, labels, centroids, counts):
     first): the lesson's ``update_centroids`` rule.
     """
     n_clusters = centroids.shape[0]
-    distances = tf.reduce_sum(tf.square(samples - tf.gather(centroids, labels)), axis=1)
-    _, farthest = tf.math.top_k(distances, k=n_clusters)
+    _, farthest = tf.math.top_k(data.distances_to(centroids, labels), k=n_clusters)
     empty = tf.equal(counts, 0)
     rank_among_empty = tf.cumsum(tf.cast(empty, tf.int32), exclusive=True)
-    replacements = tf.gather(samples, tf.gather(farthest, rank_among_empty))
+    replacements = tf.cast(data.rows_at(tf.gather(farthest, rank_among_empty)), centroids.dtype)
     return tf.where(empty[:, tf.newaxis], replacements, centroids)
+
+
+def relocate_empty_sums(data, weights, labels, old_centroids, sums, counts):
+    """scikit-learn's rule for empty clusters, on per-cluster sums and weights (float64).
+
+    The samples farthest from the centroid they were assigned to (the previous centroids) become
+    the empty clusters' centroids, the farthest to the first empty cluster, and each is taken
+    out of the cluster it was in. On a tie the higher index goes first (scikit-learn takes them
+    from NumPy's ``argpartition``, whose order among ties is unspecified). When every sample sits
+    on its centroid (more clusters than distinct samples) nothing moves. Returns the new
+    ``(sums, counts)``; ``sklearn_means`` turns them into centroids.
+    """
+    n_clusters = old_centroids.shape[0]
+    distances = data.distances_to(old_centroids, labels)
+    _, farthest_reversed = tf.math.top_k(tf.reverse(distances, [0]), k=n_clusters)
+    farthest = tf.shape(distances)[0] - 1 - farthest_reversed
+    empty = tf.equal(counts, 0)
+    moved = tf.gather(farthest, tf.cumsum(tf.cast(empty, tf.int32), exclusive=True))
+    moved_weights = (
+        tf.ones([n_clusters], tf.float64) if weights is None else tf.cast(tf.gather(weights, moved), tf.float64)
+    )
+    return move_to_empty(
+        sums, counts, data.rows_at(moved), tf.gather(labels, moved), moved_weights, tf.reduce_max(distances) > 0
+    )
+
+
+def move_to_empty(sums, counts, rows, sources, weights, any_apart):
+    """Each empty cluster's sum and weight become those of one row (``rows``, ``weights``, one
+    per cluster, used where the cluster is empty), taken out of the cluster it came from
+    (``sources``); nothing moves unless ``any_apart`` (some sample lies off its centroid)."""
+    n_clusters = counts.shape[0]
+    empty = tf.equal(counts, 0)
+    weights = tf.where(tf.logical_and(empty, any_apart), weights, 0.0)
+    moved_sums = tf.cast(rows, tf.float64) * weights[:, tf.newaxis]
+    sums = sums - tf.math.unsorted_segment_sum(moved_sums, sources, n_clusters)
+    counts = counts - tf.math.unsorted_segment_sum(weights, sources, n_clusters)
+    return tf.where(empty[:, tf.newaxis], moved_sums, sums), tf.where(empty, weights, counts)
 
 
 def means(sums, counts, dtype):
@@ -250,53 +359,96 @@ def means(sums, counts, dtype):
     return tf.cast(sums / tf.maximum(counts, 1e-300)[:, tf.newaxis], dtype)
 
 
+def sklearn_means(sums, counts, dtype):
+    """``means``, but a cluster left empty sits on the heaviest cluster's centroid, as in
+    scikit-learn."""
+    new = means(sums, counts, dtype)
+    heaviest = tf.gather(new, tf.argmax(counts, output_type=tf.int32))
+    return tf.where((counts > 0)[:, tf.newaxis], new, heaviest)
+
+
 LoopResult = collections.namedtuple(
-    "LoopResult", "centroids labels inertia n_updates counts unchanged tol_reached inertias shifts changes"
+    "LoopResult",
+    "centroids labels inertia n_updates counts unchanged tol_reached start_inertia inertias shifts shift_totals changes "
+    "history",
 )
+LoopResult.__doc__ = """What ``lloyd_loop`` returns (tensors).
+
+centroids, labels, inertia : the final centroids, each sample's nearest of them, and the exact
+    inertia of that assignment (float64)
+n_updates : the iterations run (centroid updates)
+counts : the final clusters' sizes (or weights)
+unchanged, tol_reached : why the last iteration stopped the loop (neither: it ran out)
+start_inertia, inertias, shifts, shift_totals, changes : with ``history``: the inertia of the
+    start's assignment, then per iteration the inertia after it, the largest distance a centroid
+    moved, the squared distances the centroids moved summed, and the samples that changed
+    cluster (empty tensors without ``history``)
+history : with ``history=2``, the centroids after each iteration, (max_iter, k, d)
+"""
+
+HISTORY_NONE, HISTORY_SCALARS, HISTORY_CENTROIDS = 0, 1, 2
+RELOCATIONS = ("lesson", "sklearn")
 
 
-def lloyd_loop(samples, weights, centroids, tol_total, tol_max_shift, stop_unchanged, max_iter, history):
-    """Lloyd's algorithm from ``centroids``, at most ``max_iter`` updates.
+def lloyd_loop(
+    data, weights, centroids, tol_total, tol_max_shift, stop_unchanged, max_iter, history, relocation="lesson"
+):
+    """Lloyd's algorithm on ``data`` (``DenseSamples`` or ``_sparse.SparseSamples``) from
+    ``centroids``, at most ``max_iter`` updates.
 
     Each iteration moves the centroids to the means of their clusters (empty clusters
     relocated), then assigns every sample to its nearest new centroid. It stops after an
     iteration in which no sample changed cluster (if ``stop_unchanged``), the squared shifts of
     the centroids summed to at most ``tol_total``, or no centroid moved farther than
-    ``tol_max_shift`` (a negative tolerance never stops the loop). ``max_iter`` and ``history`` (whether to keep the inertia,
-    the largest shift and the number of samples that changed cluster after each iteration)
-    are Python values: each pair is traced once.
+    ``tol_max_shift`` (a negative tolerance never stops the loop).
 
-    Returns a ``LoopResult``: ``counts`` are the final clusters' sizes (or weights);
-    ``unchanged`` and ``tol_reached`` say why the last iteration stopped the loop (neither: it
-    ran out of iterations).
+    ``max_iter``, ``history`` and ``relocation`` are Python values, part of the trace:
+    ``history`` 0 keeps nothing, 1 the inertia (exact, in float64), the largest shift and the
+    number of samples that changed cluster after each iteration, 2 also the centroids.
+    ``relocation`` is the rule for an empty cluster: "lesson" (``relocate_empty_clusters``:
+    the sample farthest from its cluster's new mean) or "sklearn" (``relocate_empty_sums``:
+    the sample farthest from its previous centroid, taken out of its old cluster).
+
+    Returns a ``LoopResult``.
     """
-    tol_total = tf.cast(tol_total, samples.dtype)
-    tol_max_shift = tf.cast(tol_max_shift, samples.dtype)
+    if isinstance(data, tf.Tensor):
+        data = DenseSamples(data)
+    dtype = data.dtype
+    tol_total = tf.cast(tol_total, dtype)
+    tol_max_shift = tf.cast(tol_max_shift, dtype)
+    n_clusters, n_features = centroids.shape
 
-    def pass_(centroids, with_inertia):
-        return full_pass(samples, weights, centroids, with_inertia)
+    def pass_(centroids):
+        return data.full_pass(weights, centroids)
 
-    def update(labels, sums, counts):
-        new = means(sums, counts, samples.dtype)
-        return tf.cond(
-            tf.reduce_any(counts == 0),
-            lambda: relocate_empty_clusters(samples, labels, new, counts),
-            lambda: new,
-        )
+    def update(centroids, labels, sums, counts):
+        def relocated():
+            if relocation == "sklearn":
+                return sklearn_means(*relocate_empty_sums(data, weights, labels, centroids, sums, counts), dtype)
+            return relocate_empty_clusters(data, labels, means(sums, counts, dtype), counts)
 
-    labels, _, sums, counts = pass_(centroids, with_inertia=False)
+        return tf.cond(tf.reduce_any(counts == 0), relocated, lambda: means(sums, counts, dtype))
+
+    def inertia_of(centroids, labels):
+        return data.inertia(weights, centroids, labels, float64=True)
+
+    labels, sums, counts = pass_(centroids)
     size = max_iter if history else 0
     inertias = tf.TensorArray(tf.float64, size=size, element_shape=())
-    shifts = tf.TensorArray(samples.dtype, size=size, element_shape=())
+    shifts = tf.TensorArray(dtype, size=size, element_shape=())
+    shift_totals = tf.TensorArray(dtype, size=size, element_shape=())
     changes = tf.TensorArray(tf.int32, size=size, element_shape=())
+    trail = tf.TensorArray(dtype, size=max_iter if history >= 2 else 0, element_shape=(n_clusters, n_features))
 
     def condition(i, centroids, labels, sums, counts, unchanged, tol_reached, *histories):
         stop = tf.logical_or(tf.logical_and(stop_unchanged, unchanged), tol_reached)
         return tf.logical_and(i < max_iter, tf.logical_not(stop))
 
-    def body(i, centroids, labels, sums, counts, unchanged, tol_reached, inertias, shifts, changes):
-        new_centroids = update(labels, sums, counts)
-        new_labels, inertia, new_sums, new_counts = pass_(new_centroids, with_inertia=history)
+    def body(
+        i, centroids, labels, sums, counts, unchanged, tol_reached, inertias, shifts, shift_totals, changes, trail
+    ):
+        new_centroids = update(centroids, labels, sums, counts)
+        new_labels, new_sums, new_counts = pass_(new_centroids)
         squared_shifts = tf.reduce_sum(tf.square(new_centroids - centroids), axis=1)
         changed = tf.reduce_sum(tf.cast(new_labels != labels, tf.int32))
         tol_reached = tf.logical_or(
@@ -304,9 +456,12 @@ def lloyd_loop(samples, weights, centroids, tol_total, tol_max_shift, stop_uncha
             tf.reduce_max(squared_shifts) <= tol_max_shift * tf.abs(tol_max_shift),
         )
         if history:
-            inertias = inertias.write(i, inertia)
+            inertias = inertias.write(i, inertia_of(new_centroids, new_labels))
             shifts = shifts.write(i, tf.sqrt(tf.reduce_max(squared_shifts)))
+            shift_totals = shift_totals.write(i, tf.reduce_sum(squared_shifts))
             changes = changes.write(i, changed)
+        if history >= 2:
+            trail = trail.write(i, new_centroids)
         return (
             i + 1,
             new_centroids,
@@ -317,24 +472,30 @@ def lloyd_loop(samples, weights, centroids, tol_total, tol_max_shift, stop_uncha
             tol_reached,
             inertias,
             shifts,
+            shift_totals,
             changes,
+            trail,
         )
 
     start = (tf.constant(0), centroids, labels, sums, counts, tf.constant(False), tf.constant(False))
-    i, centroids, labels, _, counts, unchanged, tol_reached, inertias, shifts, changes = tf.while_loop(
-        condition, body, (*start, inertias, shifts, changes)
+    i, centroids, labels, _, counts, unchanged, tol_reached, inertias, shifts, shift_totals, changes, trail = (
+        tf.while_loop(condition, body, (*start, inertias, shifts, shift_totals, changes, trail))
     )
+    empty = tf.zeros((0,), tf.float64)
     return LoopResult(
         centroids=centroids,
         labels=labels,
-        inertia=exact_inertia(samples, weights, centroids, labels),
+        inertia=data.inertia(weights, centroids, labels),
         n_updates=i,
         counts=counts,
         unchanged=unchanged,
         tol_reached=tol_reached,
-        inertias=inertias.stack() if history else tf.zeros((0,), tf.float64),
-        shifts=shifts.stack() if history else tf.zeros((0,), samples.dtype),
+        start_inertia=inertia_of(start[1], start[2]) if history else tf.constant(0.0, tf.float64),
+        inertias=inertias.stack() if history else empty,
+        shifts=shifts.stack() if history else tf.cast(empty, dtype),
+        shift_totals=shift_totals.stack() if history else tf.cast(empty, dtype),
         changes=changes.stack() if history else tf.zeros((0,), tf.int32),
+        history=trail.stack() if history >= 2 else tf.zeros((0, n_clusters, n_features), dtype),
     )
 
 
@@ -355,7 +516,7 @@ def run_compiled(function, samples, weights, *arguments, n_clusters, allow_xla=T
     n_samples, n_features = samples.shape
     xla = allow_xla and n_samples * n_features * n_clusters >= XLA_MIN_WORK and _xla_available()
     weighted = weights is not None
-    key = (function, xla, weighted, tuple(sorted(static.items())))
+    key = (function, xla, weighted and weights.dtype, tuple(sorted(static.items())))
     if not xla:
         key += (samples.dtype, n_features, tuple((tuple(a.shape), a.dtype) for a in arguments))
     if key not in _compiled:
@@ -367,7 +528,7 @@ def run_compiled(function, samples, weights, *arguments, n_clusters, allow_xla=T
             _compiled[key] = tf.function(call, jit_compile=True)
         else:
             rows = tf.TensorSpec((None, n_features), samples.dtype)
-            row_weights = tf.TensorSpec((None,), samples.dtype) if weighted else tf.TensorSpec((), samples.dtype)
+            row_weights = tf.TensorSpec((None,), weights.dtype) if weighted else tf.TensorSpec((), samples.dtype)
             rest = [tf.TensorSpec(argument.shape, argument.dtype) for argument in arguments]
             _compiled[key] = tf.function(call, input_signature=[rows, row_weights, *rest])
     if not weighted:

@@ -6,30 +6,41 @@ learning rate of 1 / count). Every so often, centres with very few samples are m
 random samples of the batch (``reassignment_ratio``). The run stops after ``max_iter`` passes'
 worth of steps, or when an exponentially weighted average of the batches' inertia has not
 improved for ``max_no_improvement`` steps, or when the centres moved (squared, summed) by at most
-``tol``: scikit-learn's rules. Nothing here validates its input.
+``tol``: scikit-learn's rules. Batches are drawn in proportion to the sample weights, as
+scikit-learn draws them. Nothing here validates its input.
+
+The samples are a dense tensor or a ``_sparse.SparseSamples``; a batch is the same kind of
+object (``batch_of``), so a sparse batch stays sparse.
 """
 
 import collections
 
-import tensorflow as tf
-
 from . import _lloyd
+from ._tensorflow import tf
+
+
+def batch_of(data, indices):
+    """The samples at ``indices`` as a data object of the same kind."""
+    if isinstance(data, _lloyd.DenseSamples):
+        return _lloyd.DenseSamples(tf.gather(data.samples, indices))
+    return data.batch(indices)
 
 
 def update(batch, weights, centres, counts, reassign, seed, reassignment_ratio):
-    """One step on one batch: the new centres and counts, and the batch's inertia (float64).
+    """One step on one batch: the new centres and counts, the batch's inertia (float64) and
+    how many centres were reassigned.
 
-    ``weights`` may be None; ``reassign`` (a bool tensor) allows the low-count reassignment;
-    ``seed`` is the stateless seed pair for choosing its samples.
+    ``batch`` is a ``_lloyd.DenseSamples`` or ``_sparse.SparseSamples``; ``weights`` may be
+    None; ``reassign`` (a bool tensor) allows the low-count reassignment; ``seed`` is the
+    stateless seed pair for choosing its samples.
     """
     n_clusters = centres.shape[0]
-    nearest, partial = _lloyd.nearest_centroids(batch, centres)
-    distances = _lloyd.squared_distances(batch, partial, n_clusters, centres.shape[1])
-    weighted = batch if weights is None else batch * weights[:, None]
-    batch_weights = tf.ones_like(partial) if weights is None else weights
+    nearest, distances = batch.nearest(centres)
+    size = tf.shape(nearest)[0]
+    batch_weights = tf.ones_like(distances) if weights is None else tf.cast(weights, distances.dtype)
     batch_inertia = tf.reduce_sum(tf.cast(distances * batch_weights, tf.float64))
-    sums = tf.math.unsorted_segment_sum(weighted, nearest, n_clusters)
-    batch_counts = tf.math.unsorted_segment_sum(batch_weights, nearest, n_clusters)
+    sums, batch_counts = batch.cluster_sums(weights, nearest, n_clusters)
+    sums, batch_counts = tf.cast(sums, centres.dtype), tf.cast(batch_counts, centres.dtype)
     new_counts = counts + batch_counts
     # The running mean: (centre * old count + batch sum) / new count, for centres that got samples.
     moved = (centres * counts[:, None] + sums) / tf.maximum(new_counts, 1e-30)[:, None]
@@ -37,7 +48,6 @@ def update(batch, weights, centres, counts, reassign, seed, reassignment_ratio):
 
     def reassign_low_counts(centres, counts):
         low = new_counts < reassignment_ratio * tf.reduce_max(new_counts)
-        size = tf.shape(batch)[0]
         # At most half the batch's size of centres are moved (those with the lowest counts).
         order = tf.argsort(new_counts, stable=True)
         limit = tf.cast(tf.cast(size, tf.float32) * 0.5, tf.int32)
@@ -47,38 +57,57 @@ def update(batch, weights, centres, counts, reassign, seed, reassignment_ratio):
         keys = tf.random.stateless_uniform([size], seed=seed)
         chosen = tf.argsort(keys)[: tf.minimum(size, n_clusters)]
         rank = tf.minimum(tf.cumsum(tf.cast(low, tf.int32), exclusive=True), tf.shape(chosen)[0] - 1)
-        centres = tf.where(low[:, None], tf.gather(batch, tf.gather(chosen, rank)), centres)
+        rows = tf.cast(batch.rows_at(tf.gather(chosen, rank)), centres.dtype)
+        centres = tf.where(low[:, None], rows, centres)
         # Their counts start at the smallest count among the others, so they are not moved again at once.
         kept = tf.where(low, tf.fill([n_clusters], tf.constant(float("inf"), counts.dtype)), counts)
-        return centres, tf.where(low, tf.fill([n_clusters], tf.reduce_min(kept)), counts)
+        counts = tf.where(low, tf.fill([n_clusters], tf.reduce_min(kept)), counts)
+        return centres, counts, tf.reduce_sum(tf.cast(low, tf.int32))
 
     if reassignment_ratio > 0:
-        centres, new_counts = tf.cond(
-            reassign, lambda: reassign_low_counts(centres, new_counts), lambda: (centres, new_counts)
+        centres, new_counts, reassigned = tf.cond(
+            reassign,
+            lambda: reassign_low_counts(centres, new_counts),
+            lambda: (centres, new_counts, tf.constant(0)),
         )
-    return centres, new_counts, batch_inertia
+    else:
+        reassigned = tf.constant(0)
+    return centres, new_counts, batch_inertia, reassigned
 
 
-State = collections.namedtuple("State", "step centres counts since_reassign ewa ewa_min no_improvement stop")
+def partial_step(data, weights, centres, counts, reassign, seed, reassignment_ratio):
+    """``update`` on all of ``data`` (``MiniBatchKMeans.partial_fit``)."""
+    if isinstance(data, tf.Tensor):
+        data = _lloyd.DenseSamples(data)
+    return update(data, weights, centres, counts, reassign, seed, reassignment_ratio)
+
+
+State = collections.namedtuple(
+    "State", "step centres counts since_reassign ewa ewa_min no_improvement stop stopped_by_tol"
+)
 
 
 def start_state(centres, counts):
     nan = tf.constant(float("nan"), tf.float64)
-    return State(tf.constant(0), centres, counts, tf.constant(0), nan, nan, tf.constant(0), tf.constant(False))
+    false = tf.constant(False)
+    return State(tf.constant(0), centres, counts, tf.constant(0), nan, nan, tf.constant(0), false, false)
 
 
 def step(state, batch, weights, seed, tol, n_samples, max_no_improvement, reassignment_ratio):
     """``update`` on one batch, with scikit-learn's bookkeeping: when to reassign low-count
     centres (all samples seen since the last time > 10 x n_clusters, or an empty centre), and
     when to stop (the smoothed inertia per sample not improving, or the centres barely moving).
-    The first step's inertia is that of the start, so it does not count."""
+    The first step's inertia is that of the start, so it does not count. Returns the new
+    ``State``, the batch's inertia per sample, and the centres reassigned."""
+    if isinstance(batch, tf.Tensor):
+        batch = _lloyd.DenseSamples(batch)
     n_clusters = state.centres.shape[0]
-    size = tf.shape(batch)[0]
+    size = tf.cast(batch.n_samples, tf.int32)
     since_reassign = state.since_reassign + size
     reassign = tf.logical_or(tf.reduce_any(state.counts == 0), since_reassign >= 10 * n_clusters)
     since_reassign = tf.where(reassign, 0, since_reassign)
     seed_pair = tf.stack([seed + 1, tf.cast(state.step, tf.int64)])
-    centres, counts, batch_inertia = update(
+    centres, counts, batch_inertia, reassigned = update(
         batch, weights, state.centres, state.counts, reassign, seed_pair, reassignment_ratio
     )
     per_sample = batch_inertia / tf.cast(size, tf.float64)
@@ -91,42 +120,84 @@ def step(state, batch, weights, seed, tol, n_samples, max_no_improvement, reassi
     no_improvement = tf.where(first, state.no_improvement, tf.where(improved, 0, state.no_improvement + 1))
     ewa_min = tf.where(tf.logical_and(tf.logical_not(first), improved), ewa, state.ewa_min)
     squared_shift = tf.cast(tf.reduce_sum(tf.square(centres - state.centres)), tf.float64)
-    stop = tf.logical_and(tol > 0, squared_shift <= tol)
+    by_tol = tf.logical_and(tol > 0, squared_shift <= tol)
+    stop = by_tol
     if max_no_improvement is not None:
         stop = tf.logical_or(stop, no_improvement >= max_no_improvement)
-    stop = tf.logical_and(tf.logical_not(first), stop)
-    return State(state.step + 1, centres, counts, since_reassign, ewa, ewa_min, no_improvement, stop)
+    not_first = tf.logical_not(first)
+    stop = tf.logical_and(not_first, stop)
+    new_state = State(
+        state.step + 1,
+        centres,
+        counts,
+        since_reassign,
+        ewa,
+        ewa_min,
+        no_improvement,
+        stop,
+        tf.logical_and(not_first, by_tol),
+    )
+    return new_state, per_sample, reassigned
 
 
-def loop(samples, weights, centres, counts, seed, tol, n_steps, batch_size, max_no_improvement, reassignment_ratio):
-    """Up to ``n_steps`` steps on batches drawn at random (with replacement) from ``samples``.
-    The arguments after ``tol`` are Python values. Returns the last ``State``."""
-    n_samples = samples.shape[0] if samples.shape[0] is not None else tf.shape(samples)[0]
+def loop(
+    data,
+    cumulative_weights,
+    centres,
+    counts,
+    seed,
+    tol,
+    n_steps,
+    batch_size,
+    max_no_improvement,
+    reassignment_ratio,
+    trace=False,
+):
+    """Up to ``n_steps`` steps on batches drawn at random (with replacement) from ``data``, in
+    proportion to the weights whose running sum is ``cumulative_weights`` (None: uniformly).
+    The arguments after ``tol`` are Python values. Returns the last ``State`` and, with
+    ``trace``, each step's batch inertia per sample, smoothed inertia and reassigned centres
+    (else empty tensors)."""
+    if isinstance(data, tf.Tensor):
+        data = _lloyd.DenseSamples(data)
+    n_samples = tf.cast(data.n_samples, tf.int32)
+    size = n_steps if trace else 0
+    inertias = tf.TensorArray(tf.float64, size=size, element_shape=())
+    ewas = tf.TensorArray(tf.float64, size=size, element_shape=())
+    reassignments = tf.TensorArray(tf.int32, size=size, element_shape=())
 
-    def body(*state):
-        state = State(*state)
-        draw_seed = tf.stack([seed, tf.cast(state.step, tf.int64)])
-        indices = tf.random.stateless_uniform([batch_size], seed=draw_seed, maxval=n_samples, dtype=tf.int32)
-        batch_weights = None if weights is None else tf.gather(weights, indices)
-        return tuple(
-            step(
-                state,
-                tf.gather(samples, indices),
-                batch_weights,
-                seed,
-                tol,
-                n_samples,
-                max_no_improvement,
-                reassignment_ratio,
-            )
+    def draw(state_step):
+        draw_seed = tf.stack([seed, tf.cast(state_step, tf.int64)])
+        if cumulative_weights is None:
+            return tf.random.stateless_uniform([batch_size], seed=draw_seed, maxval=n_samples, dtype=tf.int32)
+        total = cumulative_weights[-1]
+        uniform = tf.random.stateless_uniform([batch_size], seed=draw_seed, dtype=tf.float64) * total
+        return tf.minimum(tf.searchsorted(cumulative_weights, uniform, side="right", out_type=tf.int32), n_samples - 1)
+
+    def body(*values):
+        state = State(*values[: len(State._fields)])
+        inertias, ewas, reassignments = values[len(State._fields) :]
+        batch = batch_of(data, draw(state.step))
+        new_state, per_sample, reassigned = step(
+            state, batch, None, seed, tol, n_samples, max_no_improvement, reassignment_ratio
         )
+        if trace:
+            inertias = inertias.write(state.step, per_sample)
+            ewas = ewas.write(state.step, new_state.ewa)
+            reassignments = reassignments.write(state.step, reassigned)
+        return (*new_state, inertias, ewas, reassignments)
 
     final = tf.while_loop(
-        lambda *state: tf.logical_and(state[0] < n_steps, tf.logical_not(state[-1])),
+        lambda *values: tf.logical_and(values[0] < n_steps, tf.logical_not(values[7])),
         body,
-        tuple(start_state(centres, counts)),
+        (*start_state(centres, counts), inertias, ewas, reassignments),
     )
-    return State(*final)
+    state = State(*final[: len(State._fields)])
+    inertias, ewas, reassignments = final[len(State._fields) :]
+    if trace:
+        return state, (inertias.stack(), ewas.stack(), reassignments.stack())
+    empty = tf.zeros((0,), tf.float64)
+    return state, (empty, empty, tf.zeros((0,), tf.int32))
 
 
 def epoch(dataset, offset, state, seed, tol, n_samples, max_no_improvement, reassignment_ratio):
@@ -134,5 +205,5 @@ def epoch(dataset, offset, state, seed, tol, n_samples, max_no_improvement, reas
     for batch in dataset:
         if state.stop:
             break
-        state = step(state, batch - offset, None, seed, tol, n_samples, max_no_improvement, reassignment_ratio)
+        state, _, _ = step(state, batch - offset, None, seed, tol, n_samples, max_no_improvement, reassignment_ratio)
     return state

@@ -3,9 +3,9 @@
 import math
 
 import numpy as np
-import tensorflow as tf
 
 from . import _lloyd
+from ._tensorflow import tf
 from ._validation import as_samples, check_count, check_n_clusters, check_seed
 
 
@@ -55,48 +55,91 @@ def choose_random_indices(n_samples, n_clusters, seed, weights=None):
     return np.argsort(-keys, kind="stable")[:n_clusters]
 
 
-def kmeans_plusplus(samples, n_clusters, seed=None, *, sample_weight=None, n_local_trials=1):
-    """Choose initial centroids by k-means++ seeding (Arthur and Vassilvitskii, 2007).
+def kmeans_plusplus(X, n_clusters, *, sample_weight=None, x_squared_norms=None, random_state=None, n_local_trials=None):
+    """Choose initial centres by k-means++ seeding (Arthur and Vassilvitskii, 2007), as
+    ``sklearn.cluster.kmeans_plusplus`` does.
 
-    The first centroid is a sample drawn at random (in proportion to its weight); each next one
-    is a sample drawn with probability proportional to its (weighted) squared distance from the
-    nearest centroid chosen so far. Centroids so chosen are spread out, which usually means
-    fewer iterations and a better clustering than samples chosen at random. With
-    ``n_local_trials`` above 1 it is "greedy" k-means++, as in scikit-learn: that many candidates
-    are drawn for each centroid and the one that lowers the inertia most is kept
-    (``KMeans(init="k-means++")`` uses ``2 + int(log(n_clusters))``, scikit-learn's choice).
-    The whole seeding runs as one TensorFlow graph (``tf.function``).
+    The first centre is a sample drawn at random (in proportion to its weight); each next one
+    is drawn with probability proportional to its (weighted) squared distance from the nearest
+    centre chosen so far. "Greedy" k-means++, as in scikit-learn: ``n_local_trials`` candidates
+    are drawn for each centre and the one that lowers the inertia most is kept. The whole
+    seeding runs as one TensorFlow graph (``tf.function``).
 
     Parameters
     ----------
-    samples : array-like of shape (n_samples, n_features)
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
     n_clusters : int
-        At least 1 and at most ``n_samples``.
-    seed : int, optional
-        The same seed gives the same centroids in every process; None draws a fresh one.
-    sample_weight : array-like of shape (n_samples,), optional
-    n_local_trials : int, default 1
-        Candidates drawn for each centroid after the first; 1 is the original k-means++.
+    sample_weight : array-like of shape (n_samples,), default None
+    x_squared_norms : array-like of shape (n_samples,), default None
+        Accepted for scikit-learn's signature and checked; the distances are computed here.
+    random_state : int, RandomState instance or None, default None
+        The same value gives the same centres in every process.
+    n_local_trials : int, default None
+        Candidates per centre after the first: ``2 + int(log(n_clusters))`` by default; 1 is
+        the original k-means++.
 
     Returns
     -------
-    ndarray of shape (n_clusters, n_features), the dtype of ``samples``
-        Distinct samples, as long as the data has ``n_clusters`` distinct samples.
+    centers : ndarray of shape (n_clusters, n_features), the dtype of ``X`` (float64 for integers)
+    indices : ndarray of shape (n_clusters,)
+        The samples chosen: ``X[indices] == centers``.
 
     Examples
     --------
     >>> from tfkmeans import kmeans_plusplus
-    >>> kmeans_plusplus([[0.0], [0.1], [10.0], [10.1]], 2, seed=3).round()
-    array([[ 0.],
-           [10.]])
+    >>> centers, indices = kmeans_plusplus([[0.0], [0.1], [10.0], [10.1]], 2, random_state=3)
+    >>> sorted(centers.round().ravel().tolist())
+    [0.0, 10.0]
     """
+    import scipy.sparse as sp
+    from sklearn.utils import check_random_state
+    from sklearn.utils.validation import _check_sample_weight, check_array
+
+    X = check_array(X, accept_sparse="csr", dtype=[np.float64, np.float32])
+    sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+    if X.shape[0] < n_clusters:
+        raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={n_clusters}.")
+    if x_squared_norms is not None:
+        x_squared_norms = check_array(x_squared_norms, dtype=None, ensure_2d=False)
+        if x_squared_norms.shape[0] != X.shape[0]:
+            raise ValueError(
+                f"The length of x_squared_norms {x_squared_norms.shape[0]} should "
+                f"be equal to the length of n_samples {X.shape[0]}."
+            )
+    check_count(n_clusters, "n_clusters")
+    trials = (
+        default_local_trials(n_clusters) if n_local_trials is None else check_count(n_local_trials, "n_local_trials")
+    )
+    seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    weights = None if np.all(sample_weight == sample_weight[0]) else sample_weight
+    if sp.issparse(X):
+        from . import _sparse
+
+        parts = _sparse.components(X)
+        indices = _sparse.run(
+            _plusplus,
+            parts,
+            _weights_tensor(weights, X.dtype),
+            tf.constant(seed, tf.int64),
+            k=n_clusters,
+            trials=trials,
+        ).numpy()
+        return X[indices].toarray(), indices
+    indices = plusplus_indices(_lloyd.centred(X)[0], weights, seed, n_clusters, trials)
+    return X[indices], indices
+
+
+def _weights_tensor(weights, dtype):
+    return None if weights is None else tf.constant(np.asarray(weights, dtype))
+
+
+def plusplus(samples, n_clusters, seed, n_local_trials=1):
+    """The lesson's way of writing k-means++ for the command line and ``random_centroids``'
+    companions: checked samples in, the chosen samples out (plain k-means++ by default)."""
     samples = as_samples(samples)
     check_n_clusters(n_clusters, samples)
-    check_count(n_local_trials, "n_local_trials")
     seed = _fresh_if_none(check_seed(seed))
-    weights = None if sample_weight is None else _as_weights(sample_weight, samples)
-    indices = plusplus_indices(_lloyd.centred(samples)[0], weights, seed, n_clusters, n_local_trials)
-    return samples[indices]
+    return samples[plusplus_indices(_lloyd.centred(samples)[0], None, seed, n_clusters, n_local_trials)]
 
 
 def plusplus_indices(centred, weights, seed, n_clusters, n_local_trials):
@@ -117,21 +160,19 @@ def default_local_trials(n_clusters):
     return 2 + int(math.log(n_clusters))
 
 
-def _plusplus(samples, weights, seed, k, trials):
-    """k-means++ as one TensorFlow function: returns the chosen indices, shape (k,), int32."""
-    n_samples = tf.shape(samples)[0]
+def _plusplus(data, weights, seed, k, trials):
+    """k-means++ as one TensorFlow function: returns the chosen indices, shape (k,), int32.
+    ``data`` is a dense tensor or a ``_sparse.SparseSamples``."""
+    if isinstance(data, tf.Tensor):
+        data = _lloyd.DenseSamples(data)
+    n_samples = tf.cast(data.n_samples, tf.int32)
     if weights is None:
         first = tf.random.stateless_uniform([], seed=[seed, 0], maxval=n_samples, dtype=tf.int32)
         weights = tf.ones([n_samples], tf.float64)
     else:
         weights = tf.cast(weights, tf.float64)
         first = None
-    squared_norms = tf.reduce_sum(tf.square(samples), axis=1)
     positions = tf.range(n_samples)
-
-    def distances_to(points):  # (t, d) -> (n, t) squared distances, never below 0
-        products = tf.matmul(samples, points, transpose_b=True)
-        return tf.maximum(squared_norms[:, None] - 2.0 * products + tf.reduce_sum(tf.square(points), axis=1), 0.0)
 
     def draw(running_sum, seed_pair, shape):
         """Indices drawn with probability proportional to the increments of ``running_sum``:
@@ -145,7 +186,8 @@ def _plusplus(samples, weights, seed, k, trials):
     # float32 one over a million terms drifts.)
     if first is None:
         first = draw(tf.cumsum(weights), [seed, 0], [])
-    closest = tf.tensor_scatter_nd_update(distances_to(samples[first][None])[:, 0], [[first]], [0.0])
+    closest = data.squared_distances(data.rows_at(first[None]))[:, 0]
+    closest = tf.tensor_scatter_nd_update(closest, [[first]], tf.zeros([1], closest.dtype))
     taken = tf.equal(positions, first)
     chosen = tf.TensorArray(tf.int32, size=k, element_shape=()).write(0, first)
 
@@ -157,7 +199,7 @@ def _plusplus(samples, weights, seed, k, trials):
         untaken = tf.fill([trials], tf.cast(tf.argmin(tf.cast(taken, tf.int32)), tf.int32))
         candidates = tf.where(running_sum[-1] > 0, candidates, untaken)
         # Each candidate's new distances, and the inertia the centroids would have with it.
-        new_closest = tf.minimum(closest[:, None], distances_to(tf.gather(samples, candidates)))
+        new_closest = tf.minimum(closest[:, None], data.squared_distances(data.rows_at(candidates)))
         potentials = tf.reduce_sum(weights[:, None] * tf.cast(new_closest, tf.float64), axis=0)
         best = tf.argmin(potentials, output_type=tf.int32)
         chosen_index = candidates[best]

@@ -18,17 +18,19 @@ import collections
 import sys
 
 import numpy as np
-import tensorflow as tf
 
 from . import _lloyd
 from ._input import npy_header
+from ._tensorflow import tf
 
 # The most rows of a stream kept in memory as the uniform sample that seeds k-means++.
 SEED_SAMPLE_ROWS = 100_000
 # Rows per batch when an in-memory array is fed to a strategy as a dataset.
 ARRAY_BATCH_ROWS = 65_536
 
-Survey = collections.namedtuple("Survey", "n_samples mean variance sample")
+Survey = collections.namedtuple("Survey", "n_samples mean variance sample low high")
+# The most bytes of a .npy file read as one batch when it is streamed.
+BATCH_BYTES = 64 * 2**20
 
 
 def element_features(dataset):
@@ -54,13 +56,13 @@ def survey(dataset, sample_rows, seed):
     for NaN; then a uniform random sample of at most ``sample_rows`` of them (rows chosen in
     advance, gathered batch by batch, so that no pass holds more than a batch at a time).
 
-    Raises ValueError if the data holds NaN or infinity, or no rows at all.
+    Raises ValueError if the data holds NaN or infinity (naming the first batch that does), or
+    no rows at all.
     """
     n_features = element_features(dataset)
     dtype = dataset.element_spec.dtype
-    count, total, squares, finite = _moments_pass(dataset, n_features=n_features)
-    if not bool(finite):
-        raise ValueError("the dataset holds NaN or infinite values")
+    count, total, squares, low, high, first_bad = _moments_pass(dataset, n_features=n_features)
+    _check_batches(first_bad)
     count = int(count)
     if count == 0:
         raise ValueError("the dataset holds no samples")
@@ -68,7 +70,15 @@ def survey(dataset, sample_rows, seed):
     sample = _sample_pass(dataset, tf.constant(rows, tf.int64)).numpy()
     mean = total.numpy() / count
     variance = np.maximum(squares.numpy() / count - mean**2, 0.0)
-    return Survey(count, mean.astype(dtype.as_numpy_dtype), variance, sample)
+    return Survey(count, mean.astype(dtype.as_numpy_dtype), variance, sample, low.numpy(), high.numpy())
+
+
+def squares_could_overflow(survey):
+    """Whether squared distances between the float32 samples of a surveyed stream, relative to
+    its mean, could overflow float32 (see ``_lloyd.squares_could_overflow``): then the stream
+    is computed in float64."""
+    largest = float(np.max(np.maximum(np.abs(survey.high - survey.mean), np.abs(survey.low - survey.mean))))
+    return 64.0 * len(survey.mean) * largest * largest >= float(np.finfo(np.float32).max)
 
 
 @tf.function
@@ -76,14 +86,20 @@ def _moments_pass(dataset, n_features):
     count = tf.constant(0, tf.int64)
     total = tf.zeros([n_features], tf.float64)
     squares = tf.zeros([n_features], tf.float64)
-    finite = tf.constant(True)
+    low = tf.fill([n_features], tf.constant(np.inf, tf.float64))
+    high = tf.fill([n_features], tf.constant(-np.inf, tf.float64))
+    index, first_bad = tf.constant(0, tf.int64), tf.constant(-1, tf.int64)
     for batch in dataset:
         values = tf.cast(batch, tf.float64)
-        finite = tf.logical_and(finite, tf.reduce_all(tf.math.is_finite(values)))
+        finite = tf.reduce_all(tf.math.is_finite(values))
+        first_bad = tf.where(tf.logical_and(first_bad < 0, tf.logical_not(finite)), index, first_bad)
         total += tf.reduce_sum(values, axis=0)
         squares += tf.reduce_sum(tf.square(values), axis=0)
+        low = tf.minimum(low, tf.reduce_min(values, axis=0))
+        high = tf.maximum(high, tf.reduce_max(values, axis=0))
         count += tf.shape(batch, out_type=tf.int64)[0]
-    return count, total, squares, finite
+        index += 1
+    return count, total, squares, low, high, first_bad
 
 
 @tf.function
@@ -116,16 +132,18 @@ class Passes:
             _, inertia, sums, counts = block(batch - offset, None, centroids, with_inertia=with_inertia)
             return inertia, sums, counts
 
-        def replica_farthest(batch, offset, centroids, means):
-            """This batch's ``k`` samples farthest from the new mean of the cluster they were in."""
+        def replica_farthest(batch, offset, centroids, reference):
+            """This batch's ``k`` samples farthest from the ``reference`` point (the new mean,
+            or the old centroid) of the cluster they were in, with those clusters."""
             relative = batch - offset
             nearest, _ = _lloyd.nearest_centroids(relative, centroids)
-            distances = tf.reduce_sum(tf.square(relative - tf.gather(means, nearest)), axis=1)
+            distances = tf.reduce_sum(tf.square(relative - tf.gather(reference, nearest)), axis=1)
             k = centroids.shape[0]
             distances = tf.concat([distances, tf.fill([k], tf.constant(-1.0, distances.dtype))], 0)
             padded = tf.concat([relative, tf.zeros_like(centroids)], axis=0)
             top, order = tf.math.top_k(distances, k=k)
-            return top, tf.gather(padded, order)
+            clusters = tf.gather(tf.concat([nearest, tf.zeros([k], tf.int32)], 0), order)
+            return top, tf.gather(padded, order), clusters
 
         self._statistics = tf.function(self._make_statistics(replica_statistics))
         self._farthest = tf.function(self._make_farthest(replica_farthest))
@@ -138,54 +156,94 @@ class Passes:
             inertia = tf.constant(0.0, tf.float64)
             sums = tf.zeros([n_clusters, n_features], tf.float64)
             counts = tf.zeros([n_clusters], tf.float64)
+            index, first_bad = tf.constant(0, tf.int64), tf.constant(-1, tf.int64)
             for batch in distributed:
                 per_replica = strategy.run(replica_statistics, args=(batch, offset, centroids, with_inertia))
                 batch_inertia, batch_sums, batch_counts = (
                     strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None) for value in per_replica
                 )
+                # Every value of a batch is added into one cluster's sum, so NaN or infinity
+                # anywhere in it shows in its sums: checking them costs nothing.
+                finite = tf.logical_and(tf.reduce_all(tf.math.is_finite(batch_sums)), tf.math.is_finite(batch_inertia))
+                first_bad = tf.where(tf.logical_and(first_bad < 0, tf.logical_not(finite)), index, first_bad)
+                index += 1
                 inertia, sums, counts = inertia + batch_inertia, sums + batch_sums, counts + batch_counts
-            return inertia, sums, counts
+            return inertia, sums, counts, first_bad
 
         return statistics
 
     def _make_farthest(self, replica_farthest):
         strategy, distributed = self.strategy, self.distributed
 
-        def farthest(offset, centroids, means):
+        def farthest(offset, centroids, reference):
             k = centroids.shape[0]
             best = tf.fill([k], tf.constant(-1.0, centroids.dtype))
             rows = tf.zeros_like(centroids)
+            clusters = tf.zeros([k], tf.int32)
             for batch in distributed:
-                top, candidates = strategy.run(replica_farthest, args=(batch, offset, centroids, means))
+                top, candidates, sources = strategy.run(replica_farthest, args=(batch, offset, centroids, reference))
                 top = strategy.gather(top, axis=0)
                 candidates = strategy.gather(candidates, axis=0)
+                sources = strategy.gather(sources, axis=0)
                 merged, order = tf.math.top_k(tf.concat([best, top], axis=0), k=k)
-                best, rows = merged, tf.gather(tf.concat([rows, candidates], axis=0), order)
-            return best, rows
+                rows = tf.gather(tf.concat([rows, candidates], axis=0), order)
+                clusters = tf.gather(tf.concat([clusters, sources], axis=0), order)
+                best = merged
+            return best, rows, clusters
 
         return farthest
 
     def statistics(self, offset, centroids, with_inertia=True):
-        """(inertia, per-cluster sums relative to ``offset``, per-cluster counts), all float64."""
-        return self._statistics(offset, centroids, with_inertia)
+        """(inertia, per-cluster sums relative to ``offset``, per-cluster counts), all float64.
 
-    def update(self, offset, centroids, sums, counts):
-        """The new centroids (relative to ``offset``): the means of the clusters, and for each
-        empty cluster the sample farthest from the new mean of the cluster it was in (the next
-        farthest for each further empty cluster): the lesson's rule, as in the in-memory loop."""
+        Raises ValueError naming the first batch that holds NaN or infinity.
+        """
+        inertia, sums, counts, first_bad = self._statistics(offset, centroids, with_inertia)
+        _check_batches(first_bad)
+        return inertia, sums, counts
+
+    def update(self, offset, centroids, sums, counts, relocation="lesson"):
+        """The new centroids (relative to ``offset``): the means of the clusters, with each
+        empty cluster relocated as in the in-memory loop (``_lloyd.lloyd_loop``): by the
+        lesson's rule (the sample farthest from the new mean of the cluster it was in, the next
+        farthest for each further empty cluster) or scikit-learn's (the sample farthest from
+        its old centroid, taken out of its cluster)."""
         new = _lloyd.means(sums, counts, self.dtype)
-        if bool(tf.reduce_any(counts == 0)):
-            _, rows = self._farthest(offset, centroids, new)
-            empty = tf.equal(counts, 0)
-            rank = tf.cumsum(tf.cast(empty, tf.int32), exclusive=True)
-            new = tf.where(empty[:, None], tf.gather(rows, rank), new)
-        return new
+        if not bool(tf.reduce_any(counts == 0)):
+            return new
+        empty = tf.equal(counts, 0)
+        rank = tf.cumsum(tf.cast(empty, tf.int32), exclusive=True)
+        if relocation == "lesson":
+            _, rows, _ = self._farthest(offset, centroids, new)
+            return tf.where(empty[:, None], tf.gather(rows, rank), new)
+        top, rows, sources = self._farthest(offset, centroids, centroids)
+        k = counts.shape[0]
+        sums, counts = _lloyd.move_to_empty(
+            sums, counts, tf.gather(rows, rank), tf.gather(sources, rank), tf.ones([k], tf.float64), top[0] > 0
+        )
+        return _lloyd.sklearn_means(sums, counts, self.dtype)
 
     def labels(self, offset, centroids):
         """Each sample's nearest centroid, in the dataset's order (not distributed), and the
-        exact inertia of that assignment."""
-        labels, inertia = _labels_pass(self.dataset, offset, centroids)
+        exact inertia of that assignment. Raises ValueError for a dataset with no samples, or
+        naming the first batch that holds NaN or infinity."""
+        labels, inertia, first_bad = _labels_pass(self.dataset, offset, centroids)
+        _check_batches(first_bad)
+        if labels.shape[0] == 0:
+            raise ValueError("the dataset holds no samples")
         return labels.numpy(), float(inertia)
+
+    def distances(self, offset, centroids):
+        """The Euclidean distance from each sample to each centroid, in the dataset's order."""
+        distances, first_bad = _distances_pass(self.dataset, offset, centroids)
+        _check_batches(first_bad)
+        return distances.numpy()
+
+
+def _check_batches(first_bad):
+    first_bad = int(first_bad)
+    if first_bad >= 0:
+        raise ValueError(f"batch {first_bad} of the dataset (counting from 0) holds NaN or infinite values")
 
 
 def write_labels(dataset, offset, centroids, path):
@@ -193,39 +251,80 @@ def write_labels(dataset, offset, centroids, path):
     time, whole or not at all; returns how many were written."""
     from ._output import atomic_write
 
-    nearest = tf.function(lambda batch: _lloyd.nearest_centroids(batch - offset, centroids)[0])
-    count = 0
     with atomic_write(path) as temporary:
-        with open(temporary, "wb") as handle:
-            header_at = handle.tell()
-            np.lib.format.write_array_header_2_0(handle, {"descr": "<i4", "fortran_order": False, "shape": (0,)})
-            for batch in dataset:
-                labels = nearest(batch).numpy().astype("<i4")
-                handle.write(labels.tobytes())
-                count += len(labels)
-            handle.seek(header_at)
-            np.lib.format.write_array_header_2_0(handle, {"descr": "<i4", "fortran_order": False, "shape": (count,)})
+        return write_labels_to(temporary, dataset, offset, centroids)
+
+
+def write_labels_to(temporary, dataset, offset, centroids):
+    """Write each sample's nearest centroid to the new file ``temporary`` as a .npy array of
+    int32, a batch at a time. Returns how many labels were written; raises ValueError naming
+    a batch that holds NaN or infinity."""
+
+    @tf.function
+    def nearest(batch):
+        relative = batch - offset
+        labels, partial = _lloyd.nearest_centroids(relative, centroids)
+        return labels, tf.reduce_all(tf.math.is_finite(partial))
+
+    count = 0
+    with open(temporary, "wb") as handle:
+        header_at = handle.tell()
+        np.lib.format.write_array_header_2_0(handle, {"descr": "<i4", "fortran_order": False, "shape": (0,)})
+        for index, batch in enumerate(dataset):
+            labels, finite = nearest(batch)
+            if not bool(finite):
+                _check_batches(index)
+            labels = labels.numpy().astype("<i4")
+            handle.write(labels.tobytes())
+            count += len(labels)
+        handle.seek(header_at)
+        np.lib.format.write_array_header_2_0(handle, {"descr": "<i4", "fortran_order": False, "shape": (count,)})
     return count
 
 
 @tf.function
 def _labels_pass(dataset, offset, centroids):
-    labels = tf.TensorArray(tf.int32, size=0, dynamic_size=True, infer_shape=False)
+    labels = tf.TensorArray(tf.int32, size=0, dynamic_size=True, infer_shape=False, element_shape=(None,))
+    labels = labels.write(0, tf.zeros((0,), tf.int32))
     inertia = tf.constant(0.0, tf.float64)
-    index = 0
+    index, first_bad = tf.constant(0, tf.int64), tf.constant(-1, tf.int64)
     for batch in dataset:
         relative = batch - offset
         nearest, _ = _lloyd.nearest_centroids(relative, centroids)
-        labels = labels.write(index, nearest)
-        inertia += _lloyd.exact_inertia(relative, None, centroids, nearest)
+        labels = labels.write(tf.cast(index + 1, tf.int32), nearest)
+        batch_inertia = _lloyd.exact_inertia(relative, None, centroids, nearest)
+        first_bad = tf.where(
+            tf.logical_and(first_bad < 0, tf.logical_not(tf.math.is_finite(batch_inertia))), index, first_bad
+        )
+        inertia += batch_inertia
         index += 1
-    return labels.concat(), inertia
+    return labels.concat(), inertia, first_bad
+
+
+@tf.function
+def _distances_pass(dataset, offset, centroids):
+    from ._kmeans import _distances
+
+    parts = tf.TensorArray(
+        centroids.dtype, size=0, dynamic_size=True, infer_shape=False, element_shape=(None, centroids.shape[0])
+    )
+    parts = parts.write(0, tf.zeros((0, centroids.shape[0]), centroids.dtype))
+    index, first_bad = tf.constant(0, tf.int64), tf.constant(-1, tf.int64)
+    for batch in dataset:
+        distances = _distances.python_function(batch - offset, centroids)
+        finite = tf.reduce_all(tf.math.is_finite(distances))
+        first_bad = tf.where(tf.logical_and(first_bad < 0, tf.logical_not(finite)), index, first_bad)
+        parts = parts.write(tf.cast(index + 1, tf.int32), distances)
+        index += 1
+    return parts.concat(), first_bad
 
 
 LoopResult = collections.namedtuple("LoopResult", "centroids inertia n_updates tol_reached inertias shifts")
 
 
-def lloyd(passes, offset, centroids, max_iter, tol_total=-1.0, tol_max_shift=-1.0, on_iteration=None):
+def lloyd(
+    passes, offset, centroids, max_iter, tol_total=-1.0, tol_max_shift=-1.0, on_iteration=None, relocation="lesson"
+):
     """Lloyd's algorithm over a stream: one compiled pass per iteration, driven from Python.
 
     ``centroids`` are relative to ``offset``. An iteration moves the centroids to the means of
@@ -234,14 +333,14 @@ def lloyd(passes, offset, centroids, max_iter, tol_total=-1.0, tol_max_shift=-1.
     (when no sample changes cluster, the next iteration moves nothing and stops it; a negative
     tolerance never stops the loop). ``on_iteration(iteration, inertia, largest_shift,
     centroids)`` is called after each. The inertia of each iteration comes from the pass that
-    follows its update.
+    follows its update. ``relocation``: the rule for empty clusters (``Passes.update``).
     """
     centroids = tf.convert_to_tensor(centroids)
     _, sums, counts = passes.statistics(offset, centroids, with_inertia=False)
     inertias, shifts = [], []
     tol_reached = False
     for iteration in range(1, max_iter + 1):
-        new = passes.update(offset, centroids, sums, counts)
+        new = passes.update(offset, centroids, sums, counts, relocation)
         squared = tf.reduce_sum(tf.square(new - centroids), axis=1).numpy()
         centroids = new
         inertia, sums, counts = passes.statistics(offset, centroids, with_inertia=True)
@@ -263,24 +362,32 @@ def array_dataset(X, batch_rows=ARRAY_BATCH_ROWS):
     return tf.data.Dataset.range(0, X.shape[0], batch_rows).map(lambda begin: samples[begin : begin + batch_rows])
 
 
-def npy_dataset(path, batch_rows=ARRAY_BATCH_ROWS, columns=None):
+def npy_dataset(path, columns=None, batch_bytes=BATCH_BYTES):
     """A ``.npy`` file as a dataset of float32 batches, read by TensorFlow in fixed-length
-    records: the file is never mapped into memory, and only the batches in flight are held.
+    records of at most ``batch_bytes``: the file is never mapped into memory, and only the
+    batches in flight are held. The header is checked against the file first
+    (``_input.npy_header``), so the records are exactly the file's rows.
 
     Returns ``(dataset, n_samples, n_features)``. ``columns``: 0-based positions to keep.
+    Raises ``_input.DataError`` for a file that cannot be streamed.
     """
-    shape, fortran_order, dtype, header_bytes = npy_header(path)
-    if len(shape) != 2 or fortran_order or dtype.kind not in "iuf" or dtype.hasobject:
-        raise ValueError(f"{path}: streaming needs a 2-D, C-ordered array of numbers; got shape {shape}, {dtype}")
-    n_samples, n_features = shape
+    from ._input import DataError
+
+    header = npy_header(path)
+    if header.fortran_order:
+        raise DataError(
+            f"{path}: the array is stored column by column (Fortran order), which cannot be streamed row by row; "
+            "save it with np.save(path, np.ascontiguousarray(array))"
+        )
+    n_samples, n_features = header.shape
+    if n_samples == 0 or n_features == 0:
+        raise DataError(f"{path}: the array is empty (shape {header.shape})")
+    dtype = header.dtype
     row_bytes = n_features * dtype.itemsize
-    batch_rows = max(1, min(batch_rows, n_samples))
+    batch_rows = max(1, min(ARRAY_BATCH_ROWS, batch_bytes // row_bytes, n_samples))
     full_batches, remainder = divmod(n_samples, batch_rows)
     little_endian = dtype.byteorder == "<" or (dtype.byteorder in "=|" and sys.byteorder == "little")
-    try:
-        raw_type = tf.as_dtype(np.dtype(f"{dtype.kind}{dtype.itemsize}"))
-    except TypeError:
-        raise ValueError(f"{path}: cannot stream an array of {dtype}") from None
+    raw_type = tf.as_dtype(np.dtype(f"{dtype.kind}{dtype.itemsize}"))
 
     def decode(record):
         values = tf.io.decode_raw(record, raw_type, little_endian=little_endian)
@@ -293,7 +400,7 @@ def npy_dataset(path, batch_rows=ARRAY_BATCH_ROWS, columns=None):
             tf.data.FixedLengthRecordDataset(
                 path,
                 record_bytes=batch_rows * row_bytes,
-                header_bytes=header_bytes,
+                header_bytes=header.offset,
                 footer_bytes=remainder * row_bytes,
             )
         )
@@ -302,7 +409,7 @@ def npy_dataset(path, batch_rows=ARRAY_BATCH_ROWS, columns=None):
             tf.data.FixedLengthRecordDataset(
                 path,
                 record_bytes=remainder * row_bytes,
-                header_bytes=header_bytes + full_batches * batch_rows * row_bytes,
+                header_bytes=header.offset + full_batches * batch_rows * row_bytes,
             )
         )
     records = parts[0] if len(parts) == 1 else parts[0].concatenate(parts[1])

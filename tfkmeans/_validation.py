@@ -5,8 +5,9 @@ TensorFlow (or a silent NaN) later. The compiled kernels behind them check nothi
 import numbers
 
 import numpy as np
-import tensorflow as tf
 from sklearn.utils.validation import check_array, check_scalar
+
+from ._tensorflow import tf
 
 FLOAT_DTYPES = [np.float64, np.float32]  # float32 stays float32; anything else becomes float64
 

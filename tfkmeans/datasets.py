@@ -1,8 +1,8 @@
 """Data to try k-means on: the lesson's blobs."""
 
 import numpy as np
-import tensorflow as tf
 
+from ._tensorflow import tf
 from ._validation import check_count, check_seed
 
 

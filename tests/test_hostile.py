@@ -1,0 +1,175 @@
+"""Property-based tests (hypothesis): inputs nobody thought of, for the readers and for
+``fit``/``predict``. The promise under test: a clear ``DataError``/``ValueError``/``TypeError``
+or a correct answer, never another exception, a hang, a silent NaN, or a half-changed estimator."""
+
+import math
+import string
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from tfkmeans import KMeans, MiniBatchKMeans
+from tfkmeans._input import DataError, npy_header, read_table
+
+# Few examples each, so that the suite stays within its time budget; the seed is fixed by
+# hypothesis' database-free default in CI (derandomize), so a failure repeats.
+QUICK = settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+
+finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False, width=32)
+
+
+@QUICK
+@given(
+    rows=st.lists(st.lists(finite, min_size=2, max_size=2), min_size=1, max_size=12),
+    delimiter=st.sampled_from([",", ";", "\t", "|"]),
+    header=st.booleans(),
+    blank_lines=st.booleans(),
+)
+def test_tables_of_numbers_read_back_as_written(tmp_path_factory, rows, delimiter, header, blank_lines):
+    path = tmp_path_factory.mktemp("tables") / ("t.tsv" if delimiter == "\t" else "t.csv")
+    lines = (["a" + delimiter + "b"] if header else []) + [delimiter.join(repr(value) for value in row) for row in rows]
+    text = ("\n\n" if blank_lines else "\n").join(lines) + "\n"
+    path.write_text(text)
+    table = read_table(path, delimiter=None if delimiter != "|" else "|")
+    np.testing.assert_array_equal(table.samples, np.array(rows, np.float32))
+    assert table.feature_names == (["a", "b"] if header else ["column 1", "column 2"])
+
+
+@QUICK
+@given(text=st.text(alphabet=string.printable + "\u00e9\ufeff\x00", max_size=200))
+def test_any_text_is_read_or_refused_clearly(tmp_path_factory, text):
+    path = tmp_path_factory.mktemp("text") / "any.csv"
+    path.write_text(text)
+    try:
+        table = read_table(path, missing="drop")
+    except DataError as error:
+        assert str(error).startswith(str(path))
+        return
+    assert table.samples.dtype == np.float32 and np.all(np.isfinite(table.samples))
+    assert table.samples.shape[0] >= 1
+
+
+@QUICK
+@given(data=st.binary(max_size=300))
+def test_any_bytes_as_npy_are_read_or_refused_clearly(tmp_path_factory, data):
+    path = tmp_path_factory.mktemp("bytes") / "any.npy"
+    path.write_bytes(b"\x93NUMPY" + data)
+    try:
+        table = read_table(path, missing="drop")
+    except DataError:
+        return
+    assert np.all(np.isfinite(table.samples))
+
+
+shapes = st.tuples(
+    st.one_of(st.integers(-3, 6), st.integers(2**31, 2**63)), st.one_of(st.integers(-3, 6), st.integers(2**31, 2**63))
+)
+
+
+@QUICK
+@given(
+    shape=st.one_of(
+        shapes, st.tuples(st.integers(0, 5)), st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(0, 3))
+    ),
+    descr=st.sampled_from(["<f4", ">f8", "<i2", "|u1", "|b1", "<c8", "|O", "<U2", "|V8", "<f2"]),
+    fortran=st.booleans(),
+    extra=st.integers(-64, 64),
+)
+def test_npy_headers_are_checked_against_the_file(tmp_path_factory, shape, descr, fortran, extra):
+    """Whatever a header claims, the reader refuses it or returns exactly what the file holds,
+    sized from the file, not from the claim."""
+    header = f"{{'descr': '{descr}', 'fortran_order': {fortran}, 'shape': {shape!r}, }}"
+    itemsize = np.dtype(descr).itemsize if descr != "|O" else 8
+    claimed = math.prod(shape) * itemsize if all(extent >= 0 for extent in shape) else 0
+    body = bytes(max(0, min(claimed, 4096) + extra))
+    text = header.encode("latin1")
+    text += b" " * ((64 - (10 + len(text) + 1) % 64) % 64) + b"\n"
+    path = tmp_path_factory.mktemp("npy") / "h.npy"
+    path.write_bytes(b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text + body)
+    try:
+        checked = npy_header(path)
+    except DataError:
+        return
+    assert checked.shape == shape and len(shape) == 2
+    assert math.prod(shape) * checked.dtype.itemsize == len(body)
+    assert np.dtype(descr).kind in "iuf"
+    try:
+        table = read_table(path, missing="drop")
+    except DataError:
+        return  # empty, or NaN in every row
+    assert table.samples.shape[1] == shape[1] and np.all(np.isfinite(table.samples))
+
+
+# --- fit and predict ----------------------------------------------------------------------------
+
+elements = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True, width=64),
+    st.floats(min_value=-1e3, max_value=1e3, width=64),
+    st.sampled_from([0.0, 1e19, -1e19, 3e38, 1e-300]),
+)
+array_shapes = hnp.array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=8)
+arrays = st.one_of(
+    hnp.arrays(dtype=st.sampled_from([np.float32, np.float64]), shape=array_shapes, elements=elements),
+    hnp.arrays(dtype=np.int64, shape=array_shapes, elements=st.integers(-(2**62), 2**62)),
+)
+
+
+@QUICK
+@given(X=arrays, n_clusters=st.integers(1, 4), minibatch=st.booleans())
+def test_fit_and_predict_on_anything(X, n_clusters, minibatch):
+    """A clear error, or finite centres that are the means of their clusters' samples; and a
+    fit that fails leaves the estimator as it was."""
+    model = (
+        MiniBatchKMeans(n_clusters, random_state=0, n_init=1)
+        if minibatch
+        else KMeans(n_clusters, tol=0, random_state=0)
+    )
+    fitted = model.fit(np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [3.0, 3.0]]))
+    before = {key: value.copy() if isinstance(value, np.ndarray) else value for key, value in vars(fitted).items()}
+    try:
+        with np.errstate(all="ignore"):
+            model.fit(X)
+    except (ValueError, TypeError) as error:
+        assert "Traceback" not in str(error)
+        after = vars(model)
+        assert after.keys() == before.keys()
+        for key, value in before.items():
+            if isinstance(value, np.ndarray):
+                np.testing.assert_array_equal(after[key], value)
+        return
+    assert X.ndim == 2 and X.shape[0] >= n_clusters and np.all(np.isfinite(X))
+    centres = model.cluster_centers_
+    assert np.all(np.isfinite(centres)) and np.isfinite(model.inertia_)
+    assert model.predict(X).tolist() == model.labels_.tolist()
+    if not minibatch:
+        data = X.astype(np.float64)
+        for j in np.unique(model.labels_):
+            expected = data[model.labels_ == j].mean(axis=0)
+            np.testing.assert_allclose(centres[j], expected, rtol=1e-4, atol=1e-4 * (1 + np.abs(expected).max()))
+
+
+@QUICK
+@given(X=arrays)
+def test_predict_on_anything(X):
+    model = KMeans(2, random_state=0).fit(np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [3.0, 3.0]]))
+    try:
+        labels = model.predict(X)
+    except (ValueError, TypeError):
+        return
+    assert labels.shape == (X.shape[0],) and set(labels.tolist()) <= {0, 1}
+
+
+@pytest.mark.parametrize("Estimator", [KMeans, MiniBatchKMeans])
+def test_values_near_float32s_limit_are_computed_in_float64(Estimator):
+    """Squares of 1e19 overflow float32: the fit must still be right, not infinite or NaN."""
+    rng = np.random.default_rng(0)
+    X = (np.concatenate([rng.normal(-1, 0.1, (50, 2)), rng.normal(1, 0.1, (50, 2))]) * 1e19).astype(np.float32)
+    model = Estimator(2, random_state=0, n_init=3).fit(X)
+    assert model.cluster_centers_.dtype == np.float32 and np.all(np.isfinite(model.cluster_centers_))
+    assert np.isfinite(model.inertia_) and model.inertia_ > 0
+    assert sorted(np.bincount(model.labels_).tolist()) == [50, 50]
+    expected = sorted(X.astype(np.float64).reshape(2, 50, 2).mean(axis=1)[:, 0].tolist())
+    np.testing.assert_allclose(sorted(model.cluster_centers_[:, 0].tolist()), expected, rtol=1e-3)

@@ -1,0 +1,181 @@
+"""k-means as plain functions, in the lesson's terms: ``kmeans`` (Lloyd's loop from given
+centroids, keeping its history), ``assign`` and ``inertia``. Empty clusters are relocated by
+the lesson's rule (``update_centroids``), not scikit-learn's: these continue the lesson, and
+the estimators in ``_kmeans`` are scikit-learn's."""
+
+import collections
+import numbers
+
+import numpy as np
+
+from . import _lloyd
+from ._tensorflow import tf
+from ._validation import as_centroids, as_labels, as_samples, check_count, check_n_clusters
+
+KMeansResult = collections.namedtuple(
+    "KMeansResult",
+    [
+        "centroids",
+        "nearest_indices",
+        "inertia",
+        "n_iterations",
+        "converged",
+        "inertia_history",
+        "shift_history",
+        "changed_history",
+    ],
+)
+KMeansResult.__doc__ = """What ``kmeans`` returns.
+
+centroids : ndarray (n_clusters, n_features), the dtype of the samples
+nearest_indices : ndarray of int64 (n_samples,) -- each sample's nearest of ``centroids``
+inertia : float -- of ``centroids`` and ``nearest_indices``
+n_iterations : int -- update steps run
+converged : bool -- whether the last iteration met the stopping rule
+inertia_history, shift_history, changed_history : ndarrays, one entry per iteration: the
+    inertia after it, the largest distance a centroid moved in it, the samples that changed
+    cluster in it
+"""
+
+
+def kmeans(samples, initial_centroids, max_iterations=10, tolerance=0.0):
+    """Run Lloyd's algorithm from given centroids as one compiled TensorFlow function, keeping
+    its history.
+
+    Given the same start it finds the same centroids as the lesson's loop (alternating
+    ``assign_to_nearest`` and ``update_centroids``), up to float rounding, without its
+    n_samples x n_clusters x n_features tensor. Empty clusters are relocated as in the lesson's
+    ``update_centroids``. Each iteration updates the centroids from the current assignment,
+    then assigns every sample to its nearest new centroid.
+
+    Parameters
+    ----------
+    samples : array-like of shape (n_samples, n_features)
+        float32 stays float32; other numbers are computed in float64.
+    initial_centroids : array-like of shape (n_clusters, n_features)
+    max_iterations : int, default 10
+    tolerance : float or None, default 0.0
+        Stop when no centroid moves farther than this (in data units) in an iteration, or no
+        sample changes cluster. ``0.0`` stops only when nothing changes; ``None`` never stops
+        early and runs exactly ``max_iterations`` iterations.
+
+    Returns
+    -------
+    KMeansResult
+
+    Examples
+    --------
+    >>> from tfkmeans import kmeans
+    >>> result = kmeans([[0.0], [1.0], [10.0], [11.0]], [[0.0], [1.0]])
+    >>> result.centroids.ravel().tolist(), result.nearest_indices.tolist(), result.n_iterations
+    ([0.5, 10.5], [0, 0, 1, 1], 2)
+    """
+    samples = as_samples(samples, "samples")
+    initial_centroids = as_centroids(initial_centroids, samples, "initial_centroids")
+    check_n_clusters(initial_centroids.shape[0], samples, "initial_centroids")
+    check_count(max_iterations, "max_iterations")
+    stop_early = tolerance is not None
+    if stop_early:
+        if isinstance(tolerance, bool) or not isinstance(tolerance, numbers.Real) or not np.isfinite(tolerance):
+            raise ValueError(f"tolerance must be a finite number >= 0 (or None), got {tolerance!r}")
+        if tolerance < 0:
+            raise ValueError(f"tolerance must be >= 0 (or None), got {tolerance!r}")
+    run = lloyd_with_history(samples, initial_centroids, max_iterations, tolerance)
+    return KMeansResult(
+        centroids=run.centroids,
+        nearest_indices=run.labels.astype(np.int64),
+        inertia=run.inertias[-1],
+        n_iterations=len(run.inertias),
+        converged=run.converged,
+        inertia_history=np.array(run.inertias),
+        shift_history=np.array(run.shifts, samples.dtype),
+        changed_history=np.array(run.changes, np.int32),
+    )
+
+
+History = collections.namedtuple(
+    "History", "centroids labels start_inertia inertias shifts changes converged centroid_history"
+)
+
+
+def lloyd_with_history(samples, initial_centroids, max_iterations, tolerance, keep_centroids=False):
+    """Lloyd's loop (the lesson's empty-cluster rule) as one compiled call that keeps its
+    history, for checked ``samples`` and centroids (no input validation): ``kmeans`` and the
+    command line. Returns a ``History``: the final centroids (``samples``' dtype) and labels,
+    the inertia of the start's assignment, then per iteration the inertia after it (exact, in
+    float64), the largest shift and the samples that changed cluster; whether the last
+    iteration met the stopping rule; with ``keep_centroids``, the centroids after each
+    iteration (else None)."""
+    stop_early = tolerance is not None
+    centred, offset = _lloyd.centred(samples)
+    dtype = centred.dtype
+    result = _lloyd.run_compiled(
+        _lloyd.lloyd_loop,
+        centred,
+        None,
+        tf.constant(np.asarray(initial_centroids, dtype.as_numpy_dtype) - offset),
+        tf.constant(-1.0, dtype),
+        tf.constant(tolerance if stop_early else -1.0, dtype),
+        tf.constant(stop_early),
+        n_clusters=len(initial_centroids),
+        max_iter=max_iterations,
+        history=_lloyd.HISTORY_CENTROIDS if keep_centroids else _lloyd.HISTORY_SCALARS,
+        relocation="lesson",
+    )
+    n = int(result.n_updates)
+    history = None
+    if keep_centroids:
+        history = list((result.history.numpy()[:n] + offset).astype(samples.dtype))
+    return History(
+        centroids=(result.centroids.numpy() + offset).astype(samples.dtype),
+        labels=result.labels.numpy(),
+        start_inertia=float(result.start_inertia),
+        inertias=result.inertias.numpy()[:n].tolist(),
+        shifts=result.shifts.numpy()[:n].astype(np.float64).tolist(),
+        changes=result.changes.numpy()[:n].tolist(),
+        converged=bool(result.unchanged) or bool(result.tol_reached),
+        centroid_history=history,
+    )
+
+
+def assign(samples, centroids):
+    """Each sample's nearest centroid, and the inertia of that assignment.
+
+    Returns
+    -------
+    nearest_indices : ndarray of int64, shape (n_samples,)
+    inertia : float
+    """
+    samples = as_samples(samples, "samples")
+    centroids = as_centroids(centroids, samples, "centroids")
+    centred, offset = _lloyd.centred(samples)
+    labels, total = _lloyd.run_compiled(
+        _lloyd.assign,
+        centred,
+        None,
+        tf.constant((centroids - offset).astype(centred.dtype.as_numpy_dtype)),
+        n_clusters=centroids.shape[0],
+    )
+    return labels.numpy().astype(np.int64), float(total)
+
+
+def inertia(samples, centroids, nearest_indices):
+    """The within-cluster sum of squares: each sample's squared distance to its centroid, summed
+    (in float64). Lloyd's algorithm never makes it larger.
+
+    Parameters
+    ----------
+    samples : array-like of shape (n_samples, n_features)
+    centroids : array-like of shape (n_clusters, n_features)
+    nearest_indices : array-like of int, shape (n_samples,)
+
+    Returns
+    -------
+    float
+    """
+    samples = as_samples(samples, "samples")
+    centroids = as_centroids(centroids, samples, "centroids")
+    labels = as_labels(nearest_indices, samples.shape[0], centroids.shape[0])
+    centred, offset = _lloyd.centred(samples)
+    relative = tf.constant((centroids - offset).astype(centred.dtype.as_numpy_dtype))
+    return float(_lloyd.exact_inertia(centred, None, relative, tf.constant(labels), float64=True))
