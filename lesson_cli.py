@@ -95,7 +95,9 @@ def command_line(n_features, n_clusters, n_samples_per_cluster, seed, embiggen_f
     largest = args.embiggen_factor / 2 + 200.0
     if 4 * args.n_features * largest * largest >= FLOAT32_MAX:
         limit = 2 * (math.sqrt(FLOAT32_MAX / (4 * args.n_features)) - 200.0)
-        parser.error(f"--embiggen-factor {args.embiggen_factor:g}: at most {limit:.3g} for {args.n_features} features (float32)")
+        parser.error(
+            f"--embiggen-factor {args.embiggen_factor:g}: at most {limit:.3g} for {args.n_features} features (float32)"
+        )
     if args.save is not None:
         _check_figure_path(parser, args.save)
     return args.n_features, args.n_clusters, args.n_samples_per_cluster, args.seed, args.embiggen_factor, args.save

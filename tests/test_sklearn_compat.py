@@ -58,7 +58,9 @@ def test_sparse_results_are_scikit_learns_from_the_same_start(container, dtype):
     np.testing.assert_array_equal(ours.predict(other), theirs.predict(other))
     np.testing.assert_allclose(ours.transform(other), theirs.transform(other), atol=10 * tolerance)
     assert ours.score(other) == pytest.approx(theirs.score(other), rel=10 * tolerance)
-    np.testing.assert_array_equal(KMeans(6, init=start, n_init=1, tol=0).fit_predict(X, sample_weight=weights), ours.labels_)
+    np.testing.assert_array_equal(
+        KMeans(6, init=start, n_init=1, tol=0).fit_predict(X, sample_weight=weights), ours.labels_
+    )
 
 
 def test_sparse_data_is_never_made_dense(monkeypatch):

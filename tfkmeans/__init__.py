@@ -1,33 +1,59 @@
 """tfkmeans: k-means for TensorFlow 2.
 
-Where the lesson "Clustering and k-means" (LearningTensorFlow.com) ends: ``KMeans``, a
-scikit-learn estimator whose Lloyd loop is compiled by XLA, k-means++ seeding, SavedModel
-export, and your own data on the command line (``tfkmeans``).
+Where the lesson "Clustering and k-means" (LearningTensorFlow.com) ends: scikit-learn's k-means
+family (``KMeans``, ``MiniBatchKMeans``, ``BisectingKMeans``, ``k_means``, ``kmeans_plusplus``)
+computed by TensorFlow, dense or sparse, in memory, streamed from ``tf.data`` or shared out by
+``tf.distribute``; SavedModel export; and your own data on the command line (``tfkmeans``).
 
 TensorFlow is imported on first use of a name below, not on ``import tfkmeans``, so that the
 command line answers ``--help`` at once.
 """
 
 import importlib
+import typing
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
+__all__ = [
+    "BisectingKMeans",
+    "DataError",
+    "KMeans",
+    "KMeansResult",
+    "MiniBatchKMeans",
+    "assign",
+    "inertia",
+    "k_means",
+    "kmeans",
+    "kmeans_plusplus",
+    "lesson_blobs",
+    "load_samples",
+    "random_centroids",
+]
+
+# Where each public name is defined (imported on first use).
 _PUBLIC = {
-    "KMeans": "._kmeans",
     "BisectingKMeans": "._bisect_k_means",
+    "DataError": "._input",
+    "KMeans": "._kmeans",
+    "KMeansResult": "._functions",
     "MiniBatchKMeans": "._kmeans",
+    "assign": "._functions",
+    "inertia": "._functions",
     "k_means": "._kmeans",
     "kmeans": "._functions",
-    "KMeansResult": "._functions",
-    "inertia": "._functions",
-    "assign": "._functions",
     "kmeans_plusplus": "._seeding",
-    "random_centroids": "._seeding",
     "lesson_blobs": ".datasets",
     "load_samples": "._input",
-    "DataError": "._input",
+    "random_centroids": "._seeding",
 }
-__all__ = sorted(_PUBLIC)
+
+if typing.TYPE_CHECKING:  # what static readers (type checkers, the API reference) see
+    from ._bisect_k_means import BisectingKMeans
+    from ._functions import KMeansResult, assign, inertia, kmeans
+    from ._input import DataError, load_samples
+    from ._kmeans import KMeans, MiniBatchKMeans, k_means
+    from ._seeding import kmeans_plusplus, random_centroids
+    from .datasets import lesson_blobs
 
 
 def __getattr__(name):

@@ -141,7 +141,8 @@ class BisectingKMeans(_BaseKMeans):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : array-like or sparse matrix
+            Of shape (n_samples, n_features).
         y : ignored
         sample_weight : array-like of shape (n_samples,), optional
             Used in the means, the inertia and (unless ``init`` is a callable) the seeding.
@@ -214,7 +215,8 @@ class BisectingKMeans(_BaseKMeans):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : array-like or sparse matrix
+            Of shape (n_samples, n_features).
 
         Returns
         -------

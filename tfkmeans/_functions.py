@@ -5,6 +5,7 @@ the estimators in ``_kmeans`` are scikit-learn's."""
 
 import collections
 import numbers
+import typing
 
 import numpy as np
 
@@ -12,30 +13,38 @@ from . import _lloyd
 from ._tensorflow import tf
 from ._validation import as_centroids, as_labels, as_samples, check_count, check_n_clusters
 
-KMeansResult = collections.namedtuple(
-    "KMeansResult",
-    [
-        "centroids",
-        "nearest_indices",
-        "inertia",
-        "n_iterations",
-        "converged",
-        "inertia_history",
-        "shift_history",
-        "changed_history",
-    ],
-)
-KMeansResult.__doc__ = """What ``kmeans`` returns.
 
-centroids : ndarray (n_clusters, n_features), the dtype of the samples
-nearest_indices : ndarray of int64 (n_samples,) -- each sample's nearest of ``centroids``
-inertia : float -- of ``centroids`` and ``nearest_indices``
-n_iterations : int -- update steps run
-converged : bool -- whether the last iteration met the stopping rule
-inertia_history, shift_history, changed_history : ndarrays, one entry per iteration: the
-    inertia after it, the largest distance a centroid moved in it, the samples that changed
-    cluster in it
-"""
+class KMeansResult(typing.NamedTuple):
+    """What ``kmeans`` returns.
+
+    Attributes
+    ----------
+    centroids : ndarray of shape (n_clusters, n_features)
+        In the dtype of the samples.
+    nearest_indices : ndarray of int64, shape (n_samples,)
+        Each sample's nearest of ``centroids``.
+    inertia : float
+        The inertia of ``centroids`` and ``nearest_indices``.
+    n_iterations : int
+        The update steps run.
+    converged : bool
+        Whether the last iteration met the stopping rule.
+    inertia_history : ndarray of shape (n_iterations,)
+        The inertia after each iteration (exact, in float64: it never rises).
+    shift_history : ndarray of shape (n_iterations,)
+        The largest distance a centroid moved in each iteration.
+    changed_history : ndarray of shape (n_iterations,)
+        The samples that changed cluster in each iteration.
+    """
+
+    centroids: np.ndarray
+    nearest_indices: np.ndarray
+    inertia: float
+    n_iterations: int
+    converged: bool
+    inertia_history: np.ndarray
+    shift_history: np.ndarray
+    changed_history: np.ndarray
 
 
 def kmeans(samples, initial_centroids, max_iterations=10, tolerance=0.0):
@@ -140,6 +149,11 @@ def lloyd_with_history(samples, initial_centroids, max_iterations, tolerance, ke
 
 def assign(samples, centroids):
     """Each sample's nearest centroid, and the inertia of that assignment.
+
+    Parameters
+    ----------
+    samples : array-like of shape (n_samples, n_features)
+    centroids : array-like of shape (n_clusters, n_features)
 
     Returns
     -------

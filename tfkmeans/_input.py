@@ -37,6 +37,20 @@ def load_samples(path):
     """Read every column of a table or ``.npy`` file as float32 samples (rows x features).
 
     The simple case of ``read_table``: no gaps allowed, every column a number.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A table (``.csv``, ``.tsv``, ``.txt``) or a NumPy ``.npy`` file.
+
+    Returns
+    -------
+    ndarray of float32, shape (n_samples, n_features)
+
+    Raises
+    ------
+    DataError
+        Naming the file, and the line and column where it applies.
     """
     return read_table(path).samples
 

@@ -171,8 +171,7 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         n_centroids = self.n_clusters if n_centroids is None else n_centroids
         if centers.shape[0] != n_centroids:
             raise ValueError(
-                f"The shape of the initial centers {centers.shape} does not "
-                f"match the number of clusters {n_centroids}."
+                f"The shape of the initial centers {centers.shape} does not match the number of clusters {n_centroids}."
             )
         if centers.shape[1] != X.shape[1]:
             raise ValueError(
@@ -267,8 +266,9 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features), DataFrame,
-            tf.Tensor, or a tf.data.Dataset of (batch, n_features) batches
+        X : array-like, sparse matrix, DataFrame, tf.Tensor or tf.data.Dataset
+            Of shape (n_samples, n_features); a dataset yields batches of shape (batch,
+            n_features).
 
         Returns
         -------
@@ -297,8 +297,9 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features), or a
-            tf.data.Dataset of (batch, n_features) batches
+        X : array-like, sparse matrix or tf.data.Dataset
+            Of shape (n_samples, n_features); a dataset yields batches of shape (batch,
+            n_features).
 
         Returns
         -------
@@ -407,11 +408,11 @@ class KMeans(_BaseKMeans):
     Parameters
     ----------
     n_clusters : int, default 8
-    init : {"k-means++", "random"}, callable or array-like of shape (n_clusters, n_features), default "k-means++"
+    init : "k-means++", "random", callable or array-like, default "k-means++"
         "k-means++": greedy k-means++ (``2 + log(n_clusters)`` candidates per centre);
         "random": ``n_clusters`` distinct samples chosen at random (in proportion to
         ``sample_weight``); a callable ``init(X, n_clusters, random_state=...)`` returning the
-        centres; or the centres themselves.
+        centres; or the centres themselves, of shape (n_clusters, n_features).
     n_init : "auto" or int, default "auto"
         Runs from different starts; the one with the lowest inertia is kept. "auto": 1 for
         "k-means++" or given centres, 10 for "random" or a callable.
@@ -509,9 +510,9 @@ class KMeans(_BaseKMeans):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features), DataFrame, tf.Tensor,
-            or a tf.data.Dataset of float batches of shape (batch, n_features)
-            float32 data is computed in float32; float64 and integer data in float64, as in
+        X : array-like, sparse matrix, DataFrame, tf.Tensor or tf.data.Dataset
+            Of shape (n_samples, n_features); a dataset yields float batches of shape (batch,
+            n_features). float32 data is computed in float32; float64 and integer data in float64, as in
             scikit-learn. A dataset is streamed: each iteration is one pass over it, so the
             data never has to be in memory at once; the starts are chosen from a uniform sample
             of up to 100,000 of its rows (greedy k-means++ on the sample, or random rows of
@@ -669,7 +670,7 @@ class MiniBatchKMeans(_BaseKMeans):
     Parameters
     ----------
     n_clusters : int, default 8
-    init : {"k-means++", "random"}, callable or array-like, default "k-means++"
+    init : "k-means++", "random", callable or array-like, default "k-means++"
         As for ``KMeans``; the starts are chosen from ``init_size`` random samples.
     max_iter : int, default 100
         The most passes over the data (``max_iter x n_samples / batch_size`` steps).
@@ -698,8 +699,13 @@ class MiniBatchKMeans(_BaseKMeans):
 
     Attributes
     ----------
-    cluster_centers_, labels_, inertia_, n_features_in_, feature_names_in_
-        As for ``KMeans``.
+    cluster_centers_ : ndarray of shape (n_clusters, n_features)
+    labels_ : ndarray of shape (n_samples,), int32
+        With ``compute_labels``.
+    inertia_ : float
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when fitted on a DataFrame whose column names are all strings.
     n_iter_ : int
         Passes over the data (counted in started passes, as scikit-learn does).
     n_steps_ : int
@@ -800,9 +806,9 @@ class MiniBatchKMeans(_BaseKMeans):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features), or a
-            tf.data.Dataset of float batches of shape (batch, n_features)
-            With a dataset, each of its batches is one step (``batch_size`` does not apply),
+        X : array-like, sparse matrix or tf.data.Dataset
+            Of shape (n_samples, n_features); a dataset yields float batches of shape (batch,
+            n_features). With a dataset, each of its batches is one step (``batch_size`` does not apply),
             ``max_iter`` counts passes over it, and the starts come from a uniform sample of
             it; it may reshuffle between passes.
         sample_weight : array-like of shape (n_samples,), optional (not with a dataset)
@@ -905,7 +911,8 @@ class MiniBatchKMeans(_BaseKMeans):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : array-like or sparse matrix
+            Of shape (n_samples, n_features).
         sample_weight : array-like of shape (n_samples,), optional
 
         Returns
@@ -1019,9 +1026,11 @@ def k_means(
 
     Parameters
     ----------
-    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+    X : array-like or sparse matrix
+        Of shape (n_samples, n_features).
     n_clusters : int
-    sample_weight, init, n_init, max_iter, verbose, tol, random_state, copy_x, algorithm
+    sample_weight : array-like of shape (n_samples,), optional
+    init, n_init, max_iter, verbose, tol, random_state, copy_x, algorithm
         As for ``KMeans``.
     return_n_iter : bool, default False
         Whether to return the number of iterations too.

@@ -28,7 +28,8 @@ def random_centroids(samples, n_clusters, seed=None, *, sample_weight=None):
 
     Returns
     -------
-    ndarray of shape (n_clusters, n_features), the dtype of ``samples`` (float32 or float64)
+    ndarray of shape (n_clusters, n_features)
+        In the dtype of the samples (float32 or float64).
 
     Examples
     --------
@@ -67,7 +68,8 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, x_squared_norms=None, 
 
     Parameters
     ----------
-    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+    X : array-like or sparse matrix
+        Of shape (n_samples, n_features).
     n_clusters : int
     sample_weight : array-like of shape (n_samples,), default None
     x_squared_norms : array-like of shape (n_samples,), default None
@@ -80,7 +82,8 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, x_squared_norms=None, 
 
     Returns
     -------
-    centers : ndarray of shape (n_clusters, n_features), the dtype of ``X`` (float64 for integers)
+    centers : ndarray of shape (n_clusters, n_features)
+        In the dtype of the data (float64 for integers).
     indices : ndarray of shape (n_clusters,)
         The samples chosen: ``X[indices] == centers``.
 

@@ -17,8 +17,8 @@ def lesson_blobs(n_clusters=3, n_samples_per_cluster=500, n_features=2, embiggen
 
     Returns
     -------
-    centres : ndarray, float32, shape (n_clusters, n_features)
-    samples : ndarray, float32, shape (n_clusters * n_samples_per_cluster, n_features)
+    centres : ndarray of float32, shape (n_clusters, n_features)
+    samples : ndarray of float32, shape (n_clusters * n_samples_per_cluster, n_features)
         Blob 0's samples first, then blob 1's, and so on.
     """
     check_count(n_clusters, "n_clusters")
