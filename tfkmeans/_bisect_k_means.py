@@ -15,7 +15,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from . import _lloyd
-from ._kmeans import _BaseKMeans, _keeps_state_on_error, _Samples
+from ._kmeans import _BaseKMeans, _keeps_state_on_error
+from ._samples import Samples
 from ._tensorflow import tf
 
 
@@ -179,7 +180,7 @@ class BisectingKMeans(_BaseKMeans):
         """Split ``node`` in two by 2-means on its samples (``X`` relative to the data's mean)."""
         subset = X[node.indices]
         subset_weights = None if weights is None else weights[node.indices]
-        samples = _Samples(subset)
+        samples = Samples(subset, n_clusters=2)
         tensor_weights = samples.weights(subset_weights)
         best = None
         for _ in range(self.n_init):
@@ -200,7 +201,11 @@ class BisectingKMeans(_BaseKMeans):
             )
             inertia = float(result.inertia)
             if best is None or inertia < best[0] * (1 - 1e-6):
-                best = inertia, result.labels.numpy(), (result.centroids.numpy() + samples.offset).astype(X.dtype)
+                best = (
+                    inertia,
+                    samples.labels(result.labels),
+                    (result.centroids.numpy() + samples.offset).astype(X.dtype),
+                )
         _, labels, centres = best
         if self.verbose:
             print(f"New centroids from bisection: {centres}")
@@ -248,9 +253,9 @@ def _inertia_of_cluster(X, weights, centres, labels, j):
 
 def _nearest(X, centres):
     """Each sample's nearest of ``centres`` (X checked, not empty)."""
-    samples = _Samples(X) if sp.issparse(X) else _Samples(X, centres.mean(axis=0))
+    samples = Samples(X, None if sp.issparse(X) else centres.mean(axis=0), n_clusters=len(centres))
     labels, _ = samples.run(_lloyd.assign, None, samples.relative(centres), n_clusters=len(centres))
-    return labels.numpy()
+    return samples.labels(labels)
 
 
 def _inertia(X, weights, centres, labels):

@@ -10,6 +10,7 @@ import typing
 import numpy as np
 
 from . import _lloyd
+from ._samples import Samples
 from ._tensorflow import tf
 from ._validation import as_centroids, as_labels, as_samples, check_count, check_n_clusters
 
@@ -116,15 +117,13 @@ def lloyd_with_history(samples, initial_centroids, max_iterations, tolerance, ke
     iteration met the stopping rule; with ``keep_centroids``, the centroids after each
     iteration (else None)."""
     stop_early = tolerance is not None
-    centred, offset = _lloyd.centred(samples)
-    dtype = centred.dtype
-    result = _lloyd.run_compiled(
+    data = Samples(samples, n_clusters=len(initial_centroids))
+    result = data.run(
         _lloyd.lloyd_loop,
-        centred,
         None,
-        tf.constant(np.asarray(initial_centroids, dtype.as_numpy_dtype) - offset),
-        tf.constant(-1.0, dtype),
-        tf.constant(tolerance if stop_early else -1.0, dtype),
+        data.relative(initial_centroids),
+        tf.constant(-1.0, data.dtype),
+        tf.constant(tolerance if stop_early else -1.0, data.dtype),
         tf.constant(stop_early),
         n_clusters=len(initial_centroids),
         max_iter=max_iterations,
@@ -134,10 +133,10 @@ def lloyd_with_history(samples, initial_centroids, max_iterations, tolerance, ke
     n = int(result.n_updates)
     history = None
     if keep_centroids:
-        history = list((result.history.numpy()[:n] + offset).astype(samples.dtype))
+        history = list((result.history.numpy()[:n] + data.offset).astype(samples.dtype))
     return History(
-        centroids=(result.centroids.numpy() + offset).astype(samples.dtype),
-        labels=result.labels.numpy(),
+        centroids=(result.centroids.numpy() + data.offset).astype(samples.dtype),
+        labels=data.labels(result.labels),
         start_inertia=float(result.start_inertia),
         inertias=result.inertias.numpy()[:n].tolist(),
         shifts=result.shifts.numpy()[:n].astype(np.float64).tolist(),

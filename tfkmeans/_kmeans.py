@@ -22,6 +22,7 @@ from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import _check_sample_weight, check_array, check_is_fitted, validate_data
 
 from . import _lloyd, _minibatch, _seeding, _sparse, _stream
+from ._samples import Samples
 from ._tensorflow import tf
 from ._validation import FLOAT_DTYPES
 
@@ -40,58 +41,6 @@ def _keeps_state_on_error(method):
             raise
 
     return wrapper
-
-
-class _Samples:
-    """Checked samples, ready for the kernels: dense ones shifted by a point within their range
-    into a tensor (``_lloyd.centred``), sparse ones as the parts of a CSR matrix (not shifted,
-    which would fill them in). ``offset`` is what was subtracted; ``dtype`` the dtype the
-    kernels compute in (float64 for float32 data whose squares could overflow float32)."""
-
-    def __init__(self, X, offset=None, in_place=False):
-        self.sparse = sp.issparse(X)
-        self.n_samples, self.n_features = X.shape
-        if self.sparse:
-            if X.dtype == np.float32 and X.nnz and _sparse_squares_could_overflow(X):
-                X = X.astype(np.float64)
-            self.parts = _sparse.components(X)
-            self.offset = np.zeros(X.shape[1], X.dtype)
-            self.in_place = False
-        else:
-            self.tensor, self.offset = _lloyd.centred(X, offset, in_place=in_place)
-            self.in_place = in_place and self.offset.dtype == X.dtype and _lloyd.can_centre_in_place(X)
-        self.dtype = self.offset.dtype
-        self._X = X
-
-    def run(self, function, weights, *arguments, n_clusters, allow_xla=True, **static):
-        """``function(data, weights, *arguments, **static)`` compiled (see ``_lloyd.run_compiled``)."""
-        if self.sparse:
-            return _sparse.run(function, self.parts, weights, *arguments, **static)
-        return _lloyd.run_compiled(
-            function, self.tensor, weights, *arguments, n_clusters=n_clusters, allow_xla=allow_xla, **static
-        )
-
-    def rows(self, indices):
-        """The samples at ``indices`` as a dense NumPy array, in the data's own coordinates."""
-        rows = self._X[indices]
-        return rows.toarray() if self.sparse else rows
-
-    def relative(self, points):
-        """``points`` (in the data's coordinates) as a tensor relative to ``offset``."""
-        return tf.constant((np.asarray(points, self.dtype) - self.offset).astype(self.dtype))
-
-    def weights(self, weights):
-        return None if weights is None else tf.constant(np.asarray(weights, self.dtype))
-
-    def restore(self):
-        """Undo an in-place shift (``copy_x=False``)."""
-        if self.in_place:
-            self._X += self.offset
-
-
-def _sparse_squares_could_overflow(X):
-    largest = float(np.max(np.abs(X.data)))
-    return 64.0 * X.shape[1] * largest * largest >= float(np.finfo(np.float32).max)
 
 
 class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
@@ -195,7 +144,7 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         """Initial centres, as scikit-learn's ``_BaseKMeans._init_centroids`` computes them
         (the same signature; ``x_squared_norms`` is not needed here).
 
-        ``samples`` (a ``_Samples`` of ``X``, for the seeding kernels) is built when not given.
+        ``samples`` (a ``Samples`` of ``X``, for the seeding kernels) is built when not given.
         Returns a NumPy array of ``X``'s dtype.
         """
         n_samples = X.shape[0]
@@ -204,10 +153,10 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
             chosen = random_state.randint(0, n_samples, init_size)
             X = X[chosen]
             sample_weight = None if sample_weight is None else sample_weight[chosen]
-            samples = None if samples is None else _Samples(X, samples.offset)
+            samples = None if samples is None else Samples(X, samples.offset)
             n_samples = init_size
         if samples is None:
-            samples = _Samples(X)
+            samples = Samples(X)
         weights = None if sample_weight is None or np.all(sample_weight == sample_weight[0]) else sample_weight
         if isinstance(init, str) and init == "k-means++":
             seed = int(random_state.randint(np.iinfo(np.int32).max))
@@ -252,14 +201,12 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
     def _labels_and_inertia(self, X, weights=None):
         """Each sample's nearest centre and the (weighted) inertia, X checked."""
         centres = self.cluster_centers_.astype(X.dtype, copy=False)
-        if sp.issparse(X):
-            samples = _Samples(X)
-        else:
-            samples = _Samples(X, centres.mean(axis=0))
+        offset = None if sp.issparse(X) else centres.mean(axis=0)
+        samples = Samples(X, offset, n_clusters=self.n_clusters)
         labels, total = samples.run(
             _lloyd.assign, samples.weights(weights), samples.relative(centres), n_clusters=self.n_clusters
         )
-        return labels.numpy(), float(total)
+        return samples.labels(labels), float(total)
 
     def predict(self, X):
         """The index of each sample's nearest cluster centre.
@@ -550,7 +497,7 @@ class KMeans(_BaseKMeans):
                 stacklevel=3,
             )
 
-        samples = _Samples(X, in_place=not self.copy_x)
+        samples = Samples(X, in_place=not self.copy_x, n_clusters=self.n_clusters)
         try:
             best, best_labels = self._runs(X, samples, weights, init, random_state)
         finally:
@@ -594,7 +541,7 @@ class KMeans(_BaseKMeans):
             )
             if self.verbose:
                 _print_lloyd_progress(result, self.max_iter, self._tol)
-            labels = result.labels.numpy()
+            labels = samples.labels(result.labels)
             inertia = float(result.inertia)
             # scikit-learn's rule: a lower inertia wins unless it is the same clustering (the
             # difference is then rounding).
@@ -626,7 +573,7 @@ class KMeans(_BaseKMeans):
         self._tol = float(np.mean(variance) * self.tol) if self.tol else 0.0
         init = self._checked_init(sample)
         offset = tf.constant(mean, passes.dtype)
-        sample_samples = _Samples(sample.astype(passes.dtype.as_numpy_dtype, copy=False))
+        sample_samples = Samples(sample.astype(passes.dtype.as_numpy_dtype, copy=False))
         best = None
         for _ in range(self._n_init):
             start = self._init_centroids(sample, None, init, random_state, None, samples=sample_samples)
@@ -784,7 +731,7 @@ class MiniBatchKMeans(_BaseKMeans):
         random ``init_size`` samples (in the data's coordinates)."""
         n_samples = X.shape[0]
         validation = random_state.randint(0, n_samples, self._init_size)
-        valid = _Samples(X[validation])
+        valid = Samples(X[validation], n_clusters=self.n_clusters)
         valid_weights = valid.weights(None if weights is None else weights[validation])
         best, best_inertia = None, None
         for index in range(self._n_init):
@@ -830,13 +777,12 @@ class MiniBatchKMeans(_BaseKMeans):
         self._check_params_vs_input(X)
         init = self._checked_init(X)
         n_samples = X.shape[0]
-        samples = _Samples(X)
+        samples = Samples(X, n_clusters=self.n_clusters)
         start = self._best_start(X, samples, weights, init, random_state)
         n_steps = (self.max_iter * n_samples) // self._batch_size
-        cumulative = None if weights is None else tf.constant(np.cumsum(weights, dtype=np.float64))
         state, trace = samples.run(
             _minibatch.loop,
-            cumulative,
+            samples.cumulative(weights),
             samples.relative(start),
             tf.zeros([self.n_clusters], samples.dtype),
             tf.constant(random_state.randint(2**31 - 1), tf.int64),
@@ -847,6 +793,7 @@ class MiniBatchKMeans(_BaseKMeans):
             max_no_improvement=self.max_no_improvement,
             reassignment_ratio=float(self.reassignment_ratio),
             trace=bool(self.verbose),
+            row_weights=False,
         )
         if self.verbose:
             _print_minibatch_progress(state, trace, n_steps)
@@ -872,7 +819,7 @@ class MiniBatchKMeans(_BaseKMeans):
         self._tol = float(np.mean(survey.variance) * self.tol) if self.tol else 0.0
         init = self._checked_init(survey.sample)
         dtype = dataset.element_spec.dtype
-        samples = _Samples(survey.sample.astype(dtype.as_numpy_dtype, copy=False))
+        samples = Samples(survey.sample.astype(dtype.as_numpy_dtype, copy=False))
         start = self._best_start(survey.sample, samples, None, init, random_state)
         offset = tf.constant(survey.mean, dtype)
         state = _minibatch.start_state(tf.constant(start - survey.mean, dtype), tf.zeros([self.n_clusters], dtype))
@@ -938,7 +885,7 @@ class MiniBatchKMeans(_BaseKMeans):
         if reassign:
             self._n_since_last_reassign = 0
         centres_before = self.cluster_centers_.astype(X.dtype)
-        samples = _Samples(X, None if sp.issparse(X) else centres_before.mean(axis=0))
+        samples = Samples(X, None if sp.issparse(X) else centres_before.mean(axis=0))
         centres, counts, _, reassigned = samples.run(
             _minibatch.partial_step,
             samples.weights(weights),
@@ -994,7 +941,7 @@ def _sklearn_iterations(result, max_iter):
     return updates
 
 
-@tf.function(reduce_retracing=True)
+@tf.function(reduce_retracing=True, autograph=False)
 def _distances(block, centres):
     """Euclidean distances from the expansion, with the pairs where it cancels badly (a squared
     distance below 1e-3 of the squared norms) computed again from the difference."""

@@ -15,6 +15,7 @@ move the centroids.
 """
 
 import collections
+import types
 
 import numpy as np
 
@@ -39,7 +40,7 @@ XLA_MIN_WORK = 2**16
 OFFSET_SAMPLE = 4096
 
 
-def centred(X, offset=None, in_place=False):
+def centred(X, offset=None, in_place=False, rows=None):
     """``X`` (a NumPy array) minus ``offset``, as a tensor, and the offset (NumPy, ``X``'s dtype).
 
     Without ``offset``, the mean of evenly spaced rows (``OFFSET_SAMPLE`` to twice as many): a
@@ -51,6 +52,9 @@ def centred(X, offset=None, in_place=False):
     aligned, writeable, C-ordered ``X`` is itself shifted and shared with the tensor, saving
     the copy; the caller adds the offset back.
 
+    With ``rows`` (more than ``X`` has), the tensor has that many rows, the last ones zero:
+    a bucketed shape (``padded_rows``) that the kernels compile once for many sample counts.
+
     float32 data so far from the offset that squared distances could overflow float32 (values
     beyond about 1e18) comes back as a float64 tensor and offset, ``X`` untouched: the
     distances are then computed in float64 rather than silently becoming infinite.
@@ -59,7 +63,12 @@ def centred(X, offset=None, in_place=False):
         step = max(1, X.shape[0] // OFFSET_SAMPLE)
         offset = X[::step].mean(axis=0, dtype=np.float64)
     offset = np.asarray(offset, dtype=X.dtype)
-    out = X if in_place and can_centre_in_place(X) else _aligned_empty(X.shape, X.dtype)
+    rows = X.shape[0] if rows is None else rows
+    if in_place and can_centre_in_place(X) and rows == X.shape[0]:
+        out = X
+    else:
+        out = _aligned_empty((rows, X.shape[1]), X.dtype)
+        out[X.shape[0] :] = 0
     # NumPy's inner loop runs along a row: for narrow data, subtract lines of several rows at
     # once (1M x 2 samples: 0.7 ms instead of 4.7).
     n_samples, n_features = X.shape
@@ -67,7 +76,7 @@ def centred(X, offset=None, in_place=False):
     whole = n_samples - n_samples % width
     lines = (whole // width, width * n_features)
     np.subtract(X[:whole].reshape(lines), np.tile(offset, width), out=out[:whole].reshape(lines))
-    np.subtract(X[whole:], offset, out=out[whole:])
+    np.subtract(X[whole:], offset, out=out[whole:n_samples])
     try:
         tensor = tf.experimental.dlpack.from_dlpack(out.__dlpack__())
     except (AttributeError, TypeError, ValueError, tf.errors.OpError):  # a build without DLPack: copy
@@ -75,7 +84,7 @@ def centred(X, offset=None, in_place=False):
     if X.dtype == np.float32 and X.size and squares_could_overflow(tensor):
         if out is X:
             X += offset
-        return centred(X.astype(np.float64), offset)
+        return centred(X.astype(np.float64), offset, rows=rows)
     gpus = tf.config.list_logical_devices("GPU")
     if gpus:  # where tf.constant would have put it: on the first GPU, copied there once
         with tf.device(gpus[0].name):
@@ -89,6 +98,20 @@ def squares_could_overflow(tensor):
     squared, and it must stay 16 times below float32's largest number."""
     largest = float(tf.reduce_max(tf.abs(tensor)))
     return 64.0 * tensor.shape[1] * largest * largest >= float(np.finfo(np.float32).max)
+
+
+def padded_rows(n_samples):
+    """The bucket of ``n_samples``: rounded up to a multiple of 2**e with 16 to 32 multiples
+    (at most 1/16 more rows). Every sample count in a bucket shares one XLA compilation."""
+    if n_samples <= 32:
+        return n_samples
+    step = 1 << ((n_samples - 1).bit_length() - 5)
+    return -(-n_samples // step) * step
+
+
+def uses_xla(n_samples, n_features, n_clusters, allow_xla=True):
+    """Whether ``run_compiled`` runs a problem of this size under XLA."""
+    return allow_xla and n_samples * n_features * n_clusters >= XLA_MIN_WORK and _xla_available()
 
 
 def can_centre_in_place(X):
@@ -242,10 +265,21 @@ class DenseSamples:
     """Dense samples (a tensor, centred) as ``lloyd_loop`` uses them; ``_sparse.SparseSamples``
     is the same for sparse ones."""
 
-    def __init__(self, samples):
+    def __init__(self, samples, valid=None):
         self.samples = samples
         self.dtype = samples.dtype
-        self.n_samples = tf.shape(samples)[0]
+        # With padded rows (zero weight), ``valid`` is how many rows are samples.
+        self.valid = valid
+        self.n_samples = tf.shape(samples)[0] if valid is None else valid
+
+    def real(self, values, filler):
+        """``values`` (one per row) with ``filler`` on padded rows."""
+        if self.valid is None:
+            return values
+        return tf.where(tf.range(tf.shape(values)[0]) < self.valid, values, filler)
+
+    def count_changed(self, labels, old_labels):
+        return tf.reduce_sum(tf.cast(self.real(labels != old_labels, False), tf.int32))
 
     def full_pass(self, weights, centroids):
         """Each sample's nearest centroid, and per-cluster sums and weights (float64)."""
@@ -261,8 +295,9 @@ class DenseSamples:
         return cluster_sums(self.samples, weights, nearest, n_clusters)
 
     def distances_to(self, centroids, labels):
-        """Each sample's squared distance to the centroid it is labelled with."""
-        return tf.reduce_sum(tf.square(self.samples - tf.gather(centroids, labels)), axis=1)
+        """Each sample's squared distance to the centroid it is labelled with (-1 for padding)."""
+        distances = tf.reduce_sum(tf.square(self.samples - tf.gather(centroids, labels)), axis=1)
+        return self.real(distances, tf.constant(-1, distances.dtype))
 
     def rows_at(self, indices):
         return tf.gather(self.samples, indices)
@@ -279,9 +314,9 @@ class DenseSamples:
         return exact_inertia(self.samples, weights, centroids, labels, float64)
 
 
-def assign(data, weights, centroids):
+def assign(data, weights, centroids, valid=None):
     """Each sample's nearest centroid (int32) and the inertia of that assignment. ``data``: a
-    dense tensor, or a ``_sparse.SparseSamples``."""
+    dense tensor (padded rows, if any, must weigh 0), or a ``_sparse.SparseSamples``."""
     if isinstance(data, tf.Tensor):
         labels, _, _, _ = full_pass(data, weights, centroids, with_inertia=False, with_sums=False)
         return labels, exact_inertia(data, weights, centroids, labels)
@@ -391,7 +426,16 @@ RELOCATIONS = ("lesson", "sklearn")
 
 
 def lloyd_loop(
-    data, weights, centroids, tol_total, tol_max_shift, stop_unchanged, max_iter, history, relocation="lesson"
+    data,
+    weights,
+    centroids,
+    tol_total,
+    tol_max_shift,
+    stop_unchanged,
+    max_iter,
+    history,
+    relocation="lesson",
+    valid=None,
 ):
     """Lloyd's algorithm on ``data`` (``DenseSamples`` or ``_sparse.SparseSamples``) from
     ``centroids``, at most ``max_iter`` updates.
@@ -409,10 +453,12 @@ def lloyd_loop(
     the sample farthest from its cluster's new mean) or "sklearn" (``relocate_empty_sums``:
     the sample farthest from its previous centroid, taken out of its old cluster).
 
+    ``valid``: with padded rows (which must weigh 0), how many rows are samples.
+
     Returns a ``LoopResult``.
     """
     if isinstance(data, tf.Tensor):
-        data = DenseSamples(data)
+        data = DenseSamples(data, valid)
     dtype = data.dtype
     tol_total = tf.cast(tol_total, dtype)
     tol_max_shift = tf.cast(tol_max_shift, dtype)
@@ -450,7 +496,7 @@ def lloyd_loop(
         new_centroids = update(centroids, labels, sums, counts)
         new_labels, new_sums, new_counts = pass_(new_centroids)
         squared_shifts = tf.reduce_sum(tf.square(new_centroids - centroids), axis=1)
-        changed = tf.reduce_sum(tf.cast(new_labels != labels, tf.int32))
+        changed = data.count_changed(new_labels, labels)
         tol_reached = tf.logical_or(
             tf.reduce_sum(squared_shifts) <= tol_total,
             tf.reduce_max(squared_shifts) <= tol_max_shift * tf.abs(tol_max_shift),
@@ -502,7 +548,7 @@ def lloyd_loop(
 _compiled = {}
 
 
-def run_compiled(function, samples, weights, *arguments, n_clusters, allow_xla=True, **static):
+def run_compiled(function, samples, weights, *arguments, n_clusters, allow_xla=True, valid=None, **static):
     """Call ``function(samples, weights, *arguments, **static)`` as a compiled ``tf.function``.
 
     Large problems (``samples`` x ``n_clusters`` at least ``XLA_MIN_WORK`` numbers) run under
@@ -511,35 +557,44 @@ def run_compiled(function, samples, weights, *arguments, n_clusters, allow_xla=T
     dimension), so that many small fits of different sizes, as in a cross-validation, do not
     each pay for a compilation. ``static`` values (Python ints and bools) are part of the
     trace. Falls back on plain ``tf.function`` where this TensorFlow build cannot use XLA, and
-    where ``allow_xla`` is False.
+    where ``allow_xla`` is False. ``valid`` (a scalar int32 tensor): ``samples`` has padded rows
+    past this many (``padded_rows``), passed on to ``function`` as ``valid=``; as a tensor, it
+    does not change the compiled shape.
     """
     n_samples, n_features = samples.shape
-    xla = allow_xla and n_samples * n_features * n_clusters >= XLA_MIN_WORK and _xla_available()
-    weighted = weights is not None
-    key = (function, xla, weighted and weights.dtype, tuple(sorted(static.items())))
+    xla = uses_xla(n_samples, n_features, n_clusters, allow_xla)
+    weighted, padded = weights is not None, valid is not None
+    key = (function, xla, weighted and weights.dtype, padded, tuple(sorted(static.items())))
     if not xla:
         key += (samples.dtype, n_features, tuple((tuple(a.shape), a.dtype) for a in arguments))
     if key not in _compiled:
 
-        def call(samples, weights, *arguments):
-            return function(samples, weights if weighted else None, *arguments, **static)
+        def call(samples, weights, valid, *arguments):
+            extra = {"valid": valid} if padded else {}
+            return function(samples, weights if weighted else None, *arguments, **extra, **static)
 
+        # A code object of its own for each compiled function, so that TensorFlow's warning
+        # about frequent retracing counts each one's traces apart (each traces once).
+        call = types.FunctionType(
+            call.__code__.replace(), call.__globals__, f"call_{len(_compiled)}", None, call.__closure__
+        )
         if xla:
-            _compiled[key] = tf.function(call, jit_compile=True)
+            _compiled[key] = tf.function(call, jit_compile=True, autograph=False)
         else:
             rows = tf.TensorSpec((None, n_features), samples.dtype)
             row_weights = tf.TensorSpec((None,), weights.dtype) if weighted else tf.TensorSpec((), samples.dtype)
             rest = [tf.TensorSpec(argument.shape, argument.dtype) for argument in arguments]
-            _compiled[key] = tf.function(call, input_signature=[rows, row_weights, *rest])
+            signature = [rows, row_weights, tf.TensorSpec((), tf.int32), *rest]
+            _compiled[key] = tf.function(call, input_signature=signature, autograph=False)
     if not weighted:
         weights = tf.zeros((), samples.dtype)  # a placeholder the function ignores
-    return _compiled[key](samples, weights, *arguments)
+    return _compiled[key](samples, weights, valid if padded else tf.constant(0), *arguments)
 
 
 def _xla_available():
     if "xla" not in _compiled:
         try:
-            tf.function(lambda x: tf.reduce_sum(x), jit_compile=True)(tf.zeros((2,)))
+            tf.function(lambda x: tf.reduce_sum(x), jit_compile=True, autograph=False)(tf.zeros((2,)))
             _compiled["xla"] = True
         except (tf.errors.OpError, NotImplementedError, ValueError):
             _compiled["xla"] = False

@@ -152,14 +152,16 @@ def loop(
     max_no_improvement,
     reassignment_ratio,
     trace=False,
+    valid=None,
 ):
     """Up to ``n_steps`` steps on batches drawn at random (with replacement) from ``data``, in
     proportion to the weights whose running sum is ``cumulative_weights`` (None: uniformly).
     The arguments after ``tol`` are Python values. Returns the last ``State`` and, with
     ``trace``, each step's batch inertia per sample, smoothed inertia and reassigned centres
-    (else empty tensors)."""
+    (else empty tensors). ``valid``: with padded rows, how many rows are samples (the others
+    are never drawn)."""
     if isinstance(data, tf.Tensor):
-        data = _lloyd.DenseSamples(data)
+        data = _lloyd.DenseSamples(data, valid)
     n_samples = tf.cast(data.n_samples, tf.int32)
     size = n_steps if trace else 0
     inertias = tf.TensorArray(tf.float64, size=size, element_shape=())

@@ -163,11 +163,11 @@ def default_local_trials(n_clusters):
     return 2 + int(math.log(n_clusters))
 
 
-def _plusplus(data, weights, seed, k, trials):
+def _plusplus(data, weights, seed, k, trials, valid=None):
     """k-means++ as one TensorFlow function: returns the chosen indices, shape (k,), int32.
-    ``data`` is a dense tensor or a ``_sparse.SparseSamples``."""
+    ``data`` is a dense tensor (padded rows, if any, weigh 0) or a ``_sparse.SparseSamples``."""
     if isinstance(data, tf.Tensor):
-        data = _lloyd.DenseSamples(data)
+        data = _lloyd.DenseSamples(data, valid)
     n_samples = tf.cast(data.n_samples, tf.int32)
     if weights is None:
         first = tf.random.stateless_uniform([], seed=[seed, 0], maxval=n_samples, dtype=tf.int32)
@@ -175,7 +175,6 @@ def _plusplus(data, weights, seed, k, trials):
     else:
         weights = tf.cast(weights, tf.float64)
         first = None
-    positions = tf.range(n_samples)
 
     def draw(running_sum, seed_pair, shape):
         """Indices drawn with probability proportional to the increments of ``running_sum``:
@@ -191,6 +190,7 @@ def _plusplus(data, weights, seed, k, trials):
         first = draw(tf.cumsum(weights), [seed, 0], [])
     closest = data.squared_distances(data.rows_at(first[None]))[:, 0]
     closest = tf.tensor_scatter_nd_update(closest, [[first]], tf.zeros([1], closest.dtype))
+    positions = tf.range(tf.shape(closest)[0])
     taken = tf.equal(positions, first)
     chosen = tf.TensorArray(tf.int32, size=k, element_shape=()).write(0, first)
 

@@ -10,6 +10,8 @@ data is never densified. Sparse data is not centred (that would fill it in), as 
 Nothing here validates its input: ``KMeans`` and ``MiniBatchKMeans`` check it first.
 """
 
+import types
+
 import numpy as np
 
 from . import _lloyd
@@ -52,6 +54,9 @@ class SparseSamples:
         self.matrix = tf.raw_ops.SparseTensorToCSRSparseMatrix(
             indices=tf.stack([rows, columns], axis=1), values=values, dense_shape=shape
         )
+
+    def count_changed(self, labels, old_labels):
+        return tf.reduce_sum(tf.cast(labels != old_labels, tf.int32))
 
     def products(self, centroids):
         """x.c for every sample and centroid, (n_samples, n_clusters)."""
@@ -173,12 +178,17 @@ def run(function, parts, weights, *arguments, **static):
             data = SparseSamples(rows, columns, values, shape, squared_norms, row_splits, n_features)
             return function(data, weights if weighted else None, *arguments, **static)
 
+        # A code object of its own (see _lloyd.run_compiled): no shared retracing counts.
+        call = types.FunctionType(
+            call.__code__.replace(), call.__globals__, f"call_{len(_compiled)}", None, call.__closure__
+        )
+
         vector = tf.TensorSpec((None,), tf.int64)
         signature = [vector, vector, tf.TensorSpec((None,), dtype), tf.TensorSpec((2,), tf.int64)]
         signature += [tf.TensorSpec((None,), dtype), vector]
         signature += [tf.TensorSpec((None,), weights.dtype) if weighted else tf.TensorSpec((), dtype)]
         signature += [tf.TensorSpec(argument.shape, argument.dtype) for argument in arguments]
-        _compiled[key] = tf.function(call, input_signature=signature)
+        _compiled[key] = tf.function(call, input_signature=signature, autograph=False)
     if not weighted:
         weights = tf.zeros((), dtype)
     return _compiled[key](*parts, weights, *arguments)

@@ -125,7 +125,7 @@ class Passes:
         self.n_features = element_features(dataset)
         self.dtype = dataset.element_spec.dtype
         self.distributed = self.strategy.experimental_distribute_dataset(dataset)
-        block = tf.function(_lloyd.block_statistics, jit_compile=_lloyd._xla_available())
+        block = tf.function(_lloyd.block_statistics, jit_compile=_lloyd._xla_available(), autograph=False)
 
         def replica_statistics(batch, offset, centroids, with_inertia):
             """One batch on one replica: no strategy code here."""

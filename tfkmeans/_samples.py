@@ -1,0 +1,108 @@
+"""Checked samples, ready for the kernels.
+
+Dense samples are shifted by a point within their range into a tensor (``_lloyd.centred``) and,
+when they run under XLA, padded with zero-weight rows to a bucketed count
+(``_lloyd.padded_rows``), so that a new sample count reuses a compiled shape; sparse samples
+become the parts of a CSR matrix (``_sparse.components``), never shifted, which would fill them
+in. Nothing here validates: the estimators check their input first.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import _lloyd, _sparse
+from ._tensorflow import tf
+
+
+class Samples:
+    """``X`` (a checked NumPy array or CSR matrix) for the kernels.
+
+    ``offset`` is what was subtracted; ``dtype`` the dtype the kernels compute in (float64 for
+    float32 data whose squares could overflow float32); ``n_samples`` the real rows. Give
+    ``n_clusters`` to let dense samples be padded for XLA.
+    """
+
+    def __init__(self, X, offset=None, in_place=False, n_clusters=None):
+        self.sparse = sp.issparse(X)
+        self.n_samples, self.n_features = X.shape
+        self.valid = None
+        if self.sparse:
+            if X.dtype == np.float32 and X.nnz and _sparse_squares_could_overflow(X):
+                X = X.astype(np.float64)
+            self.parts = _sparse.components(X)
+            self.offset = np.zeros(X.shape[1], X.dtype)
+            self.in_place = False
+        else:
+            rows = self.n_samples
+            shifting_in_place = in_place and _lloyd.can_centre_in_place(X)
+            if n_clusters is not None and not shifting_in_place:
+                if _lloyd.uses_xla(self.n_samples, self.n_features, n_clusters):
+                    rows = _lloyd.padded_rows(self.n_samples)
+            self.tensor, self.offset = _lloyd.centred(X, offset, in_place=in_place, rows=rows)
+            self.in_place = shifting_in_place and self.offset.dtype == X.dtype
+            if rows != self.n_samples:
+                self.valid = tf.constant(self.n_samples, tf.int32)
+        self.dtype = self.offset.dtype
+        self._X = X
+
+    def run(self, function, weights, *arguments, n_clusters, allow_xla=True, row_weights=True, **static):
+        """``function(data, weights, *arguments, **static)`` compiled (``_lloyd.run_compiled``,
+        ``_sparse.run``). With padded rows, per-row ``weights`` (``row_weights``) are padded
+        with zeros (ones are made up when there are none) and ``function`` gets ``valid=``."""
+        if self.sparse:
+            return _sparse.run(function, self.parts, weights, *arguments, **static)
+        if self.valid is not None and row_weights:
+            weights = self.weights(weights)
+        return _lloyd.run_compiled(
+            function,
+            self.tensor,
+            weights,
+            *arguments,
+            n_clusters=n_clusters,
+            allow_xla=allow_xla,
+            valid=self.valid,
+            **static,
+        )
+
+    def weights(self, weights):
+        """Per-row weights as a tensor in the compute dtype (None for none), padded rows 0."""
+        if self.valid is None:
+            return None if weights is None else tf.constant(np.asarray(weights, self.dtype))
+        if isinstance(weights, tf.Tensor):
+            return weights  # already padded
+        padded = np.zeros(self.tensor.shape[0], self.dtype)
+        padded[: self.n_samples] = 1 if weights is None else weights
+        return tf.constant(padded)
+
+    def cumulative(self, weights):
+        """The running sum of ``weights`` in float64 (None for none), for drawing rows in
+        proportion to them; padded rows repeat the total, so they are never drawn."""
+        if weights is None:
+            return None
+        running = np.cumsum(weights, dtype=np.float64)
+        if self.valid is not None:
+            running = np.concatenate([running, np.full(self.tensor.shape[0] - self.n_samples, running[-1])])
+        return tf.constant(running)
+
+    def labels(self, labels):
+        """The labels of the real rows, as NumPy."""
+        return labels.numpy()[: self.n_samples]
+
+    def rows(self, indices):
+        """The samples at ``indices`` as a dense NumPy array, in the data's own coordinates."""
+        rows = self._X[indices]
+        return rows.toarray() if self.sparse else rows
+
+    def relative(self, points):
+        """``points`` (in the data's coordinates) as a tensor relative to ``offset``."""
+        return tf.constant((np.asarray(points, self.dtype) - self.offset).astype(self.dtype))
+
+    def restore(self):
+        """Undo an in-place shift (``copy_x=False``)."""
+        if self.in_place:
+            self._X += self.offset
+
+
+def _sparse_squares_could_overflow(X):
+    largest = float(np.max(np.abs(X.data)))
+    return 64.0 * X.shape[1] * largest * largest >= float(np.finfo(np.float32).max)
