@@ -1,4 +1,4 @@
-"""TensorFlow, imported without its start-up log lines.
+"""TensorFlow, imported without its start-up log lines, and with a compile cache on disk.
 
 TensorFlow's C++ libraries print a dozen "I0000 ..." and "W0000 ..." lines to stderr, some
 while they load (before any setting can reach them) and some during computations (float64
@@ -6,6 +6,14 @@ ones among them). Unless ``TF_CPP_MIN_LOG_LEVEL`` is already set, this sets it t
 errors only: TensorFlow raises the others as Python exceptions), and it loads TensorFlow with
 stderr pointed at /dev/null; a Python exception while loading still shows. Set
 ``TF_CPP_MIN_LOG_LEVEL=0`` to see everything.
+
+XLA's compiled programs are kept on disk (``TF_XLA_FLAGS=--tf_xla_persistent_cache_directory``),
+so that a new process pays no compilation for a shape compiled before: in
+``$TFKMEANS_COMPILE_CACHE``, or by default in the user's cache directory
+(``$XDG_CACHE_HOME/tfkmeans/xla``, usually ``~/.cache/tfkmeans/xla``; a few kilobytes to a
+megabyte per compiled shape). ``TFKMEANS_COMPILE_CACHE=off`` turns it off; a
+``--tf_xla_persistent_cache_directory`` of your own in ``TF_XLA_FLAGS`` is left as it is. The
+setting reaches XLA as long as nothing was compiled with XLA before tfkmeans is imported.
 """
 
 import contextlib
@@ -29,6 +37,36 @@ def _stderr_silenced():
         os.dup2(saved, 2)
         os.close(saved)
 
+
+COMPILE_CACHE = "TFKMEANS_COMPILE_CACHE"
+
+
+def compile_cache_directory():
+    """Where compiled XLA programs are kept across processes, or None when that is turned off."""
+    setting = os.environ.get(COMPILE_CACHE, "")
+    if setting.lower() in ("0", "off", "false", "no", "none"):
+        return None
+    if setting:
+        return setting
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "tfkmeans", "xla")
+
+
+def _use_compile_cache():
+    directory = compile_cache_directory()
+    flags = os.environ.get("TF_XLA_FLAGS", "")
+    if directory is None or "tf_xla_persistent_cache_directory" in flags:
+        return
+    try:
+        os.makedirs(directory, exist_ok=True)
+        if not os.access(directory, os.W_OK):
+            return
+    except OSError:  # a read-only home, say: no cache rather than an error
+        return
+    os.environ["TF_XLA_FLAGS"] = f"{flags} --tf_xla_persistent_cache_directory={directory}".strip()
+
+
+_use_compile_cache()
 
 if "tensorflow" not in sys.modules and os.environ.get("TF_CPP_MIN_LOG_LEVEL") != "0":
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
