@@ -18,6 +18,7 @@ def test_docstring_examples(name):
     assert results.attempted > 0 and results.failed == 0, results
 
 
+@pytest.mark.slow
 def test_readme_python_examples_run(tmp_path):
     """Every ```python block of the README, in order, as a reader runs them from the repository's
     root (here a scratch directory holding a copy of data/, so nothing lands in the repository)."""

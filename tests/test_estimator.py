@@ -127,24 +127,6 @@ def test_n_init_auto_as_in_scikit_learn():
         KMeans(4, init=X[:4], n_init=5).fit(X)
 
 
-def test_same_random_state_same_result_in_two_processes(tmp_path):
-    X = blobs()
-    np.save(tmp_path / "X.npy", X)
-    code = (
-        "import numpy as np\n"
-        "from tfkmeans import KMeans\n"
-        "for init in ('k-means++', 'random'):\n"
-        "    model = KMeans(5, init=init, random_state=42).fit(np.load('X.npy'))\n"
-        "    np.save(init + '.npy', model.cluster_centers_)\n"
-    )
-    run_python(code, tmp_path, timeout=120)
-    for init in ("k-means++", "random"):
-        here = KMeans(5, init=init, random_state=42).fit(X).cluster_centers_
-        np.testing.assert_array_equal(np.load(tmp_path / f"{init}.npy"), here)
-    other = KMeans(5, init="random", random_state=43).fit(X).cluster_centers_
-    assert not np.allclose(other, np.load(tmp_path / "random.npy"))
-
-
 def test_integer_weights_are_repeated_samples():
     X = blobs(300)
     weights = np.random.default_rng(0).integers(1, 4, size=300)
@@ -235,6 +217,7 @@ def test_passes_scikit_learns_estimator_checks_as_far_as_scikit_learns_kmeans_do
     assert ours <= {"check_sample_weight_equivalence_on_dense_data", "check_sample_weight_equivalence_on_sparse_data"}
 
 
+@pytest.mark.slow
 def test_predict_and_transform_never_build_the_n_by_k_by_d_tensor(tmp_path):
     """200,000 x 64 samples and 100 centres: an n x k x d float32 tensor would take 4.8 GiB.
     A fresh process predicts and transforms them and stays far below that."""

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import REPO, headless_environment, run_python
 from functions import assign_to_nearest, choose_random_centroids, create_samples, update_centroids
 
 # The lesson's settings.
@@ -99,23 +98,6 @@ def test_same_seed_same_numbers_in_the_same_process():
 def test_no_seed_draws_fresh_samples():
     first, second = create_samples(2, 10, 2, 70, None), create_samples(2, 10, 2, 70, None)
     assert not np.allclose(first[1].numpy(), second[1].numpy())
-
-
-def test_same_seed_same_numbers_in_two_processes(lesson_data, tmp_path):
-    """create_samples and choose_random_centroids give the same numbers in a new process."""
-    _, samples = lesson_data
-    code = (
-        "import numpy as np\n"
-        "from functions import create_samples, choose_random_centroids\n"
-        f"c, s = create_samples({N_CLUSTERS}, {N_SAMPLES_PER_CLUSTER}, {N_FEATURES}, {EMBIGGEN_FACTOR}, {SEED})\n"
-        "np.save('samples.npy', s.numpy())\n"
-        f"np.save('random.npy', choose_random_centroids(s, 3, seed={SEED}).numpy())\n"
-    )
-    run_python(code, tmp_path, environment={**headless_environment(), "PYTHONPATH": str(REPO)})
-    np.testing.assert_array_equal(np.load(tmp_path / "samples.npy"), samples)
-    np.testing.assert_array_equal(
-        np.load(tmp_path / "random.npy"), choose_random_centroids(samples, 3, seed=SEED).numpy()
-    )
 
 
 # --- choose_random_centroids ----------------------------------------------------------------

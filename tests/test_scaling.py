@@ -244,6 +244,7 @@ def shared_data(tmp_path):
     return KMeans(5, init=X[:5], n_init=1, tol=0).fit(X)
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_over_two_logical_cpus(tmp_path, shared_data):
     run_python(MIRRORED, tmp_path)
     for name in ("mirrored.npy", "mirrored_stream.npy"):
@@ -260,6 +261,7 @@ def free_ports(count):
     return ports
 
 
+@pytest.mark.slow
 def test_multi_worker_strategy_with_two_worker_processes(tmp_path, shared_data):
     workers = [f"localhost:{port}" for port in free_ports(2)]
     (tmp_path / "worker.py").write_text(textwrap.dedent(WORKER))

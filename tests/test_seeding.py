@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import run_python
+from conftest import REPO, headless_environment, run_python
 from functions import choose_random_centroids, create_samples
 from tfkmeans import KMeans, kmeans_plusplus, random_centroids
 
@@ -78,16 +78,38 @@ def test_kmeans_plus_plus_with_duplicate_samples():
     assert {tuple(row) for row in chosen} == {(1.0, 1.0), (2.0, 2.0)}
 
 
-def test_kmeans_plusplus_same_seed_same_centroids_in_two_processes(lesson_data, tmp_path):
+def test_the_same_seed_gives_the_same_numbers_in_another_process(lesson_data, tmp_path):
+    """The lesson's create_samples and seeded choose_random_centroids, kmeans_plusplus, and the
+    estimators' fits with a random_state: the same numbers in a new process as in this one."""
+    from tfkmeans import MiniBatchKMeans
+
     _, samples = lesson_data
     np.save(tmp_path / "samples.npy", samples)
     code = (
         "import numpy as np\n"
-        "from tfkmeans import kmeans_plusplus\n"
-        "np.save('chosen.npy', kmeans_plusplus(np.load('samples.npy'), 5, random_state=700)[0])\n"
+        "from functions import choose_random_centroids, create_samples\n"
+        "from tfkmeans import KMeans, MiniBatchKMeans, kmeans_plusplus\n"
+        "X = np.load('samples.npy')\n"
+        "np.savez('there.npz', created=create_samples(3, 500, 2, 70, 700)[1].numpy(),\n"
+        "    random=choose_random_centroids(X, 3, 700).numpy(), plusplus=kmeans_plusplus(X, 5, random_state=700)[0],\n"
+        "    kmeans=KMeans(5, random_state=42).fit(X).cluster_centers_,\n"
+        "    random_kmeans=KMeans(5, init='random', random_state=42).fit(X).cluster_centers_,\n"
+        "    minibatch=MiniBatchKMeans(5, random_state=42, batch_size=256).fit(X).cluster_centers_)\n"
     )
-    run_python(code, tmp_path, timeout=120)
-    np.testing.assert_array_equal(np.load(tmp_path / "chosen.npy"), kmeans_plusplus(samples, 5, random_state=700)[0])
+    run_python(code, tmp_path, timeout=120, environment={**headless_environment(), "PYTHONPATH": str(REPO)})
+    there = np.load(tmp_path / "there.npz")
+    here = {
+        "created": create_samples(3, 500, 2, 70, 700)[1].numpy(),
+        "random": choose_random_centroids(samples, 3, 700).numpy(),
+        "plusplus": kmeans_plusplus(samples, 5, random_state=700)[0],
+        "kmeans": KMeans(5, random_state=42).fit(samples).cluster_centers_,
+        "random_kmeans": KMeans(5, init="random", random_state=42).fit(samples).cluster_centers_,
+        "minibatch": MiniBatchKMeans(5, random_state=42, batch_size=256).fit(samples).cluster_centers_,
+    }
+    for name, values in here.items():
+        np.testing.assert_array_equal(there[name], values, err_msg=name)
+    other = KMeans(5, init="random", random_state=43).fit(samples).cluster_centers_
+    assert not np.allclose(other, here["random_kmeans"])
 
 
 @pytest.mark.parametrize(

@@ -271,6 +271,7 @@ def test_bisecting_uses_the_weights_and_walks_its_tree():
 
 
 @pytest.mark.parametrize("Estimator", [MiniBatchKMeans, BisectingKMeans])
+@pytest.mark.slow
 def test_scikit_learns_estimator_checks_fail_nothing_they_do_not_fail_for_scikit_learn(Estimator):
     from sklearn.utils.estimator_checks import check_estimator
 

@@ -1,0 +1,92 @@
+"""A new sample count costs no compilation: data run under XLA is padded to a bucketed row count
+with zero-weight rows, which must change nothing; compiled programs are kept on disk for the
+next process. (What it saves in time is measured by the benchmark, not here.)"""
+
+import logging
+import os
+
+import numpy as np
+import pytest
+from sklearn.cluster import KMeans as ScikitKMeans
+from sklearn.cluster import MiniBatchKMeans as ScikitMiniBatchKMeans
+
+from conftest import headless_environment, run_python
+from tfkmeans import KMeans, MiniBatchKMeans, _lloyd, kmeans
+
+
+def blobs(n_samples, n_features=8, n_centres=6, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(-8, 8, size=(n_centres, n_features))
+    return (centres[rng.integers(0, n_centres, n_samples)] + rng.normal(size=(n_samples, n_features)) * 2).astype(
+        np.float32
+    )
+
+
+@pytest.mark.parametrize("n_samples", [33, 100, 4097, 200_037])
+def test_buckets_are_small_and_hold_their_count(n_samples):
+    rows = _lloyd.padded_rows(n_samples)
+    assert n_samples <= rows <= n_samples * 17 / 16
+    assert _lloyd.padded_rows(rows) == rows  # a bucket is its own bucket
+
+
+def test_counts_in_one_bucket_share_one_compiled_shape():
+    assert len({_lloyd.padded_rows(n) for n in range(200_000, 204_800)}) == 1
+
+
+@pytest.mark.parametrize("n_samples", [20_003, 20_480])  # padded, and a bucket exactly
+def test_padding_changes_nothing(n_samples):
+    """From the same start, the same numbers as scikit-learn's, an empty cluster included, with
+    and without sample weights; the padded rows are never labelled, relocated or drawn."""
+    X = blobs(n_samples)
+    assert _lloyd.uses_xla(n_samples, 8, 6)
+    start = np.concatenate([X[:5], [[100.0] * 8]])  # the last centre starts far away: empty
+    weights = np.random.default_rng(1).uniform(0.5, 2, n_samples)
+    for sample_weight in (None, weights):
+        ours = KMeans(6, init=start, n_init=1, tol=0, max_iter=50).fit(X, sample_weight=sample_weight)
+        theirs = ScikitKMeans(6, init=start, n_init=1, tol=0, max_iter=50).fit(X, sample_weight=sample_weight)
+        assert ours.labels_.shape == (n_samples,)
+        np.testing.assert_array_equal(ours.labels_, theirs.labels_)
+        np.testing.assert_allclose(ours.cluster_centers_, theirs.cluster_centers_, rtol=1e-5, atol=1e-5)
+        assert ours.n_iter_ == theirs.n_iter_ and ours.inertia_ == pytest.approx(theirs.inertia_, rel=1e-5)
+        np.testing.assert_array_equal(ours.predict(X[:1234]), theirs.predict(X[:1234]))
+    result = kmeans(X, start, max_iterations=20, tolerance=0.0)  # the lesson's rule, padded too
+    assert result.nearest_indices.shape == (n_samples,) and np.all(np.isfinite(result.centroids))
+    assert result.changed_history[-1] == 0 or result.n_iterations == 20
+
+
+def test_minibatch_never_draws_padding():
+    """Padded rows sit at the data's centre; drawn, they would pull a centre there."""
+    X = blobs(20_003, n_centres=2)
+    X[:, 0] += np.where(X[:, 0] > 0, 50, -50)  # two groups far apart, nothing near the centre
+    model = MiniBatchKMeans(2, random_state=0, batch_size=256, max_no_improvement=None, max_iter=3).fit(X)
+    assert np.all(np.abs(model.cluster_centers_[:, 0]) > 30), model.cluster_centers_
+    reference = ScikitMiniBatchKMeans(2, random_state=0, batch_size=256).fit(X)
+    assert model.inertia_ == pytest.approx(reference.inertia_, rel=0.05)
+
+
+def test_predict_at_many_lengths_warns_of_no_retracing(caplog):
+    model = KMeans(6, random_state=0, n_init=1).fit(blobs(30_000))
+    X = blobs(60_000, seed=1)
+    with caplog.at_level(logging.WARNING, logger="tensorflow"):
+        for n in range(9_000, 60_000, 1_700):
+            labels = model.predict(X[:n])
+            assert labels.shape == (n,)
+    assert not [record for record in caplog.records if "retracing" in record.getMessage()]
+
+
+def test_compiled_programs_are_kept_on_disk_unless_turned_off(tmp_path):
+    code = (
+        "import numpy as np\n"
+        "from tfkmeans import KMeans\n"
+        "X = np.random.default_rng(0).normal(size=(20_000, 8)).astype(np.float32)\n"
+        "KMeans(6, n_init=1, random_state=0).fit(X)\n"
+    )
+    cache = tmp_path / "cache"
+    environment = {**headless_environment(), "TFKMEANS_COMPILE_CACHE": str(cache)}
+    environment.pop("TF_XLA_FLAGS", None)
+    run_python(code, tmp_path, environment=environment)
+    assert any(name.startswith("xla_compile_cache") for name in os.listdir(cache))
+    home = tmp_path / "home"
+    environment = {**headless_environment(), "TFKMEANS_COMPILE_CACHE": "off", "XDG_CACHE_HOME": str(home)}
+    run_python(code, tmp_path, environment=environment)
+    assert not (home / "tfkmeans").exists()
