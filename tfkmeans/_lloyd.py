@@ -32,9 +32,15 @@ CHAIN_CLUSTERS = (24, 128)
 DISTANCE_BLOCK_BYTES = 128 * 2**20
 # Rows summed in float32 before the partial sums are added up in float64.
 SUM_ROWS = 4096
+# The largest chunk of distances (rows x clusters) of ``chunked_pass``, in bytes: small enough to
+# stay in the cache between the matrix product that writes it and the search that reads it.
+CHUNK_BYTES = 16 * 2**20
 # Below this many samples x clusters x features, the loop runs as a plain tf.function that
 # accepts any number of samples (no XLA compilation for each new shape); above it, under XLA.
 XLA_MIN_WORK = 2**16
+# From this many centroids x features, the matrix product dominates a pass, and a plain
+# tf.function (``chunked_pass``, oneDNN's product) runs it faster than XLA.
+XLA_MAX_PRODUCT = 2**62
 # The offset that ``centred`` subtracts is the mean of every (n // OFFSET_SAMPLE)-th row: from this
 # many rows to twice as many, or all of them when there are fewer than twice as many.
 OFFSET_SAMPLE = 4096
@@ -110,8 +116,15 @@ def padded_rows(n_samples):
 
 
 def uses_xla(n_samples, n_features, n_clusters, allow_xla=True):
-    """Whether ``run_compiled`` runs a problem of this size under XLA."""
-    return allow_xla and n_samples * n_features * n_clusters >= XLA_MIN_WORK and _xla_available()
+    """Whether ``run_compiled`` runs a problem of this size under XLA: enough work to pay for a
+    compilation, and not so many centroids x features that the matrix product dominates (there
+    ``chunked_pass`` outside XLA is faster)."""
+    return (
+        allow_xla
+        and n_samples * n_features * n_clusters >= XLA_MIN_WORK
+        and n_clusters * n_features < XLA_MAX_PRODUCT
+        and _xla_available()
+    )
 
 
 def can_centre_in_place(X):
@@ -223,12 +236,48 @@ def block_rows(n_samples, n_clusters, n_features, itemsize):
     return max(1, min(n_samples, DISTANCE_BLOCK_BYTES // (itemsize * n_clusters)))
 
 
+def chunked_pass(samples, weights, centroids, with_inertia=True, with_sums=True):
+    """``block_statistics`` over ``samples`` (any number of rows) in chunks of ``CHUNK_BYTES``
+    of distances, for a plain ``tf.function`` (not XLA): each chunk's matrix product is
+    oneDNN's, whose output stays in the cache, then the nearest centroids; the per-cluster sums
+    are taken once, after, from all the labels (``cluster_sums``). On this CPU that ran the
+    products near the best matrix-product rate where XLA's dot reached half of it
+    (benchmarks/README.md)."""
+    n_clusters, n_features = centroids.shape
+    n_samples = tf.shape(samples)[0]
+    rows = max(256, CHUNK_BYTES // (samples.dtype.size * n_clusters))
+    n_chunks = (n_samples + rows - 1) // rows
+
+    def step(i, labels, inertia):
+        begin = i * rows
+        size = tf.minimum(rows, n_samples - begin)
+        block = tf.slice(samples, [begin, 0], [size, n_features])
+        rows_weights = None if weights is None else tf.slice(weights, [begin], [size])
+        nearest, block_inertia, _, _ = block_statistics(block, rows_weights, centroids, with_inertia, with_sums=False)
+        return i + 1, labels.write(i, nearest), inertia + block_inertia
+
+    start = (
+        tf.constant(0),
+        tf.TensorArray(tf.int32, size=n_chunks, element_shape=(None,), infer_shape=False),
+        tf.constant(0.0, tf.float64),
+    )
+    _, labels, inertia = tf.while_loop(lambda i, *_: i < n_chunks, step, start)
+    labels = labels.concat()
+    if with_sums:
+        sums, counts = cluster_sums(samples, weights, labels, n_clusters)
+    else:
+        sums, counts = tf.zeros((n_clusters, n_features), tf.float64), tf.zeros((n_clusters,), tf.float64)
+    return labels, inertia, sums, counts
+
+
 def full_pass(samples, weights, centroids, with_inertia=True, with_sums=True):
-    """``block_statistics`` over all of ``samples``, block by block (a ``tf.while_loop``)."""
+    """``block_statistics`` over all of ``samples``, block by block (a ``tf.while_loop``):
+    under XLA, in blocks of a size fixed at compile time; in a plain ``tf.function`` (any number
+    of samples), in ``chunked_pass``'s chunks."""
     n_clusters, n_features = centroids.shape
     n_samples = samples.shape[0]
-    if n_samples is None:  # a plain tf.function traced for any number of samples: one block
-        return block_statistics(samples, weights, centroids, with_inertia, with_sums)
+    if n_samples is None:
+        return chunked_pass(samples, weights, centroids, with_inertia, with_sums)
     rows = block_rows(n_samples, n_clusters, n_features, samples.dtype.size)
     n_blocks, remainder = divmod(n_samples, rows)
 
