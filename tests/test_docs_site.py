@@ -91,7 +91,8 @@ def test_the_site_builds_strictly(tmp_path):
         built = site / ("index.html" if page == "index.md" else Path(page).with_suffix("") / "index.html")
         assert built.is_file(), built
     reference = (site / "reference" / "index.html").read_text()
-    for name in ("KMeans", "MiniBatchKMeans", "kmeans", "kmeans_plusplus", "random_centroids", "load_samples"):
+    names = ("KMeans", "MiniBatchKMeans", "BisectingKMeans", "k_means", "kmeans", "KMeansResult", "kmeans_plusplus")
+    for name in (*names, "random_centroids", "load_samples"):
         assert f"tfkmeans.{name}" in reference, name
     assert (site / "generate_samples.png").is_file() and (site / "kmeans.gif").is_file()
     assert not (site / "make_figures.sh").exists() and not (site / "hooks.py").exists()
