@@ -95,7 +95,7 @@ class BisectingKMeans(_BaseKMeans):
     >>> from tfkmeans import BisectingKMeans
     >>> X = np.array([[1, 1], [10, 1], [3, 1], [10, 0], [2, 1], [10, 2], [10, 8], [10, 9], [10, 10]])
     >>> model = BisectingKMeans(n_clusters=3, random_state=0).fit(X)
-    >>> sorted(model.cluster_centers_.tolist())
+    >>> sorted(model.cluster_centers_.round(6).tolist())
     [[2.0, 1.0], [10.0, 1.0], [10.0, 9.0]]
     """
 

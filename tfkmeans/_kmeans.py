@@ -564,7 +564,8 @@ class KMeans(_BaseKMeans):
                 dataset = dataset.map(lambda batch: tf.cast(batch, tf.float64))
         else:
             sample, mean, variance, n_samples = X, X.mean(axis=0), np.var(X, axis=0, dtype=np.float64), X.shape[0]
-            if X.dtype == np.float32 and _lloyd.squares_could_overflow(tf.constant(X - mean)):
+            largest = float(np.max(np.abs(X - mean))) if X.size else 0.0
+            if X.dtype == np.float32 and _lloyd.squares_could_overflow(largest, X.shape[1]):
                 dataset = _stream.array_dataset(X.astype(np.float64))
         passes = _stream.Passes(dataset, self.strategy)
         if n_samples < self.n_clusters:
@@ -793,7 +794,6 @@ class MiniBatchKMeans(_BaseKMeans):
             max_no_improvement=self.max_no_improvement,
             reassignment_ratio=float(self.reassignment_ratio),
             trace=bool(self.verbose),
-            row_weights=False,
         )
         if self.verbose:
             _print_minibatch_progress(state, trace, n_steps)

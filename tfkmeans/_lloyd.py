@@ -27,9 +27,11 @@ SMALL_PROBLEM = 32
 # From this many centroids to this many, a pass over data held in one block finds the nearest by a
 # chain of comparisons in the (clusters, samples) layout rather than by tf.argmin over rows
 # (measured: benchmarks/README.md).
-CHAIN_CLUSTERS = (24, 128)
-# The largest block of distances (rows x clusters) held at once, in bytes.
-DISTANCE_BLOCK_BYTES = 128 * 2**20
+CHAIN_CLUSTERS = (8, 128)
+# The largest block of distances (rows x clusters) held at once under XLA, in bytes: a pass in
+# one block fuses into far fewer loops than one in several (2M x 64 samples, 64 clusters: 206 ms
+# a pass in one block of 520 MB against 393 ms in blocks of 128 MiB; benchmarks/README.md).
+DISTANCE_BLOCK_BYTES = 512 * 2**20
 # Rows summed in float32 before the partial sums are added up in float64.
 SUM_ROWS = 4096
 # The largest chunk of distances (rows x clusters) of ``chunked_pass``, in bytes: small enough to
@@ -38,9 +40,10 @@ CHUNK_BYTES = 16 * 2**20
 # Below this many samples x clusters x features, the loop runs as a plain tf.function that
 # accepts any number of samples (no XLA compilation for each new shape); above it, under XLA.
 XLA_MIN_WORK = 2**16
-# From this many centroids x features, the matrix product dominates a pass, and a plain
-# tf.function (``chunked_pass``, oneDNN's product) runs it faster than XLA.
-XLA_MAX_PRODUCT = 2**62
+# Beyond CHAIN_CLUSTERS[1] centroids and from this many centroids x features, the matrix product
+# dominates a pass, and a plain tf.function (``chunked_pass``, oneDNN's product on cache-sized
+# chunks) runs it faster than XLA (benchmarks/README.md).
+CHUNKED_MIN_PRODUCT = 2048
 # The offset that ``centred`` subtracts is the mean of every (n // OFFSET_SAMPLE)-th row: from this
 # many rows to twice as many, or all of them when there are fewer than twice as many.
 OFFSET_SAMPLE = 4096
@@ -75,19 +78,12 @@ def centred(X, offset=None, in_place=False, rows=None):
     else:
         out = _aligned_empty((rows, X.shape[1]), X.dtype)
         out[X.shape[0] :] = 0
-    # NumPy's inner loop runs along a row: for narrow data, subtract lines of several rows at
-    # once (1M x 2 samples: 0.7 ms instead of 4.7).
-    n_samples, n_features = X.shape
-    width = max(1, 64 // n_features)
-    whole = n_samples - n_samples % width
-    lines = (whole // width, width * n_features)
-    np.subtract(X[:whole].reshape(lines), np.tile(offset, width), out=out[:whole].reshape(lines))
-    np.subtract(X[whole:], offset, out=out[whole:n_samples])
+    largest = _subtract(X, offset, out)
     try:
         tensor = tf.experimental.dlpack.from_dlpack(out.__dlpack__())
     except (AttributeError, TypeError, ValueError, tf.errors.OpError):  # a build without DLPack: copy
         tensor = tf.constant(out)
-    if X.dtype == np.float32 and X.size and squares_could_overflow(tensor):
+    if X.dtype == np.float32 and squares_could_overflow(largest, X.shape[1]):
         if out is X:
             X += offset
         return centred(X.astype(np.float64), offset, rows=rows)
@@ -98,12 +94,55 @@ def centred(X, offset=None, in_place=False, rows=None):
     return tensor, offset
 
 
-def squares_could_overflow(tensor):
-    """Whether a squared distance between two rows of the float32 ``tensor`` (or to a mean of
-    rows) could overflow float32: it is at most 4 x features x the largest absolute value
-    squared, and it must stay 16 times below float32's largest number."""
-    largest = float(tf.reduce_max(tf.abs(tensor)))
-    return 64.0 * tensor.shape[1] * largest * largest >= float(np.finfo(np.float32).max)
+# Rows subtracted at a time by ``_subtract``: a block stays in the cache while its largest value
+# is found.
+SUBTRACT_ROWS_BYTES = 2**20
+
+
+def _subtract(X, offset, out):
+    """``out[:n] = X - offset``, and the largest absolute value of the result.
+
+    In blocks that stay in the cache (the largest value is found while a block is there), on two
+    threads for large arrays (NumPy releases the GIL): 1M x 64 float32 in 40 ms, where one
+    thread took 62 ms and a separate pass for the largest value 40 ms more. NumPy's inner loop
+    runs along a row, so narrow rows are subtracted several to a line (1M x 2 samples: 0.7 ms
+    instead of 4.7).
+    """
+    n_samples, n_features = X.shape
+    if n_samples == 0:
+        return 0.0
+    width = max(1, 64 // n_features)
+    whole = n_samples - n_samples % width
+    lines = (whole // width, width * n_features)
+    tiled = np.tile(offset, width)
+    source, target = X[:whole].reshape(lines), out[:whole].reshape(lines)
+    step = max(1, SUBTRACT_ROWS_BYTES // (lines[1] * X.itemsize))
+
+    def block(begin):
+        part = target[begin : begin + step]
+        np.subtract(source[begin : begin + step], tiled, out=part)
+        return max(float(part.max()), -float(part.min())) if part.size else 0.0
+
+    starts = range(0, lines[0], step)
+    if X.nbytes >= 2**24:
+        import concurrent.futures
+
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            largest = max(pool.map(block, starts), default=0.0)
+    else:
+        largest = max(map(block, starts), default=0.0)
+    rest = out[whole:n_samples]
+    np.subtract(X[whole:], offset, out=rest)
+    if rest.size:
+        largest = max(largest, float(np.abs(rest).max()))
+    return largest
+
+
+def squares_could_overflow(largest, n_features):
+    """Whether a squared distance between two float32 rows whose values are at most ``largest``
+    in size (or to a mean of such rows) could overflow float32: it is at most 4 x features x
+    ``largest`` squared, and it must stay 16 times below float32's largest number."""
+    return 64.0 * n_features * largest * largest >= float(np.finfo(np.float32).max)
 
 
 def padded_rows(n_samples):
@@ -115,16 +154,19 @@ def padded_rows(n_samples):
     return -(-n_samples // step) * step
 
 
+def pads(n_samples, n_features, n_clusters):
+    """Whether samples for a problem of this size are padded to a bucketed count: under XLA, and
+    in ``chunked_pass``, whose per-cluster sums XLA compiles."""
+    big = n_samples * n_features * n_clusters >= XLA_MIN_WORK
+    return big and _xla_available()
+
+
 def uses_xla(n_samples, n_features, n_clusters, allow_xla=True):
     """Whether ``run_compiled`` runs a problem of this size under XLA: enough work to pay for a
     compilation, and not so many centroids x features that the matrix product dominates (there
     ``chunked_pass`` outside XLA is faster)."""
-    return (
-        allow_xla
-        and n_samples * n_features * n_clusters >= XLA_MIN_WORK
-        and n_clusters * n_features < XLA_MAX_PRODUCT
-        and _xla_available()
-    )
+    product_bound = n_clusters > CHAIN_CLUSTERS[1] and n_clusters * n_features >= CHUNKED_MIN_PRODUCT
+    return allow_xla and n_samples * n_features * n_clusters >= XLA_MIN_WORK and not product_bound and _xla_available()
 
 
 def can_centre_in_place(X):
@@ -207,6 +249,26 @@ def cluster_sums(block, weights, nearest, n_clusters):
     return sums, counts
 
 
+_sums_functions = {}
+
+
+def compiled_cluster_sums(samples, weights, labels, n_clusters):
+    """``cluster_sums`` compiled by XLA (in a function that is not), where XLA is available: its
+    scatter adds up in a third of the time of TensorFlow's own kernel. Compiled once per shape:
+    the samples' row counts are bucketed (``padded_rows``)."""
+    if not _xla_available():
+        return cluster_sums(samples, weights, labels, n_clusters)
+    weighted = weights is not None
+    key = (n_clusters, weighted)
+    if key not in _sums_functions:
+        _sums_functions[key] = tf.function(
+            lambda samples, weights, labels: cluster_sums(samples, weights if weighted else None, labels, n_clusters),
+            jit_compile=True,
+            autograph=False,
+        )
+    return _sums_functions[key](samples, tf.zeros((), samples.dtype) if weights is None else weights, labels)
+
+
 def block_statistics(block, weights, centroids, with_inertia=True, with_sums=True, chain=False):
     """One block's share of a pass: nearest centroids, inertia, per-cluster sums and weights.
 
@@ -264,7 +326,7 @@ def chunked_pass(samples, weights, centroids, with_inertia=True, with_sums=True)
     _, labels, inertia = tf.while_loop(lambda i, *_: i < n_chunks, step, start)
     labels = labels.concat()
     if with_sums:
-        sums, counts = cluster_sums(samples, weights, labels, n_clusters)
+        sums, counts = compiled_cluster_sums(samples, weights, labels, n_clusters)
     else:
         sums, counts = tf.zeros((n_clusters, n_features), tf.float64), tf.zeros((n_clusters,), tf.float64)
     return labels, inertia, sums, counts
@@ -317,9 +379,12 @@ class DenseSamples:
     def __init__(self, samples, valid=None):
         self.samples = samples
         self.dtype = samples.dtype
-        # With padded rows (zero weight), ``valid`` is how many rows are samples.
+        # With padded rows (zeros, after the samples), ``valid`` is how many rows are samples.
+        # Unweighted, they are left in the sums (they add zero) and taken out of the counts and
+        # the inertia; weighted, they weigh 0.
         self.valid = valid
-        self.n_samples = tf.shape(samples)[0] if valid is None else valid
+        self.n_rows = tf.shape(samples)[0]
+        self.n_samples = self.n_rows if valid is None else valid
 
     def real(self, values, filler):
         """``values`` (one per row) with ``filler`` on padded rows."""
@@ -333,6 +398,10 @@ class DenseSamples:
     def full_pass(self, weights, centroids):
         """Each sample's nearest centroid, and per-cluster sums and weights (float64)."""
         nearest, _, sums, counts = full_pass(self.samples, weights, centroids, with_inertia=False)
+        if self.valid is not None and weights is None:
+            # The padded rows are all the same zero row, so all have one label: the first one's.
+            padded = tf.cast(tf.shape(self.samples)[0] - self.valid, tf.float64)
+            counts = tf.tensor_scatter_nd_sub(counts, [[nearest[self.valid]]], [padded])
         return nearest, sums, counts
 
     def nearest(self, centroids):
@@ -360,29 +429,31 @@ class DenseSamples:
         return tf.maximum(squared, 0.0)
 
     def inertia(self, weights, centroids, labels, float64=False):
-        return exact_inertia(self.samples, weights, centroids, labels, float64)
+        return exact_inertia(self.samples, weights, centroids, labels, float64, mask=self.real)
 
 
 def assign(data, weights, centroids, valid=None):
     """Each sample's nearest centroid (int32) and the inertia of that assignment. ``data``: a
-    dense tensor (padded rows, if any, must weigh 0), or a ``_sparse.SparseSamples``."""
+    dense tensor (``valid``: see ``DenseSamples``), or a ``_sparse.SparseSamples``."""
     if isinstance(data, tf.Tensor):
         labels, _, _, _ = full_pass(data, weights, centroids, with_inertia=False, with_sums=False)
-        return labels, exact_inertia(data, weights, centroids, labels)
+        return labels, DenseSamples(data, valid).inertia(weights, centroids, labels)
     labels, _ = data.nearest(centroids)
     return labels, data.inertia(weights, centroids, labels)
 
 
-def exact_inertia(samples, weights, centroids, labels, float64=False):
+def exact_inertia(samples, weights, centroids, labels, float64=False, mask=None):
     """Each sample's squared distance to its centroid, from the differences themselves (not the
     expansion), summed in float64. With ``float64`` the differences are taken in float64 too,
     so that the sum is exact to float64 rounding (the per-iteration history uses it: Lloyd's
-    inertia then never visibly rises)."""
+    inertia then never visibly rises). ``mask(values, filler)``: leaves padded rows out."""
     if float64:
         samples, centroids = tf.cast(samples, tf.float64), tf.cast(centroids, tf.float64)
     squared = tf.reduce_sum(tf.square(samples - tf.gather(centroids, labels)), axis=1)
     if weights is not None:
         squared *= tf.cast(weights, squared.dtype)
+    elif mask is not None:
+        squared = mask(squared, tf.zeros((), squared.dtype))
     return tf.reduce_sum(tf.cast(squared, tf.float64))
 
 
@@ -614,8 +685,9 @@ def run_compiled(function, samples, weights, *arguments, n_clusters, allow_xla=T
     xla = uses_xla(n_samples, n_features, n_clusters, allow_xla)
     weighted, padded = weights is not None, valid is not None
     key = (function, xla, weighted and weights.dtype, padded, tuple(sorted(static.items())))
-    if not xla:
-        key += (samples.dtype, n_features, tuple((tuple(a.shape), a.dtype) for a in arguments))
+    key += (samples.dtype, n_features, tuple((tuple(a.shape), a.dtype) for a in arguments))
+    if xla:  # compiled for this one shape: a tf.function of its own, never retraced
+        key += (n_samples,)
     if key not in _compiled:
 
         def call(samples, weights, valid, *arguments):
@@ -624,9 +696,8 @@ def run_compiled(function, samples, weights, *arguments, n_clusters, allow_xla=T
 
         # A code object of its own for each compiled function, so that TensorFlow's warning
         # about frequent retracing counts each one's traces apart (each traces once).
-        call = types.FunctionType(
-            call.__code__.replace(), call.__globals__, f"call_{len(_compiled)}", None, call.__closure__
-        )
+        name = f"call_{len(_compiled)}"  # code objects compare by content: a new name makes it new
+        call = types.FunctionType(call.__code__.replace(co_name=name), call.__globals__, name, None, call.__closure__)
         if xla:
             _compiled[key] = tf.function(call, jit_compile=True, autograph=False)
         else:

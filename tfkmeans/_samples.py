@@ -36,7 +36,7 @@ class Samples:
             rows = self.n_samples
             shifting_in_place = in_place and _lloyd.can_centre_in_place(X)
             if n_clusters is not None and not shifting_in_place:
-                if _lloyd.uses_xla(self.n_samples, self.n_features, n_clusters):
+                if _lloyd.pads(self.n_samples, self.n_features, n_clusters):
                     rows = _lloyd.padded_rows(self.n_samples)
             self.tensor, self.offset = _lloyd.centred(X, offset, in_place=in_place, rows=rows)
             self.in_place = shifting_in_place and self.offset.dtype == X.dtype
@@ -45,14 +45,12 @@ class Samples:
         self.dtype = self.offset.dtype
         self._X = X
 
-    def run(self, function, weights, *arguments, n_clusters, allow_xla=True, row_weights=True, **static):
+    def run(self, function, weights, *arguments, n_clusters, allow_xla=True, **static):
         """``function(data, weights, *arguments, **static)`` compiled (``_lloyd.run_compiled``,
-        ``_sparse.run``). With padded rows, per-row ``weights`` (``row_weights``) are padded
-        with zeros (ones are made up when there are none) and ``function`` gets ``valid=``."""
+        ``_sparse.run``); with padded rows, ``function`` gets ``valid=``. Per-row ``weights``
+        must come from ``weights``."""
         if self.sparse:
             return _sparse.run(function, self.parts, weights, *arguments, **static)
-        if self.valid is not None and row_weights:
-            weights = self.weights(weights)
         return _lloyd.run_compiled(
             function,
             self.tensor,
@@ -66,12 +64,12 @@ class Samples:
 
     def weights(self, weights):
         """Per-row weights as a tensor in the compute dtype (None for none), padded rows 0."""
+        if weights is None:
+            return None
         if self.valid is None:
-            return None if weights is None else tf.constant(np.asarray(weights, self.dtype))
-        if isinstance(weights, tf.Tensor):
-            return weights  # already padded
+            return tf.constant(np.asarray(weights, self.dtype))
         padded = np.zeros(self.tensor.shape[0], self.dtype)
-        padded[: self.n_samples] = 1 if weights is None else weights
+        padded[: self.n_samples] = weights
         return tf.constant(padded)
 
     def cumulative(self, weights):
@@ -104,5 +102,4 @@ class Samples:
 
 
 def _sparse_squares_could_overflow(X):
-    largest = float(np.max(np.abs(X.data)))
-    return 64.0 * X.shape[1] * largest * largest >= float(np.finfo(np.float32).max)
+    return _lloyd.squares_could_overflow(float(np.max(np.abs(X.data))), X.shape[1])

@@ -150,7 +150,7 @@ def plusplus_indices(centred, weights, seed, n_clusters, n_local_trials):
     their mean; ``weights`` a NumPy array or None."""
     if weights is not None:
         weights = tf.constant(weights, centred.dtype)
-    seed = tf.constant(seed, tf.int64)
+    seed = tf.constant(seed, tf.int64)  # (centred is never padded here: no valid= below)
     # Not under XLA: its CPU lowering of tf.cumsum here takes time quadratic in the samples.
     indices = _lloyd.run_compiled(
         _plusplus, centred, weights, seed, n_clusters=n_clusters, allow_xla=False, k=n_clusters, trials=n_local_trials
@@ -171,7 +171,7 @@ def _plusplus(data, weights, seed, k, trials, valid=None):
     n_samples = tf.cast(data.n_samples, tf.int32)
     if weights is None:
         first = tf.random.stateless_uniform([], seed=[seed, 0], maxval=n_samples, dtype=tf.int32)
-        weights = tf.ones([n_samples], tf.float64)
+        weights = data.real(tf.ones([data.n_rows], tf.float64), 0.0)  # padded rows never drawn
     else:
         weights = tf.cast(weights, tf.float64)
         first = None

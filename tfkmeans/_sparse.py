@@ -47,13 +47,17 @@ class SparseSamples:
 
     def __init__(self, rows, columns, values, shape, squared_norms, row_splits, n_features):
         self.value_rows, self.columns, self.values, self.row_splits = rows, columns, values, row_splits
-        self.n_samples = shape[0]
+        self.n_samples = self.n_rows = shape[0]
         self.n_features = n_features  # a Python int: shapes stay known to the loop
         self.squared_norms = squared_norms
         self.dtype = values.dtype
         self.matrix = tf.raw_ops.SparseTensorToCSRSparseMatrix(
             indices=tf.stack([rows, columns], axis=1), values=values, dense_shape=shape
         )
+
+    def real(self, values, filler):
+        """``values`` as they are: sparse samples are never padded (see ``_lloyd.DenseSamples``)."""
+        return values
 
     def count_changed(self, labels, old_labels):
         return tf.reduce_sum(tf.cast(labels != old_labels, tf.int32))
@@ -179,9 +183,8 @@ def run(function, parts, weights, *arguments, **static):
             return function(data, weights if weighted else None, *arguments, **static)
 
         # A code object of its own (see _lloyd.run_compiled): no shared retracing counts.
-        call = types.FunctionType(
-            call.__code__.replace(), call.__globals__, f"call_{len(_compiled)}", None, call.__closure__
-        )
+        name = f"call_{len(_compiled)}"  # code objects compare by content: a new name makes it new
+        call = types.FunctionType(call.__code__.replace(co_name=name), call.__globals__, name, None, call.__closure__)
 
         vector = tf.TensorSpec((None,), tf.int64)
         signature = [vector, vector, tf.TensorSpec((None,), dtype), tf.TensorSpec((2,), tf.int64)]

@@ -78,7 +78,7 @@ def squares_could_overflow(survey):
     its mean, could overflow float32 (see ``_lloyd.squares_could_overflow``): then the stream
     is computed in float64."""
     largest = float(np.max(np.maximum(np.abs(survey.high - survey.mean), np.abs(survey.low - survey.mean))))
-    return 64.0 * len(survey.mean) * largest * largest >= float(np.finfo(np.float32).max)
+    return _lloyd.squares_could_overflow(largest, len(survey.mean))
 
 
 @tf.function
