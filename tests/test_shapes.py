@@ -22,15 +22,31 @@ def blobs(n_samples, n_features=8, n_centres=6, seed=0):
     )
 
 
-@pytest.mark.parametrize("n_samples", [33, 100, 4097, 200_037])
+@pytest.mark.parametrize("n_samples", [1, 33, 100, 4097, 20_000, 200_037, 5_000_000])
 def test_buckets_are_small_and_hold_their_count(n_samples):
     rows = _lloyd.padded_rows(n_samples)
-    assert n_samples <= rows <= n_samples * 17 / 16
+    assert n_samples <= rows <= max(n_samples * 17 / 16, n_samples + 1023)
     assert _lloyd.padded_rows(rows) == rows  # a bucket is its own bucket
 
 
-def test_counts_in_one_bucket_share_one_compiled_shape():
-    assert len({_lloyd.padded_rows(n) for n in range(200_000, 204_800)}) == 1
+def test_counts_in_one_bucket_share_one_compiled_function():
+    """Every count in a bucket, the bucket's own count included, runs the same compiled
+    function, and XLA compiles nothing again (it would, were a slice's bounds taken from the
+    count: XLA makes them compile-time constants). XLA's compilations are counted by the files
+    of the compile cache, which gets one per compiled program."""
+    from tfkmeans._tensorflow import compile_cache_directory
+
+    directory = compile_cache_directory()
+    assert directory and directory in os.environ.get("TF_XLA_FLAGS", "")
+    assert len({_lloyd.padded_rows(n) for n in range(200_000, 204_801)}) == 1
+    X = blobs(20_480)
+    model = KMeans(6, init=X[:6], n_init=1, max_iter=3, tol=0).fit(X[:20_000])
+    model.predict(X[:20_000])
+    compiled, files = len(_lloyd._compiled), len(os.listdir(directory))
+    for n in (20_001, 20_037, 20_200, 20_480):
+        model.fit(X[:n])
+        model.predict(X[:n])
+    assert len(_lloyd._compiled) == compiled and len(os.listdir(directory)) == files
 
 
 @pytest.mark.parametrize("n_samples", [20_003, 20_480])  # padded, and a bucket exactly

@@ -44,6 +44,8 @@ XLA_MIN_WORK = 2**16
 # dominates a pass, and a plain tf.function (``chunked_pass``, oneDNN's product on cache-sized
 # chunks) runs it faster than XLA (benchmarks/README.md).
 CHUNKED_MIN_PRODUCT = 2048
+# The smallest step between buckets of padded row counts (``padded_rows``).
+MIN_BUCKET_STEP = 1024
 # The offset that ``centred`` subtracts is the mean of every (n // OFFSET_SAMPLE)-th row: from this
 # many rows to twice as many, or all of them when there are fewer than twice as many.
 OFFSET_SAMPLE = 4096
@@ -146,11 +148,10 @@ def squares_could_overflow(largest, n_features):
 
 
 def padded_rows(n_samples):
-    """The bucket of ``n_samples``: rounded up to a multiple of 2**e with 16 to 32 multiples
-    (at most 1/16 more rows). Every sample count in a bucket shares one XLA compilation."""
-    if n_samples <= 32:
-        return n_samples
-    step = 1 << ((n_samples - 1).bit_length() - 5)
+    """The bucket of ``n_samples``: rounded up to a multiple of 2**e with 16 to 32 multiples (at
+    most 1/16 more rows), and of 1,024 at least. Every sample count in a bucket shares one XLA
+    compilation: a few buckets an octave, and at most four below 4,096 samples."""
+    step = max(MIN_BUCKET_STEP, 1 << max(0, (n_samples - 1).bit_length() - 5))
     return -(-n_samples // step) * step
 
 
@@ -401,7 +402,9 @@ class DenseSamples:
         if self.valid is not None and weights is None:
             # The padded rows are all the same zero row, so all have one label: the first one's.
             padded = tf.cast(tf.shape(self.samples)[0] - self.valid, tf.float64)
-            counts = tf.tensor_scatter_nd_sub(counts, [[nearest[self.valid]]], [padded])
+            # (tf.gather, not nearest[valid]: XLA would take a slice's bounds for compile-time
+            # constants, and compile again for every sample count.)
+            counts = tf.tensor_scatter_nd_sub(counts, tf.reshape(tf.gather(nearest, self.valid), (1, 1)), [padded])
         return nearest, sums, counts
 
     def nearest(self, centroids):

@@ -1,0 +1,298 @@
+"""Benchmark: what a user pays besides the iterations.
+
+- **A new sample count**: a warm fit at 200,000 samples (200K x 16, 16 clusters), then a fit at
+  200,037 (the same bucket of padded rows) and at 230,000 (a new bucket, compiled in this
+  process), each against the warm fit.
+- **predict at a new length**: warm, at a length in a bucket already compiled, and in a new one;
+  then 300 distinct lengths: the process's resident memory before and after, and TensorFlow's
+  retracing warnings.
+- **The second process**: a fresh process fits once (compiling, and filling a compile cache of
+  its own); a second fresh process's first fit at the same shape, against its own warm fit.
+- **GridSearchCV(n_jobs=2)** against n_jobs=1 (7 values of k x 3 folds, 20,000 x 8 samples).
+- **The command against the library**: a 2,000,000 x 64 .npy file, 64 clusters, 10 iterations:
+  ``tfkmeans`` writing its JSON and figure, against a fresh ``python -c`` that imports the
+  package, loads the file and fits, and against one that also writes the same JSON and figure.
+
+    python benchmarks/overheads.py [--quick] [--readme benchmarks/README.md docs/benchmarks.md]
+
+--readme writes the table between <!-- overheads:start --> and <!-- overheads:end -->.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import numpy as np  # noqa: E402
+from grid import write_between_markers  # noqa: E402
+
+
+def _time(run):
+    begin = time.perf_counter()
+    run()
+    return time.perf_counter() - begin
+
+
+def _rss_mib():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
+
+
+def new_shapes(n_samples):
+    import logging
+
+    from tfkmeans import KMeans
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((int(n_samples * 1.2), 16), dtype=np.float32)
+    model = KMeans(16, init=X[:16], n_init=1, max_iter=10, tol=0)
+    model.fit(X[:n_samples])
+    warm = statistics.median(_time(lambda: model.fit(X[:n_samples])) for _ in range(5))
+    same_bucket = _time(lambda: model.fit(X[: n_samples + 37]))
+    new_bucket = _time(lambda: model.fit(X[: int(n_samples * 1.15)]))
+    new = X[: n_samples // 10]
+    model.predict(new)
+    predict_warm = statistics.median(_time(lambda: model.predict(new)) for _ in range(5))
+    predict_same = _time(lambda: model.predict(X[: n_samples // 10 + 13]))
+    predict_new = _time(lambda: model.predict(X[: n_samples // 7]))
+    warnings = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            if "retracing" in record.getMessage():
+                warnings.append(record)
+
+    logging.getLogger("tensorflow").addHandler(Collect())
+    lengths = np.unique(np.geomspace(1_000, len(X), 300).astype(int))
+    before = _rss_mib()
+    for length in lengths:
+        model.predict(X[:length])
+    after = _rss_mib()
+    for length in lengths[::-1]:  # again: nothing new to compile, memory must not move
+        model.predict(X[:length])
+    again = _rss_mib()
+    return {
+        "fit_warm": warm,
+        "fit_same_bucket": same_bucket,
+        "fit_new_bucket": new_bucket,
+        "predict_warm": predict_warm,
+        "predict_same_bucket": predict_same,
+        "predict_new_bucket": predict_new,
+        "lengths": len(lengths),
+        "rss_before_mib": before,
+        "rss_after_mib": after,
+        "rss_again_mib": again,
+        "retracing_warnings": len(warnings),
+    }
+
+
+FIRST_FIT = textwrap.dedent(
+    """
+    import time, numpy as np
+    from tfkmeans import KMeans
+    X = np.random.default_rng(0).standard_normal(({n}, 16), dtype=np.float32)
+    begin = time.perf_counter(); KMeans(16, init=X[:16], n_init=1, max_iter=10, tol=0).fit(X); first = time.perf_counter() - begin
+    times = []
+    for _ in range(5):
+        begin = time.perf_counter(); KMeans(16, init=X[:16], n_init=1, max_iter=10, tol=0).fit(X); times.append(time.perf_counter() - begin)
+    print(first, sorted(times)[2])
+    """
+)
+
+
+def second_process(n_samples):
+    with tempfile.TemporaryDirectory() as cache:
+        environment = {**os.environ, "TFKMEANS_COMPILE_CACHE": cache}
+        code = FIRST_FIT.format(n=n_samples)
+        runs = []
+        for _ in range(2):
+            finished = subprocess.run(
+                [sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True
+            )
+            runs.append([float(value) for value in finished.stdout.split()])
+    (first_fresh, warm_fresh), (first_cached, warm_cached) = runs
+    return {"first_process": [first_fresh, warm_fresh], "second_process": [first_cached, warm_cached]}
+
+
+def grid_search(n_samples):
+    from sklearn.model_selection import GridSearchCV
+
+    from tfkmeans import KMeans
+
+    X = np.random.default_rng(1).standard_normal((n_samples, 8), dtype=np.float32)
+    grid = {"n_clusters": [2, 3, 4, 5, 6, 7, 8]}
+    times = {}
+    for jobs in (1, 2):
+        search = GridSearchCV(KMeans(random_state=0, n_init=1), grid, cv=3, n_jobs=jobs)
+        times[jobs] = _time(lambda: search.fit(X))
+    return {"n_jobs_1": times[1], "n_jobs_2": times[2]}
+
+
+LIBRARY = textwrap.dedent(
+    """
+    import numpy as np
+    from tfkmeans import KMeans
+    X = np.load({path!r})
+    start = X[:{k}]
+    model = KMeans({k}, init=start, n_init=1, max_iter=10, tol=0).fit(X)
+    """
+)
+WRITES = textwrap.dedent(
+    """
+    import json, matplotlib
+    matplotlib.use("Agg")
+    from tfkmeans.plotting import Projection, plot_result
+    json.dump({"centroids": model.cluster_centers_.tolist(), "nearest_indices": model.labels_.tolist()}, open("lib.json", "w"))
+    shown = np.sort(np.random.default_rng(0).choice(len(X), min(len(X), 100_000), replace=False))
+    projection = Projection.choose(X[shown])
+    plot_result(X[shown], model.cluster_centers_, model.labels_[shown], [model.inertia_], projection=projection).savefig("lib.png")
+    """
+)
+
+
+def command_against_library(n_samples, n_clusters, n_features, repeats):
+    rng = np.random.default_rng(2)
+    with tempfile.TemporaryDirectory() as scratch:
+        path = os.path.join(scratch, "data.npy")
+        centres = rng.uniform(-10, 10, (n_clusters, n_features)).astype(np.float32)
+        X = (
+            centres[rng.integers(0, n_clusters, n_samples)]
+            + rng.standard_normal((n_samples, n_features), dtype=np.float32) * 8
+        )
+        np.save(path, X)
+        del X
+        environment = {**os.environ, "MPLBACKEND": "Agg"}
+        environment.pop("DISPLAY", None)
+        runs = {
+            "command": [
+                os.path.join(os.path.dirname(sys.executable), "tfkmeans"),
+                "--data",
+                path,
+                "--n-clusters",
+                str(n_clusters),
+                "--iterations",
+                "10",
+                "--output",
+                os.path.join(scratch, "out.json"),
+                "--save",
+                os.path.join(scratch, "out.png"),
+                "-q",
+            ],  # fmt: skip
+            "library": [sys.executable, "-c", LIBRARY.format(path=path, k=n_clusters)],
+            "library_with_writes": [sys.executable, "-c", LIBRARY.format(path=path, k=n_clusters) + WRITES],
+        }
+        for command in runs.values():  # a warm-up of each: the compile cache, the page cache
+            subprocess.run(command, cwd=scratch, env=environment, check=True, capture_output=True)
+        times = {name: [] for name in runs}
+        for _ in range(repeats):
+            for name, command in runs.items():
+                begin = time.perf_counter()
+                subprocess.run(command, cwd=scratch, env=environment, check=True, capture_output=True)
+                times[name].append(time.perf_counter() - begin)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def table(results):
+    shapes, second, search, command = (
+        results["new_shapes"],
+        results["second_process"],
+        results["grid_search"],
+        results["command"],
+    )
+    rows = [
+        ("fit, warm (200K x 16, k=16)", f"{shapes['fit_warm'] * 1e3:.0f} ms", "1.00x"),
+        (
+            "fit at a new sample count in a compiled bucket",
+            f"{shapes['fit_same_bucket'] * 1e3:.0f} ms",
+            f"{shapes['fit_same_bucket'] / shapes['fit_warm']:.2f}x",
+        ),
+        (
+            "fit at a new sample count in a new bucket (compiles)",
+            f"{shapes['fit_new_bucket'] * 1e3:.0f} ms",
+            f"{shapes['fit_new_bucket'] / shapes['fit_warm']:.2f}x",
+        ),
+        ("predict, warm", f"{shapes['predict_warm'] * 1e3:.1f} ms", "1.00x"),
+        (
+            "predict at a new length in a compiled bucket",
+            f"{shapes['predict_same_bucket'] * 1e3:.1f} ms",
+            f"{shapes['predict_same_bucket'] / shapes['predict_warm']:.2f}x",
+        ),
+        (
+            "predict at a new length in a new bucket (compiles)",
+            f"{shapes['predict_new_bucket'] * 1e3:.1f} ms",
+            f"{shapes['predict_new_bucket'] / shapes['predict_warm']:.2f}x",
+        ),
+        (
+            f"predict at {shapes['lengths']} lengths: resident memory",
+            f"{shapes['rss_before_mib']:.0f} -> {shapes['rss_after_mib']:.0f} -> {shapes['rss_again_mib']:.0f} MiB (the same lengths again)",
+            "",
+        ),
+        ("retracing warnings over those lengths", str(shapes["retracing_warnings"]), ""),
+        (
+            "first process, first fit (compiling) / warm fit",
+            f"{second['first_process'][0]:.2f} s / {second['first_process'][1]:.3f} s",
+            "",
+        ),
+        (
+            "second process, first fit (compile cache) / warm fit",
+            f"{second['second_process'][0]:.2f} s / {second['second_process'][1]:.3f} s",
+            f"+{second['second_process'][0] - second['second_process'][1]:.2f} s",
+        ),
+        (
+            "GridSearchCV, 7 k x 3 folds: n_jobs=1 / n_jobs=2",
+            f"{search['n_jobs_1']:.1f} s / {search['n_jobs_2']:.1f} s",
+            "",
+        ),
+        (
+            "`tfkmeans` on 2M x 64 .npy, k=64, 10 iterations, JSON and figure",
+            f"{command['command']:.1f} s",
+            f"{command['command'] / command['library']:.2f}x the library",
+        ),
+        ("the library: import, load, fit (fresh process)", f"{command['library']:.1f} s", "1.00x"),
+        (
+            "the library, writing the same JSON and figure",
+            f"{command['library_with_writes']:.1f} s",
+            f"{command['command'] / command['library_with_writes']:.2f}x (command / this)",
+        ),
+    ]
+    lines = ["| what | time | ratio |", "|---|---:|---:|"] + [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--json")
+    parser.add_argument("--readme", nargs="*", default=[])
+    args = parser.parse_args(argv)
+    n = 20_000 if args.quick else 200_000
+    results = {
+        "new_shapes": new_shapes(n),
+        "second_process": second_process(n),
+        "grid_search": grid_search(2_000 if args.quick else 20_000),
+        "command": command_against_library(
+            50_000 if args.quick else 2_000_000, 8 if args.quick else 64, 64, args.repeats
+        ),
+    }
+    text = table(results)
+    print(text)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+    for path in args.readme:
+        write_between_markers(path, text, name="overheads")
+
+
+if __name__ == "__main__":
+    main()
