@@ -135,7 +135,7 @@ def grid_search(n_samples):
     times = {}
     for jobs in (1, 2):
         search = GridSearchCV(KMeans(random_state=0, n_init=1), grid, cv=3, n_jobs=jobs)
-        times[jobs] = _time(lambda: search.fit(X))
+        times[jobs] = _time(lambda search=search: search.fit(X))
     return {"n_jobs_1": times[1], "n_jobs_2": times[2]}
 
 
