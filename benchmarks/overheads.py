@@ -114,6 +114,7 @@ FIRST_FIT = textwrap.dedent(
 def second_process(n_samples):
     with tempfile.TemporaryDirectory() as cache:
         environment = {**os.environ, "TFKMEANS_COMPILE_CACHE": cache}
+        environment.pop("TF_XLA_FLAGS", None)  # this process's own setting names its own cache
         code = FIRST_FIT.format(n=n_samples)
         runs = []
         for _ in range(2):

@@ -97,3 +97,28 @@ def test_bad_input(tmp_path, kwargs, words):
         plot_clusters(**arguments)
     assert words in str(caught.value)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_many_features_are_plotted_on_their_first_two_principal_components():
+    """The projection is scikit-learn's PCA's (up to the components' signs), and the axis
+    labels give each component's share of the variance."""
+    from sklearn.decomposition import PCA
+
+    from tfkmeans.plotting import Projection
+
+    rng = np.random.default_rng(0)
+    samples = rng.normal(size=(500, 5)) @ rng.normal(size=(5, 5)) + 3
+    projection = Projection.choose(samples, [f"f{j}" for j in range(5)])
+    reference = PCA(2).fit(samples)
+    x, y = projection(samples)
+    expected = reference.transform(samples)
+    for ours, theirs in ((x, expected[:, 0]), (y, expected[:, 1])):
+        np.testing.assert_allclose(np.abs(ours), np.abs(theirs), rtol=1e-6, atol=1e-8)
+    shares = [f"{share:.0%}" for share in reference.explained_variance_ratio_]
+    assert projection.labels == (
+        f"principal component 1 ({shares[0]} of the variance)",
+        f"principal component 2 ({shares[1]} of the variance)",
+    )
+    chosen = Projection.choose(samples, [f"f{j}" for j in range(5)], columns=[3, 1])
+    np.testing.assert_array_equal(chosen(samples)[0], samples[:, 3])
+    assert chosen.labels == ("f3", "f1")

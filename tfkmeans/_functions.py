@@ -31,7 +31,8 @@ class KMeansResult(typing.NamedTuple):
     converged : bool
         Whether the last iteration met the stopping rule.
     inertia_history : ndarray of shape (n_iterations,)
-        The inertia after each iteration (exact, in float64: it never rises).
+        The inertia after each iteration: each sample's own squared distance (not the
+        expansion), summed in float64, so that it never visibly rises.
     shift_history : ndarray of shape (n_iterations,)
         The largest distance a centroid moved in each iteration.
     changed_history : ndarray of shape (n_iterations,)
@@ -112,8 +113,8 @@ def lloyd_with_history(samples, initial_centroids, max_iterations, tolerance, ke
     """Lloyd's loop (the lesson's empty-cluster rule) as one compiled call that keeps its
     history, for checked ``samples`` and centroids (no input validation): ``kmeans`` and the
     command line. Returns a ``History``: the final centroids (``samples``' dtype) and labels,
-    the inertia of the start's assignment, then per iteration the inertia after it (exact, in
-    float64), the largest shift and the samples that changed cluster; whether the last
+    the inertia of the start's assignment, then per iteration the inertia after it (each
+    sample's own squared distance, summed in float64), the largest shift and the samples that changed cluster; whether the last
     iteration met the stopping rule; with ``keep_centroids``, the centroids after each
     iteration (else None)."""
     stop_early = tolerance is not None

@@ -447,5 +447,8 @@ def _as_float32(path, matrix, rows, n_rows, feature_names, where, positions):
 
 
 def looks_like_an_id(column):
-    """Whether a column counts 0, 1, 2, ... or 1, 2, 3, ... (an id, not a measurement)."""
-    return len(column) > 2 and np.all(np.diff(column) == 1) and column[0] in (0, 1)
+    """Whether a column counts 0, 1, 2, ... or 1, 2, 3, ... (an id, not a measurement). The first
+    rows decide most columns at once; only a column that starts like an id is read through."""
+    if len(column) <= 2 or column[0] not in (0, 1) or np.any(np.diff(column[:16]) != 1):
+        return False
+    return bool(np.all(np.diff(column) == 1))

@@ -447,9 +447,9 @@ def assign(data, weights, centroids, valid=None):
 
 def exact_inertia(samples, weights, centroids, labels, float64=False, mask=None):
     """Each sample's squared distance to its centroid, from the differences themselves (not the
-    expansion), summed in float64. With ``float64`` the differences are taken in float64 too,
-    so that the sum is exact to float64 rounding (the per-iteration history uses it: Lloyd's
-    inertia then never visibly rises). ``mask(values, filler)``: leaves padded rows out."""
+    expansion, whose float32 cancellation could make Lloyd's inertia seem to rise), summed in
+    float64. With ``float64`` the differences are taken in float64 too (``inertia()``), at
+    nearly twice the cost. ``mask(values, filler)``: leaves padded rows out."""
     if float64:
         samples, centroids = tf.cast(samples, tf.float64), tf.cast(centroids, tf.float64)
     squared = tf.reduce_sum(tf.square(samples - tf.gather(centroids, labels)), axis=1)
@@ -570,7 +570,7 @@ def lloyd_loop(
     ``tol_max_shift`` (a negative tolerance never stops the loop).
 
     ``max_iter``, ``history`` and ``relocation`` are Python values, part of the trace:
-    ``history`` 0 keeps nothing, 1 the inertia (exact, in float64), the largest shift and the
+    ``history`` 0 keeps nothing, 1 the inertia (``exact_inertia``), the largest shift and the
     number of samples that changed cluster after each iteration, 2 also the centroids.
     ``relocation`` is the rule for an empty cluster: "lesson" (``relocate_empty_clusters``:
     the sample farthest from its cluster's new mean) or "sklearn" (``relocate_empty_sums``:
@@ -599,7 +599,7 @@ def lloyd_loop(
         return tf.cond(tf.reduce_any(counts == 0), relocated, lambda: means(sums, counts, dtype))
 
     def inertia_of(centroids, labels):
-        return data.inertia(weights, centroids, labels, float64=True)
+        return data.inertia(weights, centroids, labels)
 
     labels, sums, counts = pass_(centroids)
     size = max_iter if history else 0

@@ -24,14 +24,18 @@ class Projection:
     @classmethod
     def choose(cls, samples, feature_names=None, columns=None):
         """``columns`` (two positions) if given; the features themselves when there are at most
-        two; else the samples' first two principal components (from their SVD)."""
+        two; else the samples' first two principal components."""
         samples = np.asarray(samples, np.float64)
         n_features = samples.shape[1]
         if columns is not None or n_features <= 2:
             return cls(n_features, feature_names, columns)
         mean = samples.mean(axis=0)
-        _, singular, vectors = np.linalg.svd(samples - mean, full_matrices=False)
-        shares = singular**2 / max(np.sum(singular**2), np.finfo(float).tiny)
+        centred = samples - mean
+        # The covariance's eigenvectors: a d x d problem, not an SVD of all the samples.
+        variances, vectors = np.linalg.eigh(centred.T @ centred)
+        order = np.argsort(variances)[::-1]
+        variances, vectors = np.maximum(variances[order], 0.0), vectors[:, order].T
+        shares = variances / max(np.sum(variances), np.finfo(float).tiny)
         labels = tuple(f"principal component {i + 1} ({shares[i]:.0%} of the variance)" for i in range(2))
         return cls(n_features, feature_names, components=vectors[:2], mean=mean, labels=labels)
 
