@@ -524,3 +524,17 @@ def test_figures_show_at_most_a_sample_of_large_data():
     chosen = plot_selection(PLOT_SAMPLES * 3, 700)
     assert len(chosen) == PLOT_SAMPLES == len(np.unique(chosen)) and np.all(np.diff(chosen) > 0)
     np.testing.assert_array_equal(chosen, plot_selection(PLOT_SAMPLES * 3, 700))
+
+
+def test_values_near_float32s_limit_are_clustered_exactly_and_written_as_strict_json(cli, tmp_path):
+    """Squares of 1e19 overflow float32: the run computes in float64, the inertia stays finite
+    and the JSON strict (it once held Infinity)."""
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(-1, 0.1, (50, 2)), rng.normal(1, 0.1, (50, 2))]) * 1e19
+    np.save(tmp_path / "huge.npy", X.astype(np.float32))
+    finished = cli("--data", "huge.npy", "--n-clusters", "2", "--init", "k-means++", "--output", "h.json", "--save", "h.png")
+    assert finished.returncode == 0, finished.stderr
+    result = strict_json(tmp_path / "h.json")
+    assert all(np.isfinite(result["inertia"])) and result["inertia"][-1] > 0
+    labels = np.array(result["nearest_indices"])
+    assert sorted(np.bincount(labels).tolist()) == [50, 50] and len(set(labels[:50])) == 1

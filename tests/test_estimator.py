@@ -286,3 +286,17 @@ def test_unfitted_and_wrong_width_input():
     model = KMeans(2, random_state=0).fit(np.arange(20.0).reshape(10, 2))
     with pytest.raises(ValueError, match="X has 3 features, but KMeans is expecting 2 features"):
         model.predict(np.zeros((4, 3)))
+
+
+def test_n_iter_at_every_cap_up_to_convergence_is_scikit_learns():
+    """The cap reached exactly as the labels stop changing must not count one more iteration
+    (a bug once made it max_iter + 1): every cap from 1 to past convergence, as scikit-learn."""
+    X = blobs(300, seed=5)
+    start = X[:4]
+    converged = ScikitKMeans(4, init=start, n_init=1, tol=0).fit(X).n_iter_
+    assert 3 <= converged < 50
+    for max_iter in range(1, converged + 2):
+        ours = KMeans(4, init=start, n_init=1, tol=0, max_iter=max_iter).fit(X)
+        theirs = ScikitKMeans(4, init=start, n_init=1, tol=0, max_iter=max_iter).fit(X)
+        assert ours.n_iter_ == theirs.n_iter_ <= max_iter, max_iter
+        np.testing.assert_array_equal(ours.labels_, theirs.labels_)

@@ -302,3 +302,58 @@ def test_a_strategy_rejects_sample_weights():
     with pytest.raises(TypeError, match="sample_weight is not supported"):
         KMeans(2, strategy=tf.distribute.get_strategy()).fit(np.zeros((4, 2)), sample_weight=np.ones(4))
     assert os.environ.get("TF_CONFIG") is None
+
+
+# --- nothing silent in a stream ---------------------------------------------------------------
+
+
+def changing_dataset(X, rows, bad_pass, bad_batch):
+    """Batches of ``X`` that are finite on the first passes and, from pass ``bad_pass`` on,
+    hold NaN in batch ``bad_batch``: data a file changing under the reader would give."""
+    passes = [0]
+
+    def batches():
+        passes[0] += 1
+        for index, begin in enumerate(range(0, len(X), rows)):
+            batch = X[begin : begin + rows].copy()
+            if passes[0] >= bad_pass and index == bad_batch:
+                batch[3, 1] = np.nan
+            yield batch
+
+    signature = tf.TensorSpec((None, X.shape[1]), tf.float32)
+    return tf.data.Dataset.from_generator(batches, output_signature=signature)
+
+
+@pytest.mark.parametrize("bad_pass", [1, 2, 4])
+def test_nan_in_any_pass_of_a_stream_is_an_error_naming_the_batch(bad_pass):
+    X = separated_blobs(5_000)
+    with pytest.raises(ValueError, match="batch 3 of the dataset .* holds NaN or infinite values"):
+        KMeans(5, init=X[:5], n_init=1, max_iter=10, tol=0).fit(changing_dataset(X, 1_000, bad_pass, 3))
+
+
+def test_predict_and_transform_on_a_dataset_check_it_as_on_an_array():
+    X = separated_blobs(5_000)
+    model = KMeans(5, random_state=0).fit(X)
+    bad = X.copy()
+    bad[2_500, 0] = np.inf
+    for method in (model.predict, model.transform):
+        with pytest.raises(ValueError, match="batch 2 of the dataset"):
+            method(batches(bad, 1_000))
+        with pytest.raises(ValueError):
+            method(bad)
+    with pytest.raises(ValueError, match="the dataset holds no samples"):
+        model.predict(batches(X[:0], 100))
+    np.testing.assert_array_equal(model.predict(batches(X, 1_000)), model.predict(X))
+    np.testing.assert_allclose(model.transform(batches(X, 1_000)), model.transform(X), rtol=1e-5)
+
+
+def test_the_command_refuses_a_stream_that_turns_nan(cli, tmp_path):
+    """NaN deep in a streamed .npy file: the pass that meets it stops the run, naming the
+    batch, and writes nothing. (A stream that turns NaN on a later pass: the test above.)"""
+    X = separated_blobs(300_000)
+    X[250_000, 2] = np.nan
+    np.save(tmp_path / "late.npy", X)
+    finished = cli("--data", "late.npy", "--stream", "--n-clusters", "3", "--labels", "l.npy", "--save", "f.png")
+    assert finished.returncode == 2, finished.stdout
+    assert "batch 3 of the dataset (counting from 0) holds NaN or infinite values" in finished.stderr
+    assert not (tmp_path / "l.npy").exists() and not (tmp_path / "f.png").exists()

@@ -253,9 +253,7 @@ def _inertia_of_cluster(X, weights, centres, labels, j):
 
 def _nearest(X, centres):
     """Each sample's nearest of ``centres`` (X checked, not empty)."""
-    samples = Samples(X, None if sp.issparse(X) else centres.mean(axis=0), n_clusters=len(centres))
-    labels, _ = samples.run(_lloyd.assign, None, samples.relative(centres), n_clusters=len(centres))
-    return samples.labels(labels)
+    return Samples(X, None if sp.issparse(X) else centres.mean(axis=0)).assign(centres)[0]
 
 
 def _inertia(X, weights, centres, labels):

@@ -202,11 +202,7 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         """Each sample's nearest centre and the (weighted) inertia, X checked."""
         centres = self.cluster_centers_.astype(X.dtype, copy=False)
         offset = None if sp.issparse(X) else centres.mean(axis=0)
-        samples = Samples(X, offset, n_clusters=self.n_clusters)
-        labels, total = samples.run(
-            _lloyd.assign, samples.weights(weights), samples.relative(centres), n_clusters=self.n_clusters
-        )
-        return samples.labels(labels), float(total)
+        return Samples(X, offset).assign(centres, weights)
 
     def predict(self, X):
         """The index of each sample's nearest cluster centre.
@@ -732,8 +728,8 @@ class MiniBatchKMeans(_BaseKMeans):
         random ``init_size`` samples (in the data's coordinates)."""
         n_samples = X.shape[0]
         validation = random_state.randint(0, n_samples, self._init_size)
-        valid = Samples(X[validation], n_clusters=self.n_clusters)
-        valid_weights = valid.weights(None if weights is None else weights[validation])
+        valid = Samples(X[validation])
+        valid_weights = None if weights is None else weights[validation]
         best, best_inertia = None, None
         for index in range(self._n_init):
             if self.verbose:
@@ -741,7 +737,7 @@ class MiniBatchKMeans(_BaseKMeans):
             start = self._init_centroids(
                 X, None, init, random_state, weights, init_size=self._init_size, samples=samples
             )
-            _, inertia = valid.run(_lloyd.assign, valid_weights, valid.relative(start), n_clusters=self.n_clusters)
+            _, inertia = valid.assign(start, valid_weights)
             if self.verbose:
                 print(f"Inertia for init {index + 1}/{self._n_init}: {float(inertia)}")
             if best_inertia is None or float(inertia) < best_inertia:

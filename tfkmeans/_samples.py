@@ -62,6 +62,16 @@ class Samples:
             **static,
         )
 
+    def assign(self, centres, weights=None):
+        """Each sample's nearest of ``centres`` (in the data's coordinates) and the (weighted)
+        inertia of that assignment: (labels as NumPy, float). One pass, run as a plain
+        ``tf.function`` traced once for any number of samples: a prediction at a length never
+        seen costs no compilation, and no memory for a compiled program per length."""
+        labels, inertia = self.run(
+            _lloyd.assign, self.weights(weights), self.relative(centres), n_clusters=len(centres), allow_xla=False
+        )
+        return self.labels(labels), float(inertia)
+
     def weights(self, weights):
         """Per-row weights as a tensor in the compute dtype (None for none), padded rows 0."""
         if weights is None:
