@@ -68,6 +68,8 @@ def survey(dataset, sample_rows, seed):
         raise ValueError("the dataset holds no samples")
     rows = np.sort(np.random.default_rng(seed).choice(count, size=min(count, sample_rows), replace=False))
     sample = _sample_pass(dataset, tf.constant(rows, tf.int64)).numpy()
+    if not np.all(np.isfinite(sample)):  # the data changed since the first pass
+        raise ValueError("the dataset changed between passes: the sample drawn from it holds NaN or infinite values")
     mean = total.numpy() / count
     variance = np.maximum(squares.numpy() / count - mean**2, 0.0)
     return Survey(count, mean.astype(dtype.as_numpy_dtype), variance, sample, low.numpy(), high.numpy())
