@@ -67,7 +67,7 @@ def blobs(n_samples, n_clusters, n_features, seed=0):
 def machine_rates():
     """The best matrix-product rate (GFLOP/s, 2,048-square float32, NumPy's BLAS or TensorFlow's
     oneDNN) and the memory read bandwidth (GB/s, TensorFlow's sum over 1 GiB)."""
-    import tensorflow as tf
+    from tfkmeans._tensorflow import tf  # TensorFlow, loaded without its log lines
 
     rng = np.random.default_rng(0)
     a = rng.standard_normal((2048, 2048), dtype=np.float32)

@@ -532,7 +532,9 @@ def test_values_near_float32s_limit_are_clustered_exactly_and_written_as_strict_
     rng = np.random.default_rng(0)
     X = np.concatenate([rng.normal(-1, 0.1, (50, 2)), rng.normal(1, 0.1, (50, 2))]) * 1e19
     np.save(tmp_path / "huge.npy", X.astype(np.float32))
-    finished = cli("--data", "huge.npy", "--n-clusters", "2", "--init", "k-means++", "--output", "h.json", "--save", "h.png")
+    finished = cli(
+        "--data", "huge.npy", "--n-clusters", "2", "--init", "k-means++", "--output", "h.json", "--save", "h.png"
+    )
     assert finished.returncode == 0, finished.stderr
     result = strict_json(tmp_path / "h.json")
     assert all(np.isfinite(result["inertia"])) and result["inertia"][-1] > 0

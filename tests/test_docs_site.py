@@ -62,6 +62,21 @@ def test_every_relative_link_and_image_points_at_a_file():
     assert not broken, f"links to files that do not exist: {broken}"
 
 
+def test_every_test_the_pages_name_exists():
+    """The pages name the tests behind each promise (`file.py::test_name`); a renamed or removed
+    test must not leave a promise pointing at nothing."""
+    named = set()
+    for page in [*sorted(DOCS.glob("*.md")), REPO / "README.md", REPO / "benchmarks" / "README.md"]:
+        named |= {(page.name, *found) for found in re.findall(r"(test_\w+\.py)::(test_\w+)", page.read_text())}
+    assert len(named) > 30, "the pages name fewer tests than they did; is the pattern still right?"
+    missing = []
+    for page, file, test in sorted(named):
+        source = REPO / "tests" / file
+        if not source.is_file() or not re.search(rf"^def {test}\(", source.read_text(), flags=re.M):
+            missing.append(f"{page}: {file}::{test}")
+    assert not missing, f"pages name tests that do not exist: {missing}"
+
+
 def test_the_benchmark_page_holds_the_benchmarks_own_tables():
     """benchmark_kmeans.py --readme docs/benchmarks.md rewrites what lies between the markers;
     --output-dir docs writes the same tables to docs/benchmark.md."""

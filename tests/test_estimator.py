@@ -300,3 +300,31 @@ def test_n_iter_at_every_cap_up_to_convergence_is_scikit_learns():
         theirs = ScikitKMeans(4, init=start, n_init=1, tol=0, max_iter=max_iter).fit(X)
         assert ours.n_iter_ == theirs.n_iter_ <= max_iter, max_iter
         np.testing.assert_array_equal(ours.labels_, theirs.labels_)
+
+
+def test_python_fits_print_no_tensorflow_log_lines(tmp_path):
+    """A float64 fit once printed TensorFlow's C++ warnings (36 in a small GridSearchCV). With
+    tfkmeans loading TensorFlow, a fresh process prints nothing at all on stderr, unless
+    TF_CPP_MIN_LOG_LEVEL=0 asks for everything."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np\n"
+        "from sklearn.model_selection import GridSearchCV\n"
+        "from tfkmeans import KMeans\n"
+        "X = np.random.default_rng(0).normal(size=(3000, 4))\n"
+        "GridSearchCV(KMeans(random_state=0), {'n_clusters': [2, 3]}, cv=2).fit(X)\n"
+        "KMeans(3, random_state=0).fit(X.astype(np.float32) * 1e3)\n"
+    )
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("TF_")}
+    quiet = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=120
+    )
+    assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
+    loud = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env={**environment, "TF_CPP_MIN_LOG_LEVEL": "0"},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert loud.returncode == 0 and "I0000" in loud.stderr
