@@ -90,6 +90,7 @@ def new_shapes(n_samples):
         model.predict(X[:length])
     again = _rss_mib()
     return {
+        "n_samples": n_samples,
         "fit_warm": warm,
         "fit_same_bucket": same_bucket,
         "fit_new_bucket": new_bucket,
@@ -207,7 +208,8 @@ def command_against_library(n_samples, n_clusters, n_features, repeats):
                 begin = time.perf_counter()
                 subprocess.run(command, cwd=scratch, env=environment, check=True, capture_output=True)
                 times[name].append(time.perf_counter() - begin)
-    return {name: statistics.median(values) for name, values in times.items()}
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    return {**medians, "n_samples": n_samples, "n_clusters": n_clusters}
 
 
 def table(results):
@@ -218,7 +220,7 @@ def table(results):
         results["command"],
     )
     rows = [
-        ("fit, warm (200K x 16, k=16)", f"{shapes['fit_warm'] * 1e3:.0f} ms", "1.00x"),
+        (f"fit, warm ({shapes['n_samples']:,} x 16, k=16)", f"{shapes['fit_warm'] * 1e3:.0f} ms", "1.00x"),
         (
             "fit at a new sample count in a compiled bucket",
             f"{shapes['fit_same_bucket'] * 1e3:.0f} ms",
@@ -256,7 +258,7 @@ def table(results):
             "",
         ),
         (
-            "`tfkmeans` on 2M x 64 .npy, k=64, 10 iterations, JSON and figure",
+            f"`tfkmeans` on a {command['n_samples']:,} x 64 .npy, k={command['n_clusters']}, 10 iterations, JSON and figure",
             f"{command['command']:.1f} s",
             f"{command['command'] / command['library']:.2f}x the library",
         ),
