@@ -227,6 +227,7 @@ BAD_RUNS = [
     (["--n-samples-per-cluster", "0"], "--n-samples-per-cluster: must be at least 1"),
     (["--n-clusters", "three"], "expected a positive integer, got 'three'"),
     (["--save", "figure.xyz"], "--save figure.xyz: the file name must end in"),
+    (["--save", ""], "--save '': the file name must end in ."),
     (["--output", "no_such_directory/result.json"], "does not exist"),
     (["--seed", "18446744073709551616"], "--seed: must be below 9,223,372,036,854,775,808"),
     (["--seed", "-1"], "--seed: must be at least 0"),
@@ -356,6 +357,9 @@ def test_missing_drop_marks_the_rows_it_left_out(cli, tmp_path):
     )  # fmt: skip
     assert finished.returncode == 0, finished.stderr
     assert "4 samples (2 rows with gaps left out)" in finished.stdout
+    write(tmp_path / "gap.csv", "x,y\n0,0\n0,\n10,10\n10,11\n0,1\n")
+    finished = cli("--data", "gap.csv", "--n-clusters", "2", "--missing", "drop", "--save", "h.png")
+    assert "4 samples (1 row with gaps left out)" in finished.stdout
     labels = strict_json(tmp_path / "result.json")["nearest_indices"]
     assert len(labels) == 6 and labels[1] is None and labels[3] is None
     assert labels[0] == labels[5] != labels[2] == labels[4]
@@ -524,6 +528,19 @@ def test_figures_show_at_most_a_sample_of_large_data():
     chosen = plot_selection(PLOT_SAMPLES * 3, 700)
     assert len(chosen) == PLOT_SAMPLES == len(np.unique(chosen)) and np.all(np.diff(chosen) > 0)
     np.testing.assert_array_equal(chosen, plot_selection(PLOT_SAMPLES * 3, 700))
+
+
+@pytest.mark.parametrize("stream", [[], ["--stream"]])
+def test_float64_values_beyond_float32s_range_are_named_as_such(cli, tmp_path, stream):
+    """The command computes in float32: a float64 value beyond its range is refused with that
+    reason, read whole or streamed (where it would otherwise pass for an infinity)."""
+    X = np.random.default_rng(0).normal(size=(50, 2))
+    X[3] = [1e200, 0.0]
+    np.save(tmp_path / "big.npy", X)
+    finished = cli("--data", "big.npy", "--n-clusters", "2", *stream)
+    assert finished.returncode == 2
+    lines = error_lines(finished.stderr)
+    assert len(lines) == 1 and "float32" in lines[0] and "big.npy" in lines[0], finished.stderr
 
 
 def test_values_near_float32s_limit_are_clustered_exactly_and_written_as_strict_json(cli, tmp_path):

@@ -4,14 +4,17 @@ or a correct answer, never another exception, a hang, a silent NaN, or a half-ch
 
 import math
 import string
+import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from sklearn.cluster import KMeans as ScikitKMeans
 
-from tfkmeans import KMeans, MiniBatchKMeans
+from tfkmeans import BisectingKMeans, KMeans, MiniBatchKMeans
 from tfkmeans._input import DataError, npy_header, read_table
 
 # Few examples each, so that the suite stays within its time budget; the seed is fixed by
@@ -108,11 +111,24 @@ def test_npy_headers_are_checked_against_the_file(tmp_path_factory, shape, descr
 elements = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True, width=64),
     st.floats(min_value=-1e3, max_value=1e3, width=64),
-    st.sampled_from([0.0, 1e19, -1e19, 3e38, 1e-300]),
+    # Near float32's limit, where float64's squares overflow, and a subnormal.
+    st.sampled_from([0.0, 1e19, -1e19, 3e38, 1.9e154, -1e300, 1e-300]),
 )
 array_shapes = hnp.array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=8)
+
+
+def _cast(pair):
+    array, dtype = pair
+    with np.errstate(over="ignore"):  # beyond float32's range: infinite, which fit must refuse
+        return array.astype(dtype)
+
+
+# float64 values cast to the dtype drawn (hypothesis refuses to draw a float32 array from
+# float64 values it cannot represent, and under NumPy 1.x it compares them in float64).
 arrays = st.one_of(
-    hnp.arrays(dtype=st.sampled_from([np.float32, np.float64]), shape=array_shapes, elements=elements),
+    st.tuples(
+        hnp.arrays(dtype=np.float64, shape=array_shapes, elements=elements), st.sampled_from([np.float32, np.float64])
+    ).map(_cast),
     hnp.arrays(dtype=np.int64, shape=array_shapes, elements=st.integers(-(2**62), 2**62)),
 )
 
@@ -148,7 +164,10 @@ def test_fit_and_predict_on_anything(X, n_clusters, minibatch):
         data = X.astype(np.float64)
         for j in np.unique(model.labels_):
             expected = data[model.labels_ == j].mean(axis=0)
-            np.testing.assert_allclose(centres[j], expected, rtol=1e-4, atol=1e-4 * (1 + np.abs(expected).max()))
+            # Up to rounding at the data's scale: the data are shifted to their centre, as
+            # scikit-learn shifts them ([[33554436], [1]] in float32 gives a centre of 2 there too).
+            scale = 1e-4 * (1 + np.abs(expected).max()) + 8 * np.finfo(centres.dtype).eps * np.abs(data).max()
+            np.testing.assert_allclose(centres[j], expected, rtol=1e-4, atol=scale)
 
 
 @QUICK
@@ -173,3 +192,75 @@ def test_values_near_float32s_limit_are_computed_in_float64(Estimator):
     assert sorted(np.bincount(model.labels_).tolist()) == [50, 50]
     expected = sorted(X.astype(np.float64).reshape(2, 50, 2).mean(axis=1)[:, 0].tolist())
     np.testing.assert_allclose(sorted(model.cluster_centers_[:, 0].tolist()), expected, rtol=1e-3)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("Estimator", [KMeans, MiniBatchKMeans, BisectingKMeans])
+def test_float64_values_whose_squares_overflow_are_refused(Estimator, sparse):
+    """Squared distances of values beyond about 1e153 overflow float64, and nothing is wider:
+    refused with the reason, before any warning, rather than an infinite inertia."""
+    X = np.array([[1.9e154, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="too large for k-means.*overflow float64"):
+            Estimator(2, random_state=0).fit(scipy.sparse.csr_matrix(X) if sparse else X)
+        model = Estimator(2, random_state=0).fit(np.eye(2))
+        huge = np.array([[1e300, 0.0]])
+        with pytest.raises(ValueError, match="overflow float64"):
+            model.predict(scipy.sparse.csr_matrix(huge) if sparse else huge)
+
+
+def test_a_refused_fit_shifts_data_shifted_in_place_back():
+    """copy_x=False shifts X in place while it is checked: a refusal must shift it back (up to
+    the rounding that scikit-learn's copy_x=False also documents, at the data's scale)."""
+    X = np.array([[1.9e154, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    before = X.copy()
+    with pytest.raises(ValueError, match="overflow float64"):
+        KMeans(2, copy_x=False).fit(X)
+    np.testing.assert_allclose(X, before, rtol=0, atol=4 * np.finfo(np.float64).eps * 1.9e154)
+
+
+def test_float64_values_just_inside_the_limit_give_the_means():
+    """1e150 is inside the limit: the fit runs, its centres the means of their clusters and its
+    inertia theirs (to float64's rounding at the data's scale)."""
+    X = np.array([[1e150, 0.0], [1.1e150, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    model = KMeans(2, init=X[[0, 2]], n_init=1).fit(X)
+    assert model.labels_.tolist() == [0, 0, 1, 1]
+    scale = 4 * np.finfo(np.float64).eps * 1.1e150
+    np.testing.assert_allclose(model.cluster_centers_, [[1.05e150, 0.0], [0.5, 1.0]], rtol=0, atol=scale)
+    np.testing.assert_allclose(model.inertia_, 2 * (0.05e150) ** 2, rtol=1e-12)
+
+
+def test_sparse_float32_near_its_limit_keeps_scikit_learns_tolerance():
+    """The tolerance is the mean variance times tol; scikit-learn's sparse helper gives float32
+    variances, infinite for values near 1e20, which would stop every fit after one step. The
+    fit must go as scikit-learn's does on the same values in float64."""
+    rng = np.random.default_rng(0)
+    X = np.abs(rng.normal(size=(300, 3))) * 1e20  # variances near 1e40: beyond float32
+    X[rng.random(X.shape) < 0.3] = 0.0
+    arguments = dict(n_clusters=4, init=X[:4], n_init=1, tol=1e-4)
+    theirs = ScikitKMeans(**arguments).fit(scipy.sparse.csr_matrix(X))
+    assert theirs.n_iter_ > 2  # the data must need several steps for the test to tell
+    ours = KMeans(**arguments).fit(scipy.sparse.csr_matrix(X.astype(np.float32)))
+    assert ours.n_iter_ == theirs.n_iter_
+    assert ours.labels_.tolist() == theirs.labels_.tolist()
+    np.testing.assert_allclose(ours.cluster_centers_, theirs.cluster_centers_, rtol=1e-5)
+
+
+def test_a_float64_stream_whose_squares_overflow_is_refused_from_its_first_pass(monkeypatch):
+    """The refusal rests on every row's values (the first pass's lowest and highest), not on
+    the sample the starts are drawn from, which here leaves the huge row out."""
+    import tensorflow as tf
+
+    from tfkmeans import _stream
+
+    monkeypatch.setattr(_stream, "SEED_SAMPLE_ROWS", 5)
+    X = np.random.default_rng(0).normal(size=(60, 2))
+    X[37] = [1.9e154, 0.0]
+    dataset = tf.data.Dataset.from_tensor_slices(X).batch(8)
+    for Estimator in (KMeans, MiniBatchKMeans):
+        with pytest.raises(ValueError, match="too large for k-means.*overflow float64"):
+            Estimator(2, random_state=0).fit(dataset)
+    model = KMeans(2, random_state=0).fit(np.eye(2))
+    with pytest.raises(ValueError, match="batch 4 of the dataset .* or values too large for k-means"):
+        model.predict(dataset)

@@ -320,9 +320,17 @@ def _tolerance(X, tol):
     if tol == 0:
         return 0.0
     if sp.issparse(X):
-        variances = mean_variance_axis(X, axis=0)[1]
+        with np.errstate(over="ignore"):
+            variances = mean_variance_axis(X, axis=0)[1]
+        if X.dtype == np.float32 and not np.all(np.isfinite(variances)):
+            # scikit-learn's helper returns float32 variances, infinite beyond about 1e19: take
+            # them in float64 then (the samples are computed in float64 too, ``Samples``).
+            variances = mean_variance_axis(X.astype(np.float64), axis=0)[1]
     else:
-        variances = np.var(X, axis=0, dtype=np.float64)  # float32 squares of 1e19 would overflow
+        # float32 squares of 1e19 would overflow; float64 data that overflows here is refused
+        # when the samples are centred (``_lloyd.refuse_float64_overflow``), so no warning now.
+        with np.errstate(over="ignore", invalid="ignore"):
+            variances = np.var(X, axis=0, dtype=np.float64)
     return float(np.mean(variances) * tol)
 
 

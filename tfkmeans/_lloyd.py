@@ -68,7 +68,8 @@ def centred(X, offset=None, in_place=False, rows=None):
 
     float32 data so far from the offset that squared distances could overflow float32 (values
     beyond about 1e18) comes back as a float64 tensor and offset, ``X`` untouched: the
-    distances are then computed in float64 rather than silently becoming infinite.
+    distances are then computed in float64 rather than silently becoming infinite. float64
+    data that far in float64's terms (about 1e153) is refused with a ValueError.
     """
     if offset is None:
         step = max(1, X.shape[0] // OFFSET_SAMPLE)
@@ -89,6 +90,10 @@ def centred(X, offset=None, in_place=False, rows=None):
         if out is X:
             X += offset
         return centred(X.astype(np.float64), offset, rows=rows)
+    if X.dtype == np.float64 and squares_could_overflow(largest, X.shape[1], np.float64):
+        if out is X:
+            X += offset
+        refuse_float64_overflow(largest, X.shape[1])
     gpus = tf.config.list_logical_devices("GPU")
     if gpus:  # where tf.constant would have put it: on the first GPU, copied there once
         with tf.device(gpus[0].name):
@@ -140,11 +145,22 @@ def _subtract(X, offset, out):
     return largest
 
 
-def squares_could_overflow(largest, n_features):
-    """Whether a squared distance between two float32 rows whose values are at most ``largest``
-    in size (or to a mean of such rows) could overflow float32: it is at most 4 x features x
-    ``largest`` squared, and it must stay 16 times below float32's largest number."""
-    return 64.0 * n_features * largest * largest >= float(np.finfo(np.float32).max)
+def squares_could_overflow(largest, n_features, dtype=np.float32):
+    """Whether a squared distance between two rows whose values are at most ``largest`` in size
+    (or to a mean of such rows) could overflow ``dtype``: it is at most 4 x features x
+    ``largest`` squared, and it must stay 16 times below the dtype's largest number."""
+    return 64.0 * n_features * largest * largest >= float(np.finfo(dtype).max)
+
+
+def refuse_float64_overflow(largest, n_features, origin="the data's centre"):
+    """A ValueError when squared distances between float64 samples that lie up to ``largest``
+    from ``origin`` could overflow float64 (values beyond about 1e153): nothing wider is left
+    to compute them in, and they would come out infinite."""
+    if squares_could_overflow(largest, n_features, np.float64):
+        raise ValueError(
+            f"X holds values too large for k-means: they lie up to {largest:.3g} from {origin}, "
+            "and squared distances between them would overflow float64; rescale the data"
+        )
 
 
 def padded_rows(n_samples):

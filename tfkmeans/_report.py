@@ -52,7 +52,7 @@ class Reporter:
             left_out = data.n_rows - data.samples.shape[0]
             self.say(
                 f"k-means on {settings.data}: {data.samples.shape[0]} samples"
-                + (f" ({left_out} rows with gaps left out)" if left_out else "")
+                + (f" ({left_out} {'row' if left_out == 1 else 'rows'} with gaps left out)" if left_out else "")
                 + f", {data.samples.shape[1]} features: {_names(data.feature_names)}"
             )
         self.say(*data.notes)

@@ -27,8 +27,10 @@ class Samples:
         self.n_samples, self.n_features = X.shape
         self.valid = None
         if self.sparse:
-            if X.dtype == np.float32 and X.nnz and _sparse_squares_could_overflow(X):
+            largest = float(np.max(np.abs(X.data))) if X.nnz else 0.0
+            if X.dtype == np.float32 and _lloyd.squares_could_overflow(largest, X.shape[1]):
                 X = X.astype(np.float64)
+            _lloyd.refuse_float64_overflow(largest, X.shape[1], origin="zero")
             self.parts = _sparse.components(X)
             self.offset = np.zeros(X.shape[1], X.dtype)
             self.in_place = False
@@ -109,7 +111,3 @@ class Samples:
         """Undo an in-place shift (``copy_x=False``)."""
         if self.in_place:
             self._X += self.offset
-
-
-def _sparse_squares_could_overflow(X):
-    return _lloyd.squares_could_overflow(float(np.max(np.abs(X.data))), X.shape[1])

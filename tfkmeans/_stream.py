@@ -62,7 +62,7 @@ def survey(dataset, sample_rows, seed):
     n_features = element_features(dataset)
     dtype = dataset.element_spec.dtype
     count, total, squares, low, high, first_bad = _moments_pass(dataset, n_features=n_features)
-    _check_batches(first_bad)
+    _check_batches(first_bad, computed=False)
     count = int(count)
     if count == 0:
         raise ValueError("the dataset holds no samples")
@@ -70,17 +70,26 @@ def survey(dataset, sample_rows, seed):
     sample = _sample_pass(dataset, tf.constant(rows, tf.int64)).numpy()
     if not np.all(np.isfinite(sample)):  # the data changed since the first pass
         raise ValueError("the dataset changed between passes: the sample drawn from it holds NaN or infinite values")
-    mean = total.numpy() / count
-    variance = np.maximum(squares.numpy() / count - mean**2, 0.0)
-    return Survey(count, mean.astype(dtype.as_numpy_dtype), variance, sample, low.numpy(), high.numpy())
+    with np.errstate(over="ignore", invalid="ignore"):  # refused below if these overflow
+        mean = total.numpy() / count
+        variance = np.maximum(squares.numpy() / count - mean**2, 0.0)
+    low, high = low.numpy(), high.numpy()
+    if dtype == tf.float64:
+        _lloyd.refuse_float64_overflow(_largest(low, high, mean), n_features)
+    return Survey(count, mean.astype(dtype.as_numpy_dtype), variance, sample, low, high)
+
+
+def _largest(low, high, mean):
+    """How far the samples lie from ``mean`` at most, from each feature's lowest and highest."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return float(np.max(np.maximum(np.abs(high - mean), np.abs(low - mean)), initial=0.0))
 
 
 def squares_could_overflow(survey):
     """Whether squared distances between the float32 samples of a surveyed stream, relative to
     its mean, could overflow float32 (see ``_lloyd.squares_could_overflow``): then the stream
     is computed in float64."""
-    largest = float(np.max(np.maximum(np.abs(survey.high - survey.mean), np.abs(survey.low - survey.mean))))
-    return _lloyd.squares_could_overflow(largest, len(survey.mean))
+    return _lloyd.squares_could_overflow(_largest(survey.low, survey.high, survey.mean), len(survey.mean))
 
 
 @tf.function
@@ -242,10 +251,13 @@ class Passes:
         return distances.numpy()
 
 
-def _check_batches(first_bad):
+def _check_batches(first_bad, computed=True):
+    """A ValueError naming the first bad batch, if any. ``computed``: the check was on what a
+    batch gave (sums, distances), which values too large for their squares also make infinite."""
     first_bad = int(first_bad)
     if first_bad >= 0:
-        raise ValueError(f"batch {first_bad} of the dataset (counting from 0) holds NaN or infinite values")
+        also = ", or values too large for k-means (their squared distances overflow)" if computed else ""
+        raise ValueError(f"batch {first_bad} of the dataset (counting from 0) holds NaN or infinite values{also}")
 
 
 def write_labels(dataset, offset, centroids, path):

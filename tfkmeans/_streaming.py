@@ -38,7 +38,10 @@ def run(settings, reporter):
         dataset, _, _ = _stream.npy_dataset(path, columns=positions)
         survey = _stream.survey(dataset, _stream.SEED_SAMPLE_ROWS, settings.seed)
     except (_input.DataError, ValueError) as error:
-        raise UsageError(f"--data {path}: {_input.short_message(error)}") from None
+        message = _input.short_message(error)
+        if header.dtype.itemsize > 4 and "infinite" in message:  # read as float32
+            message += " (or values beyond float32's range, about 3.4e38, which --stream reads as infinite)"
+        raise UsageError(f"--data {path}: {message}") from None
     if _stream.squares_could_overflow(survey):  # values near float32's limit: compute in float64
         dataset = dataset.map(lambda batch: tf.cast(batch, tf.float64))
     names = list(names)

@@ -381,7 +381,7 @@ def _check_paths(settings):
     output (compared as resolved paths, and as files where both exist): nothing is ever lost to
     a typo. A file already at an output path is replaced only because it was named."""
     figure_types = []
-    if settings.save:
+    if settings.save is not None:
         from matplotlib.figure import Figure
 
         figure_types = sorted(Figure().canvas.get_supported_filetypes())
@@ -392,13 +392,14 @@ def _check_paths(settings):
         ("--animate", settings.animate, [".gif"]),
     ]
     outputs = [(flag, path, extensions) for flag, path, extensions in outputs if path is not None]
-    for flag, path, extensions in outputs:
-        _check_output_path(path, flag, extensions)
+    # A name given twice first: that is the mistake, whatever else is wrong with the name.
     named = [("--data", settings.data)] if settings.data is not None else []
     for index, (flag, path, _) in enumerate(outputs):
         for other_flag, other in named + [(f, p) for f, p, _ in outputs[:index]]:
             if _same_file(path, other):
                 raise UsageError(f"{flag} {path}: is the same file as {other_flag} {other}; nothing was written")
+    for flag, path, extensions in outputs:
+        _check_output_path(path, flag, extensions)
 
 
 def _same_file(first, second):
@@ -414,7 +415,7 @@ def _check_output_path(path, flag, extensions):
     from ._output import can_create_in
 
     if os.path.splitext(path)[1].lower() not in extensions:
-        raise UsageError(f"{flag} {path}: the file name must end in {' or '.join(extensions)}")
+        raise UsageError(f"{flag} {path or repr(path)}: the file name must end in {' or '.join(extensions)}")
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
