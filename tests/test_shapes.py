@@ -106,3 +106,15 @@ def test_compiled_programs_are_kept_on_disk_unless_turned_off(tmp_path):
     environment = {**headless_environment(), "TFKMEANS_COMPILE_CACHE": "off", "XDG_CACHE_HOME": str(home)}
     run_python(code, tmp_path, environment=environment)
     assert not (home / "tfkmeans").exists()
+    # By default: in the user's cache directory, a folder for this TensorFlow's version.
+    environment = {**headless_environment(), "XDG_CACHE_HOME": str(home)}
+    environment.pop("TFKMEANS_COMPILE_CACHE", None)
+    environment.pop("TF_XLA_FLAGS", None)
+    run_python(code, tmp_path, environment=environment)
+    from tfkmeans._tensorflow import tf
+
+    version = tf.__version__
+    assert os.listdir(home / "tfkmeans" / "xla") == [f"tensorflow-{version}"]
+    assert any(
+        name.startswith("xla_compile_cache") for name in os.listdir(home / "tfkmeans" / "xla" / f"tensorflow-{version}")
+    )
