@@ -5,9 +5,9 @@
 status 2. ``show_or_save`` is the lesson's ``plt.show()``, made to work where there is no
 display (a server, CI): there the figure is saved instead, and the script says where.
 
-The scripts import this file before TensorFlow, so that ``--help`` answers at once: on import,
-with ``--help`` on the command line, it reads the script's settings from its source and prints
-the help without waiting for TensorFlow to load.
+The scripts import this file before TensorFlow, so that ``--help`` and a bad setting answer at
+once: on import, with anything on the command line, it reads the script's settings from its
+source and checks the command line without waiting for TensorFlow to load.
 """
 
 import argparse
@@ -89,6 +89,12 @@ def command_line(n_features, n_clusters, n_samples_per_cluster, seed, embiggen_f
     parser = _parser(
         sys.modules["__main__"].__doc__, n_features, n_clusters, n_samples_per_cluster, seed, embiggen_factor
     )
+    args = _checked(parser, _assigns(_main_source()))
+    return args.n_features, args.n_clusters, args.n_samples_per_cluster, args.seed, args.embiggen_factor, args.save
+
+
+def _checked(parser, assigns):
+    """The parsed command line, or a one-line error and exit status 2."""
     args = parser.parse_args()
     # The samples are float32: their squared distances (up to n_features x the spread squared)
     # must stay finite.
@@ -98,20 +104,60 @@ def command_line(n_features, n_clusters, n_samples_per_cluster, seed, embiggen_f
         parser.error(
             f"--embiggen-factor {args.embiggen_factor:g}: at most {limit:.3g} for {args.n_features} features (float32)"
         )
+    if assigns:
+        _check_memory(parser, args)
     if args.save is not None:
         _check_figure_path(parser, args.save)
-    return args.n_features, args.n_clusters, args.n_samples_per_cluster, args.seed, args.embiggen_factor, args.save
+    return args
 
 
-def _help_before_tensorflow():
-    """With ``--help``, print the running script's help now, its settings read from its source:
-    the script would otherwise load TensorFlow (seconds) before it reached ``command_line``."""
-    if not any(argument in ("-h", "--help") for argument in sys.argv[1:]):
-        return
+def _memory_bytes():
+    """This machine's physical memory in bytes, or None where it cannot be read."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _check_memory(parser, args):
+    """assign_to_nearest holds every sample minus every centroid at once (float32), and its
+    square: refuse settings where that tensor is over a quarter of the machine's memory, rather
+    than run out of memory in TensorFlow minutes later."""
+    n_samples = args.n_clusters * args.n_samples_per_cluster
+    tensor_bytes = 4 * args.n_clusters * n_samples * args.n_features
+    memory = _memory_bytes()
+    if memory is not None and tensor_bytes > memory // 4:
+        parser.error(
+            f"--n-clusters {args.n_clusters} with {n_samples:,} samples: assign_to_nearest would hold a "
+            f"{args.n_clusters:,} x {n_samples:,} x {args.n_features} tensor ({tensor_bytes / 2**30:.1f} GiB), "
+            f"more than a quarter of this machine's {memory / 2**30:.0f} GiB; use fewer clusters or samples "
+            "(the tfkmeans package clusters large data)"
+        )
+
+
+def _main_source():
     path = getattr(sys.modules.get("__main__"), "__file__", None)
     try:
         with open(path, encoding="utf-8") as handle:
-            tree = ast.parse(handle.read())
+            return handle.read()
+    except (OSError, TypeError, ValueError):
+        return ""
+
+
+def _assigns(source):
+    """Whether a script calls assign_to_nearest (and so holds its n_clusters x n_samples tensor)."""
+    return "assign_to_nearest(" in source
+
+
+def _check_before_tensorflow():
+    """With anything on the command line, check it now (``--help`` answers), the script's
+    settings read from its source: the script would otherwise load TensorFlow (seconds, with
+    its start-up notices) before it reached ``command_line``."""
+    if not sys.argv[1:]:
+        return
+    source = _main_source()
+    try:
+        tree = ast.parse(source)
         settings = {
             node.targets[0].id: ast.literal_eval(node.value)
             for node in tree.body
@@ -120,10 +166,10 @@ def _help_before_tensorflow():
             and isinstance(node.targets[0], ast.Name)
             and node.targets[0].id in SETTINGS
         }
-    except (OSError, TypeError, SyntaxError, ValueError):
+    except (SyntaxError, ValueError):
         return  # not a lesson script as we know them: command_line answers later
     if set(settings) == set(SETTINGS):
-        _parser(ast.get_docstring(tree, clean=False), **settings).parse_args()
+        _checked(_parser(ast.get_docstring(tree, clean=False), **settings), _assigns(source))
 
 
 def _check_figure_path(parser, path):
@@ -182,4 +228,4 @@ def show_or_save(figure, save_path=None):
     print(f"{message} {os.path.abspath(save_path)}")
 
 
-_help_before_tensorflow()
+_check_before_tensorflow()

@@ -45,30 +45,64 @@ def test_the_exercise_solution_runs_as_a_learner_runs_it(tmp_path):
     assert finished.stdout.splitlines()[-1].endswith(str(tmp_path / "kmeans_iterate.png"))
 
 
+def _without_tensorflow(tmp_path, *args):
+    """Run ``python *args`` where importing TensorFlow fails."""
+    import os
+    import subprocess
+
+    fake = tmp_path / "fake"
+    (fake / "tensorflow").mkdir(parents=True, exist_ok=True)
+    (fake / "tensorflow" / "__init__.py").write_text("raise ImportError('TensorFlow was imported')\n")
+    environment = {**os.environ, "PYTHONPATH": str(fake)}
+    return subprocess.run(
+        [sys.executable, *args], cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=30
+    )
+
+
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_help_answers_at_once_without_tensorflow(tmp_path, script):
     """--help lists the lesson's settings and their defaults, in a process where importing
     TensorFlow would fail: it answers before the script loads TensorFlow."""
-    fake = tmp_path / "fake"
-    (fake / "tensorflow").mkdir(parents=True)
-    (fake / "tensorflow" / "__init__.py").write_text("raise ImportError('TensorFlow was imported')\n")
-    import os
-
-    environment = {**os.environ, "PYTHONPATH": str(fake)}
-    finished = __import__("subprocess").run(
-        [sys.executable, REPO / script, "--help"],
-        cwd=tmp_path,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    finished = _without_tensorflow(tmp_path, REPO / script, "--help")
     assert finished.returncode == 0, finished.stderr
     for flag in ("--n-clusters", "--n-features", "--n-samples-per-cluster", "--seed", "--embiggen-factor", "--save"):
         assert flag in finished.stdout
     assert "default 700" in finished.stdout and "default 70" in finished.stdout
     docstring = ast.get_docstring(ast.parse((REPO / script).read_text())).splitlines()[0]
     assert docstring in finished.stdout
+
+
+@pytest.mark.parametrize(
+    "script, args, message",
+    [
+        ("kmeans_step.py", ["--seed", "abc"], "--seed: expected an integer, got 'abc'"),
+        ("generate_samples.py", ["--embiggen-factor", "1e39"], "--embiggen-factor 1e+39: at most"),
+        ("choose_centroids.py", ["--save", "figure.xyz"], "--save figure.xyz: the file name must end in one of"),
+        ("kmeans_iterate.py", ["--n-clusters", "100000"], "assign_to_nearest would hold a 100,000 x"),
+    ],
+)
+def test_a_bad_setting_is_refused_before_tensorflow_loads(tmp_path, script, args, message):
+    """One line and exit status 2 at once, not after TensorFlow's seconds and notices."""
+    finished = _without_tensorflow(tmp_path, REPO / script, *args)
+    assert finished.returncode == 2, finished.stderr
+    lines = finished.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], finished.stderr
+
+
+def test_settings_too_big_for_assign_to_nearest_are_refused_at_the_limit(lesson_script, monkeypatch, tmp_path):
+    """The tensor of every sample minus every centroid may take a quarter of the memory, no
+    more: at exactly a quarter the script runs, one byte less memory and it is refused."""
+    import lesson_cli
+
+    tensor_bytes = 4 * 3 * (3 * 500) * 2  # the lesson's 3 clusters x 1,500 samples x 2 features
+    monkeypatch.setattr(lesson_cli, "_memory_bytes", lambda: 4 * tensor_bytes)
+    assert lesson_script("kmeans_step.py").returncode == 0
+    monkeypatch.setattr(lesson_cli, "_memory_bytes", lambda: 4 * tensor_bytes - 1)
+    finished = lesson_script("kmeans_step.py")
+    assert finished.returncode == 2
+    assert "assign_to_nearest would hold a 3 x 1,500 x 2 tensor" in error_lines(finished.stderr)[0]
+    # generate_samples.py never calls assign_to_nearest: nothing to refuse.
+    assert lesson_script("generate_samples.py").returncode == 0
 
 
 def test_save_writes_the_figure_where_asked(lesson_script, tmp_path):
