@@ -1,5 +1,5 @@
-"""Shared set-up: the lesson files on sys.path, quiet TensorFlow, and ways to run the lesson's
-scripts and the package's command as a user runs them."""
+"""Shared set-up: the lesson files on sys.path, quiet TensorFlow, a compile cache of the tests'
+own, and ways to run the lesson's scripts and the package's command as a user runs them."""
 
 import os
 import shutil
@@ -13,6 +13,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # the lesson's functions.py and lesson_cli.py
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# The tests' compiled programs (tens of megabytes a run) are kept in this checkout, not in the
+# user's cache directory; a later run reuses them.
+os.environ.setdefault("TFKMEANS_COMPILE_CACHE", str(REPO / ".pytest_cache" / "tfkmeans-xla"))
 
 
 def headless_environment():
