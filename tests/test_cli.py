@@ -75,6 +75,18 @@ def test_verbose_prints_every_iteration_and_quiet_only_the_files(cli, tmp_path):
     assert quiet.stdout.splitlines() == ["Results written to q.json", f"Figure saved to {tmp_path / 'q.png'}"]
 
 
+@pytest.mark.parametrize("how", [[], ["--stream"], ["--animate", "a.gif"]])
+def test_centroids_after_each_iteration_only_with_verbose(cli, tmp_path, how):
+    """A streamed run and an animated one keep every iteration's centroids for their own
+    reasons; the default printout still shows only the iteration rows, as -v's help says."""
+    np.save(tmp_path / "s.npy", np.random.default_rng(0).normal(size=(3000, 3)).astype(np.float32))
+    arguments = ["--data", "s.npy", "--n-clusters", "3", "--save", "s.png", *how]
+    centroid_rows = [line for line in cli(*arguments).stdout.splitlines() if line.startswith(" " * 11 + "centroid ")]
+    assert centroid_rows == []
+    verbose = cli(*arguments, "-v").stdout.splitlines()
+    assert len([line for line in verbose if line.startswith(" " * 11 + "centroid ")]) == 3 * 10
+
+
 def test_wide_data_prints_a_short_summary(cli, tmp_path):
     """64 features and 10 clusters: no 760-character lines, no table of 640 numbers."""
     rng = np.random.default_rng(0)

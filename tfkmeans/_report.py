@@ -104,9 +104,9 @@ class Reporter:
         self.say(f"{'iteration':>9}  {'inertia':>16}  {'largest shift':>13}  {'changed':>8}")
         n = run.n_iterations
         shown = range(n) if self.verbosity >= 2 or n <= 2 else [0, n - 1]
-        printable = run.centroid_history is not None and (
-            self.verbosity >= 2 or (settings.n_clusters <= PRINT_CLUSTERS and data.samples.shape[1] <= PRINT_FEATURES)
-        )
+        # The centroids after each iteration: -v only (a streamed run and --animate keep them
+        # for other reasons).
+        printable = run.centroid_history is not None and self.verbosity >= 2
         for position, i in enumerate(shown):
             if position and i != shown[position - 1] + 1:
                 self.say(f"{'...':>9}")
