@@ -361,6 +361,48 @@ def test_a_semicolon_table_with_decimal_commas(cli, tmp_path):
     assert result["feature_names"] == ["x", "y"]
 
 
+def test_encoding_reads_a_spreadsheet_export_and_its_absence_says_how(cli, tmp_path):
+    (tmp_path / "export.csv").write_bytes("id;Größe;Gewicht\nA;1,5;2\nB;1,6;2,1\nC;9;9\nD;9,2;9,1\n".encode("cp1252"))
+    arguments = ["--data", "export.csv", "--columns", "Größe,Gewicht", "--decimal", ",", "--n-clusters", "2"]
+    finished = cli(*arguments, "--save", "e.png")
+    assert finished.returncode == 2
+    assert error_lines(finished.stderr) == [
+        "tfkmeans: error: --data export.csv: not a text file in UTF-8; from a spreadsheet on Windows? "
+        "try --encoding cp1252 (or latin-1)"
+    ]
+    finished = cli(*arguments, "--encoding", "cp1252", "--output", "e.json", "--save", "e.png")
+    assert finished.returncode == 0, finished.stderr
+    result = strict_json(tmp_path / "e.json")
+    assert result["feature_names"] == ["Größe", "Gewicht"]
+    assert sorted(map(tuple, np.round(result["centroids"], 4))) == [(1.55, 2.05), (9.1, 9.05)]
+    for args, message in [
+        (["--data", "export.csv", "--encoding", "klingon"], "--encoding 'klingon': not a text encoding Python knows"),
+        (["--encoding", "cp1252"], "--encoding reads your own data, so it goes with --data"),
+    ]:
+        finished = cli(*args)
+        assert finished.returncode == 2 and message in error_lines(finished.stderr)[0]
+
+
+def test_output_closed_early_stops_with_one_line(monkeypatch, capsys, tmp_path):
+    """tfkmeans ... | head: when what it prints to goes away, it stops with 141 (as a tool
+    killed by SIGPIPE), one line on stderr, and no traceback."""
+    from tfkmeans.cli import main
+
+    class Closed:
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self):
+            pass
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.stdout", Closed())
+    status = main(["--n-clusters", "2", "--save", "f.png"])
+    assert status == 141
+    lines = error_lines(capsys.readouterr().err)
+    assert lines == ["tfkmeans: stopped: its output was closed (piped into head?)"]
+
+
 def test_missing_drop_marks_the_rows_it_left_out(cli, tmp_path):
     write(tmp_path / "gaps.csv", "x,y\n0,0\n0,\n10,10\n,5\n10,11\n0,1\n")
     finished = cli(

@@ -80,7 +80,7 @@ def test_bad_tables(tmp_path, text, options, message):
 @pytest.mark.parametrize(
     "make, message",
     [
-        (lambda p: p.write_bytes(b"\xff\xfe\x00garbage"), "not a text file (it is not UTF-8)"),
+        (lambda p: p.write_bytes(b"\xff\xfe\x00garbage"), "not a text file in UTF-8; from a spreadsheet on Windows?"),
         (lambda p: p.mkdir(), "is a directory"),
     ],
 )
@@ -89,6 +89,22 @@ def test_unreadable_files(tmp_path, make, message):
     make(path)
     with pytest.raises(DataError, match=message.replace("(", r"\(").replace(")", r"\)")):
         read_table(path)
+
+
+def test_a_table_in_another_encoding(tmp_path):
+    """A Windows spreadsheet's export (cp1252): read with its encoding, its names as written;
+    a UTF-8 byte-order mark is skipped; an encoding Python does not know is refused."""
+    path = tmp_path / "export.csv"
+    path.write_bytes("Größe;Gewicht €\n1,5;2\n1,75;3\n".encode("cp1252"))
+    table = read_table(path, decimal=",", encoding="cp1252")
+    assert list(table.feature_names) == ["Größe", "Gewicht €"]
+    np.testing.assert_array_equal(table.samples, [[1.5, 2.0], [1.75, 3.0]])
+    with pytest.raises(DataError, match="not a text file in UTF-8"):
+        read_table(path, decimal=",")
+    path.write_bytes(b"\xef\xbb\xbf" + "Größe,b\n1,2\n".encode())
+    assert list(read_table(path).feature_names) == ["Größe", "b"]
+    with pytest.raises(DataError, match="unknown text encoding 'klingon'"):
+        read_table(path, encoding="klingon")
 
 
 @pytest.mark.parametrize(

@@ -130,7 +130,12 @@ def load(settings):
     else:
         try:
             table = _input.read_table(
-                settings.data, settings.columns, settings.delimiter, settings.decimal, settings.missing
+                settings.data,
+                settings.columns,
+                settings.delimiter,
+                settings.decimal,
+                settings.missing,
+                encoding=settings.encoding,
             )
         except _input.DataError as error:
             raise UsageError(f"--data {error}") from None

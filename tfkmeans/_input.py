@@ -5,6 +5,7 @@ A file is read and checked in full before any k-means work starts. Every problem
 text editor, the header included) and the column (by number from 1, and by name).
 """
 
+import codecs
 import collections
 import collections.abc
 import fcntl
@@ -55,7 +56,7 @@ def load_samples(path):
     return read_table(path).samples
 
 
-def read_table(path, columns=None, delimiter=None, decimal=".", missing="error"):
+def read_table(path, columns=None, delimiter=None, decimal=".", missing="error", encoding="utf-8"):
     """Read samples from a table (``.csv``, ``.tsv``, ``.txt``) or a NumPy ``.npy`` file.
 
     Tables are read with pandas' C parser. The first line is a header when none of its cells
@@ -74,6 +75,9 @@ def read_table(path, columns=None, delimiter=None, decimal=".", missing="error")
         The decimal mark (``","`` for ``1,5``, usually with ``;`` as the delimiter).
     missing : {"error", "drop"}
         An empty cell in a column used: a ``DataError``, or leave the row out.
+    encoding : str, default "utf-8"
+        A table's text encoding, any that Python knows (``"latin-1"``, ``"cp1252"`` for many
+        spreadsheet exports). A UTF-8 byte-order mark is skipped.
 
     Returns
     -------
@@ -89,7 +93,7 @@ def read_table(path, columns=None, delimiter=None, decimal=".", missing="error")
         if extension == ".npy":
             names, values = _read_npy(path)
         else:
-            names, values = _read_text_table(path, extension, delimiter, decimal)
+            names, values = _read_text_table(path, extension, delimiter, decimal, _encoding(encoding))
     except OSError as error:  # a read that fails midway: an I/O error, a file that vanished
         raise DataError(f"{path}: cannot be read ({short_message(error)})") from None
     positions = choose_columns(path, names, columns)
@@ -237,11 +241,20 @@ class ColumnNames(collections.abc.Sequence):
             return False
 
 
-def _sniff(path, extension):
+def _encoding(name):
+    """Python's codec for ``name``, as pandas and ``open`` take it: UTF-8 skips a byte-order mark."""
+    try:
+        codec = codecs.lookup(name).name
+    except LookupError:
+        raise DataError(f"unknown text encoding {name!r}") from None
+    return "utf-8-sig" if codec == "utf-8" else codec
+
+
+def _sniff(path, extension, encoding):
     """The delimiter the first lines use consistently (see ``read_table``)."""
     if extension == ".tsv":
         return "\t"
-    with open(path, encoding="utf-8-sig", errors="replace") as handle:
+    with open(path, encoding=encoding, errors="replace") as handle:
         lines = [line.rstrip("\r\n") for line, _ in zip(handle, range(50))]
     lines = [line for line in lines if line.strip()]
     for candidate in (",", ";", "\t", "|"):
@@ -253,15 +266,15 @@ def _sniff(path, extension):
     return ","
 
 
-def _read_text_table(path, extension, delimiter, decimal):
+def _read_text_table(path, extension, delimiter, decimal, encoding):
     """(column names, a DataFrame of the cells, as numbers where pandas could read them)."""
     import pandas as pd
 
-    delimiter = delimiter or _sniff(path, extension)
+    delimiter = delimiter or _sniff(path, extension, encoding)
     options = dict(
         sep=delimiter,
         decimal=decimal,
-        encoding="utf-8-sig",
+        encoding=encoding,
         keep_default_na=False,  # only empty cells are missing; "nan" and "NA" are values to reject
         na_values=[""],
         skip_blank_lines=True,
@@ -273,7 +286,7 @@ def _read_text_table(path, extension, delimiter, decimal):
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty") from None
     except UnicodeDecodeError:
-        raise DataError(f"{path}: not a text file (it is not UTF-8)") from None
+        raise DataError(f"{path}: not a text file in {_shown(encoding)}{_encoding_hint(encoding)}") from None
     except (pd.errors.ParserError, OSError) as error:
         raise DataError(f"{path}: not a readable table ({short_message(error)})") from None
     cells = [cell for cell in first.iloc[0].tolist() if isinstance(cell, str)]
@@ -284,7 +297,9 @@ def _read_text_table(path, extension, delimiter, decimal):
         raise DataError(f"{path}: the file is empty") from None
     except pd.errors.ParserError as error:
         raise DataError(_ragged_message(path, error)) from None
-    except (UnicodeDecodeError, OSError) as error:
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not a text file in {_shown(encoding)}{_encoding_hint(encoding)}") from None
+    except OSError as error:
         raise DataError(f"{path}: cannot be read ({short_message(error)})") from None
     if header:
         names = [str(name).strip() for name in table.columns]
@@ -294,13 +309,23 @@ def _read_text_table(path, extension, delimiter, decimal):
         raise DataError(f"{path}: the file has a header line (1) but no data")
     table.columns = range(table.shape[1])
     # Line numbers: pandas skipped blank lines, so count them back from the file itself.
-    table.attrs["lines"] = _data_line_numbers(path, header, table.shape[0])
+    table.attrs["lines"] = _data_line_numbers(path, header, table.shape[0], encoding)
     return names, table
 
 
-def _data_line_numbers(path, header, n_rows):
+def _shown(encoding):
+    return "UTF-8" if encoding == "utf-8-sig" else encoding
+
+
+def _encoding_hint(encoding):
+    if encoding == "utf-8-sig":
+        return "; from a spreadsheet on Windows? try --encoding cp1252 (or latin-1)"
+    return ""
+
+
+def _data_line_numbers(path, header, n_rows, encoding):
     """The 1-based line number of each data row (blank lines, and a header, skipped)."""
-    with open(path, encoding="utf-8-sig", errors="replace") as handle:
+    with open(path, encoding=encoding, errors="replace") as handle:
         numbers = [number for number, line in enumerate(handle, start=1) if line.strip()]
     numbers = numbers[1:] if header else numbers
     if len(numbers) < n_rows:  # quoted cells spanning lines: fall back on counting rows

@@ -9,6 +9,7 @@ TensorFlow.
 """
 
 import argparse
+import codecs
 import dataclasses
 import math
 import os
@@ -203,6 +204,12 @@ def build_parser():
     )
     data.add_argument("--decimal", default=".", metavar="CHAR", help="the decimal mark (default '.'; ',' for 1,5)")
     data.add_argument(
+        "--encoding",
+        default="utf-8",
+        metavar="NAME",
+        help="the table's text encoding (default utf-8; cp1252 or latin-1 for many spreadsheet exports)",
+    )
+    data.add_argument(
         "--missing",
         choices=["error", "drop"],
         default="error",
@@ -249,6 +256,7 @@ class Settings:
     columns: list = None
     delimiter: str = None
     decimal: str = "."
+    encoding: str = "utf-8"
     missing: str = "error"
     standardize: bool = False
     streaming: bool = False
@@ -284,6 +292,7 @@ def parse(argv):
         columns=None if args.columns is None else args.columns.split(","),
         delimiter=args.delimiter,
         decimal=args.decimal,
+        encoding=args.encoding,
         missing=args.missing,
         standardize=args.standardize,
         n_clusters=args.n_clusters,
@@ -315,7 +324,7 @@ def _check_combinations(settings, args, given):
     if settings.plot_columns is not None and len(settings.plot_columns) != 2:
         raise UsageError(f"--plot-columns {args.plot_columns}: give two columns, A,B")
     if settings.data is None:
-        for flag in ("--columns", "--delimiter", "--decimal", "--missing", "--stream"):
+        for flag in ("--columns", "--delimiter", "--decimal", "--encoding", "--missing", "--stream"):
             if flag in given:
                 raise UsageError(f"{flag} reads your own data, so it goes with --data")
         settings.generation = {
@@ -333,11 +342,17 @@ def _check_combinations(settings, args, given):
             raise UsageError(f"--delimiter {settings.delimiter!r}: give one character (or \\t for a tab)")
     if len(settings.decimal) != 1:
         raise UsageError(f"--decimal {settings.decimal!r}: give one character")
+    try:
+        codecs.lookup(settings.encoding)
+    except LookupError:
+        raise UsageError(
+            f"--encoding {settings.encoding!r}: not a text encoding Python knows (utf-8, cp1252, latin-1, ...)"
+        ) from None
     settings.streaming = args.stream or _large_npy(settings.data)
     if settings.streaming:
         if not settings.data.lower().endswith(".npy"):
             raise UsageError("--stream reads a .npy file given with --data (save a table as .npy to stream it)")
-        for flag in ("--animate", "--delimiter", "--decimal"):
+        for flag in ("--animate", "--delimiter", "--decimal", "--encoding"):
             if flag in given:
                 raise UsageError(
                     f"{flag} does not go with streaming the data (--stream, or a .npy over {STREAM_ABOVE_BYTES // 2**20} MiB)"
@@ -441,7 +456,8 @@ def _short(error):
 
 
 def main(argv=None):
-    """Run the command; returns its exit status (0, 2 for bad input, 130 when interrupted)."""
+    """Run the command; returns its exit status (0, 2 for bad input, 130 when interrupted, 141
+    when its output was closed)."""
     try:
         settings = parse(sys.argv[1:] if argv is None else list(argv))
         from . import _command
@@ -454,6 +470,13 @@ def main(argv=None):
         return 130
     except MemoryError:
         return _fail("out of memory (try --stream for a .npy file, or fewer samples)")
+    except BrokenPipeError:  # what it printed to went away (| head): stop, as tools killed by SIGPIPE do
+        try:  # and keep Python's last flush of stdout at exit from failing again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):  # no file descriptor behind sys.stdout
+            pass
+        print(f"{PROG}: stopped: its output was closed (piped into head?)", file=sys.stderr)
+        return 141
     except OSError as error:
         where = f"{error.filename}: " if getattr(error, "filename", None) else ""
         return _fail(f"{where}{_short(error)}")
