@@ -152,7 +152,7 @@ def squares_could_overflow(largest, n_features, dtype=np.float32):
     return 64.0 * n_features * largest * largest >= float(np.finfo(dtype).max)
 
 
-def refuse_float64_overflow(largest, n_features, origin="the data's centre"):
+def refuse_float64_overflow(largest, n_features, origin="the centre they are measured from"):
     """A ValueError when squared distances between float64 samples that lie up to ``largest``
     from ``origin`` could overflow float64 (values beyond about 1e153): nothing wider is left
     to compute them in, and they would come out infinite."""

@@ -12,9 +12,10 @@ XLA's compiled programs are kept on disk (``TF_XLA_FLAGS=--tf_xla_persistent_cac
 so that a new process pays no compilation for a shape compiled before: in
 ``$TFKMEANS_COMPILE_CACHE``, or by default in the user's cache directory, one folder for each
 TensorFlow version (``$XDG_CACHE_HOME/tfkmeans/xla/tensorflow-<version>``, usually under
-``~/.cache``; a few kilobytes to a megabyte per compiled shape). ``TFKMEANS_COMPILE_CACHE=off`` turns it off; a
-``--tf_xla_persistent_cache_directory`` of your own in ``TF_XLA_FLAGS`` is left as it is. The
-setting reaches XLA as long as nothing was compiled with XLA before tfkmeans is imported.
+``~/.cache``; a few kilobytes to a megabyte per compiled shape). ``TFKMEANS_COMPILE_CACHE=off``
+turns it off; a ``--tf_xla_persistent_cache_directory`` of your own in ``TF_XLA_FLAGS`` is left
+as it is. The setting reaches XLA as long as nothing was compiled with XLA before tfkmeans is
+imported.
 """
 
 import contextlib
