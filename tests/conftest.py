@@ -14,8 +14,13 @@ sys.path.insert(0, str(REPO))  # the lesson's functions.py and lesson_cli.py
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MPLBACKEND", "Agg")
 # The tests' compiled programs (tens of megabytes a run) are kept in this checkout, not in the
-# user's cache directory; a later run reuses them.
-os.environ.setdefault("TFKMEANS_COMPILE_CACHE", str(REPO / ".pytest_cache" / "tfkmeans-xla"))
+# user's cache directory, where the package keeps them by default (TensorFlow 2.21 on); a later
+# run reuses them.
+from tfkmeans import _compile_cache  # noqa: E402 - imports no TensorFlow
+
+if _compile_cache.quiet():
+    VERSION = _compile_cache.tensorflow_version()
+    os.environ.setdefault(_compile_cache.COMPILE_CACHE, str(REPO / ".pytest_cache" / "tfkmeans-xla" / VERSION))
 
 
 def headless_environment():
