@@ -348,15 +348,18 @@ def _check_combinations(settings, args, given):
         raise UsageError(
             f"--encoding {settings.encoding!r}: not a text encoding Python knows (utf-8, cp1252, latin-1, ...)"
         ) from None
+    if settings.data is not None and settings.data.lower().endswith(".npy"):
+        for flag in ("--delimiter", "--decimal", "--encoding"):
+            if flag in given:
+                raise UsageError(f"{flag} reads a table (.csv, .tsv, .txt); --data {settings.data} is a .npy file")
     settings.streaming = args.stream or _large_npy(settings.data)
     if settings.streaming:
         if not settings.data.lower().endswith(".npy"):
             raise UsageError("--stream reads a .npy file given with --data (save a table as .npy to stream it)")
-        for flag in ("--animate", "--delimiter", "--decimal", "--encoding"):
-            if flag in given:
-                raise UsageError(
-                    f"{flag} does not go with streaming the data (--stream, or a .npy over {STREAM_ABOVE_BYTES // 2**20} MiB)"
-                )
+        if "--animate" in given:
+            raise UsageError(
+                f"--animate does not go with streaming the data (--stream, or a .npy over {STREAM_ABOVE_BYTES // 2**20} MiB)"
+            )
         if settings.sweep:
             raise UsageError("a range of cluster counts does not go with streaming the data; give one --n-clusters")
         if settings.n_init != 1:
