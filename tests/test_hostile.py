@@ -206,8 +206,9 @@ def test_float64_values_whose_squares_overflow_are_refused(Estimator, sparse):
             Estimator(2, random_state=0).fit(scipy.sparse.csr_matrix(X) if sparse else X)
         model = Estimator(2, random_state=0).fit(np.eye(2))
         huge = np.array([[1e300, 0.0]])
-        with pytest.raises(ValueError, match="overflow float64"):
-            model.predict(scipy.sparse.csr_matrix(huge) if sparse else huge)
+        for method in (model.predict, model.transform, model.score):
+            with pytest.raises(ValueError, match="overflow float64"):
+                method(scipy.sparse.csr_matrix(huge) if sparse else huge)
 
 
 def test_a_refused_fit_shifts_data_shifted_in_place_back():
@@ -264,3 +265,29 @@ def test_a_float64_stream_whose_squares_overflow_is_refused_from_its_first_pass(
     model = KMeans(2, random_state=0).fit(np.eye(2))
     with pytest.raises(ValueError, match="batch 4 of the dataset .* or values too large for k-means"):
         model.predict(dataset)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("Estimator", [KMeans, MiniBatchKMeans, BisectingKMeans])
+def test_transform_and_inertia_near_float32s_limit_are_finite_and_right(Estimator, sparse):
+    """Distances of 1e20 fit float32, their squares do not: transform computes them in float64
+    (it gave inf and NaN), and the inertia is the float64 sum (a sparse bisection's was inf)."""
+    from scipy.spatial.distance import cdist
+
+    X = (np.random.default_rng(0).normal(size=(60, 2)) * 1e20).astype(np.float32)
+    data = scipy.sparse.csr_matrix(X) if sparse else X
+    model = Estimator(3, random_state=0).fit(data)
+    distances = model.transform(data)
+    expected = cdist(X.astype(np.float64), model.cluster_centers_.astype(np.float64))
+    assert distances.dtype == np.float32
+    np.testing.assert_allclose(distances, expected, rtol=1e-5)
+    np.testing.assert_allclose(Estimator(3, random_state=0).fit_transform(data), expected, rtol=1e-5)
+    centres = model.cluster_centers_.astype(np.float64)
+
+    def inertia(labels):
+        return np.sum((X.astype(np.float64) - centres[labels]) ** 2)
+
+    if Estimator is not MiniBatchKMeans:  # its inertia_ is of its last batches' centres, as scikit-learn's
+        np.testing.assert_allclose(model.inertia_, inertia(model.labels_), rtol=1e-5)
+    # score: each sample to its nearest centre (for a bisection, not always where predict's tree goes)
+    np.testing.assert_allclose(-model.score(data), inertia(expected.argmin(axis=1)), rtol=1e-5)

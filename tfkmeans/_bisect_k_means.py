@@ -264,6 +264,7 @@ def _inertia(X, weights, centres, labels):
         return 0.0
     centres = np.asarray(centres, np.float64)
     if sp.issparse(X):
+        X = X.astype(np.float64, copy=False)  # float32 squares of 1e20 would overflow
         norms = np.asarray(X.multiply(X).sum(axis=1), np.float64).ravel()
         products = np.asarray(X @ centres.T, np.float64)[np.arange(X.shape[0]), labels]
         squared = np.maximum(norms - 2.0 * products + np.sum(centres**2, axis=1)[labels], 0.0)

@@ -22,7 +22,7 @@ from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import _check_sample_weight, check_array, check_is_fitted, validate_data
 
 from . import _lloyd, _minibatch, _seeding, _sparse, _stream
-from ._samples import Samples
+from ._samples import Samples, sparse_in_range
 from ._tensorflow import tf
 from ._validation import FLOAT_DTYPES
 
@@ -256,21 +256,23 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
             centres = tf.constant(self.cluster_centers_ - offset, dtype)
             return _stream.Passes(X).distances(tf.constant(offset, dtype), centres)
         X = self._check_data(X, reset=False)
-        centres = self.cluster_centers_.astype(X.dtype, copy=False)
+        dtype = X.dtype
         if sp.issparse(X):
+            X = sparse_in_range(X)  # float64 where float32 squares would overflow, or refused
+            centres = self.cluster_centers_.astype(X.dtype)
             blocks = [
                 _sparse.run(_sparse.distances, _sparse.components(block), None, tf.constant(centres)).numpy()
                 for block in _sparse.blocks(X, self.n_clusters)
             ]
-            return np.concatenate(blocks)
-        offset = centres.mean(axis=0)
-        relative = tf.constant(centres - offset)
-        rows = max(1, _lloyd.DISTANCE_BLOCK_BYTES // (X.itemsize * self.n_clusters))
-        blocks = [
-            _distances(tf.constant(X[begin : begin + rows]) - offset, relative).numpy()
-            for begin in range(0, X.shape[0], rows)
-        ]
-        return np.concatenate(blocks) if blocks else np.zeros((0, self.n_clusters), X.dtype)
+            return _in_dtype(np.concatenate(blocks), dtype)
+        if X.shape[0] == 0:
+            return np.zeros((0, self.n_clusters), dtype)
+        # Relative to the centres' mean: float64 where float32 squares would overflow, or refused.
+        samples, offset = _lloyd.centred(X, self.cluster_centers_.astype(dtype).mean(axis=0))
+        relative = tf.constant(self.cluster_centers_.astype(offset.dtype) - offset)
+        rows = max(1, _lloyd.DISTANCE_BLOCK_BYTES // (samples.dtype.size * self.n_clusters))
+        blocks = [_distances(samples[begin : begin + rows], relative).numpy() for begin in range(0, X.shape[0], rows)]
+        return _in_dtype(np.concatenate(blocks), dtype)
 
     def fit_transform(self, X, y=None, sample_weight=None):
         """Fit, and return the distances from each sample to each cluster centre."""
@@ -313,6 +315,15 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
 
 def _is_array_like(init):
     return not isinstance(init, str) and not callable(init)
+
+
+def _in_dtype(distances, dtype):
+    """Distances computed in float64 for float32 data, back in float32; refused if they do not fit."""
+    if distances.dtype == dtype:
+        return distances
+    if np.any(np.abs(distances) > np.finfo(dtype).max):
+        raise ValueError(f"X's distances to the centres exceed {np.dtype(dtype).name}'s range; pass X as float64")
+    return distances.astype(dtype)
 
 
 def _tolerance(X, tol):

@@ -27,10 +27,7 @@ class Samples:
         self.n_samples, self.n_features = X.shape
         self.valid = None
         if self.sparse:
-            largest = float(np.max(np.abs(X.data))) if X.nnz else 0.0
-            if X.dtype == np.float32 and _lloyd.squares_could_overflow(largest, X.shape[1]):
-                X = X.astype(np.float64)
-            _lloyd.refuse_float64_overflow(largest, X.shape[1], origin="zero")
+            X = sparse_in_range(X)
             self.parts = _sparse.components(X)
             self.offset = np.zeros(X.shape[1], X.dtype)
             self.in_place = False
@@ -111,3 +108,13 @@ class Samples:
         """Undo an in-place shift (``copy_x=False``)."""
         if self.in_place:
             self._X += self.offset
+
+
+def sparse_in_range(X):
+    """A CSR matrix ``X`` as the kernels can take it: float64 when float32 squared distances
+    could overflow, or a ValueError when float64 ones could (sparse rows are never centred)."""
+    largest = float(np.max(np.abs(X.data))) if X.nnz else 0.0
+    if X.dtype == np.float32 and _lloyd.squares_could_overflow(largest, X.shape[1]):
+        X = X.astype(np.float64)
+    _lloyd.refuse_float64_overflow(largest, X.shape[1], origin="zero")
+    return X
