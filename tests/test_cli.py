@@ -380,6 +380,7 @@ def test_encoding_reads_a_spreadsheet_export_and_its_absence_says_how(cli, tmp_p
     assert sorted(map(tuple, np.round(result["centroids"], 4))) == [(1.55, 2.05), (9.1, 9.05)]
     for args, message in [
         (["--data", "export.csv", "--encoding", "klingon"], "--encoding 'klingon': not a text encoding Python knows"),
+        (["--data", "export.csv", "--encoding", "rot13"], "--encoding 'rot13': not a text encoding Python knows"),
         (["--encoding", "cp1252"], "--encoding reads your own data, so it goes with --data"),
     ]:
         finished = cli(*args)

@@ -108,6 +108,24 @@ def test_a_table_in_another_encoding(tmp_path):
 
 
 @pytest.mark.parametrize(
+    "encoding, written, message",
+    [
+        ("rot13", "utf-8", "'rot13' is not a text encoding"),  # a codec, but str to str
+        ("base64", "utf-8", "'base64' is not a text encoding"),
+        ("utf-16", "utf-16-le", "cannot be read as utf-16 text (UTF-16 stream does not start with BOM)"),
+        ("idna", "utf-8", "cannot be read as idna text"),
+        ("utf-8", "utf-16", "not a text file in UTF-8; it starts as UTF-16 text does: try --encoding utf-16"),
+    ],
+)
+def test_encodings_that_cannot_read_the_file_get_one_clear_error(tmp_path, encoding, written, message):
+    path = tmp_path / "data.csv"
+    path.write_bytes("höhe,b\n1,2\n3,4\n".encode(written))
+    with pytest.raises(DataError) as caught:
+        read_table(path, encoding=encoding)
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
     "array, message",
     [
         (np.arange(5.0), "expected a 2-D array"),

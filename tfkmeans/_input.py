@@ -94,6 +94,8 @@ def read_table(path, columns=None, delimiter=None, decimal=".", missing="error",
             names, values = _read_npy(path)
         else:
             names, values = _read_text_table(path, extension, delimiter, decimal, _encoding(encoding))
+    except UnicodeError as error:  # beyond a bad byte (caught where it is read): no BOM for utf-16, say
+        raise DataError(f"{path}: cannot be read as {encoding} text ({short_message(error)})") from None
     except OSError as error:  # a read that fails midway: an I/O error, a file that vanished
         raise DataError(f"{path}: cannot be read ({short_message(error)})") from None
     positions = choose_columns(path, names, columns)
@@ -244,10 +246,12 @@ class ColumnNames(collections.abc.Sequence):
 def _encoding(name):
     """Python's codec for ``name``, as pandas and ``open`` take it: UTF-8 skips a byte-order mark."""
     try:
-        codec = codecs.lookup(name).name
+        info = codecs.lookup(name)
     except LookupError:
         raise DataError(f"unknown text encoding {name!r}") from None
-    return "utf-8-sig" if codec == "utf-8" else codec
+    if not getattr(info, "_is_text_encoding", True):  # base64, rot13, zlib: codecs, not encodings
+        raise DataError(f"{name!r} is not a text encoding")
+    return "utf-8-sig" if info.name == "utf-8" else info.name
 
 
 def _sniff(path, extension, encoding):
@@ -286,7 +290,7 @@ def _read_text_table(path, extension, delimiter, decimal, encoding):
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty") from None
     except UnicodeDecodeError:
-        raise DataError(f"{path}: not a text file in {_shown(encoding)}{_encoding_hint(encoding)}") from None
+        raise DataError(f"{path}: not a text file in {_shown(encoding)}{_encoding_hint(path, encoding)}") from None
     except (pd.errors.ParserError, OSError) as error:
         raise DataError(f"{path}: not a readable table ({short_message(error)})") from None
     cells = [cell for cell in first.iloc[0].tolist() if isinstance(cell, str)]
@@ -298,7 +302,7 @@ def _read_text_table(path, extension, delimiter, decimal, encoding):
     except pd.errors.ParserError as error:
         raise DataError(_ragged_message(path, error)) from None
     except UnicodeDecodeError:
-        raise DataError(f"{path}: not a text file in {_shown(encoding)}{_encoding_hint(encoding)}") from None
+        raise DataError(f"{path}: not a text file in {_shown(encoding)}{_encoding_hint(path, encoding)}") from None
     except OSError as error:
         raise DataError(f"{path}: cannot be read ({short_message(error)})") from None
     if header:
@@ -317,7 +321,11 @@ def _shown(encoding):
     return "UTF-8" if encoding == "utf-8-sig" else encoding
 
 
-def _encoding_hint(encoding):
+def _encoding_hint(path, encoding):
+    with open(path, "rb") as handle:
+        start = handle.read(2)
+    if start in (b"\xff\xfe", b"\xfe\xff"):
+        return "; it starts as UTF-16 text does: try --encoding utf-16"
     if encoding == "utf-8-sig":
         return "; from a spreadsheet on Windows? try --encoding cp1252 (or latin-1)"
     return ""

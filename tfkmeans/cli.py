@@ -343,11 +343,13 @@ def _check_combinations(settings, args, given):
     if len(settings.decimal) != 1:
         raise UsageError(f"--decimal {settings.decimal!r}: give one character")
     try:
-        codecs.lookup(settings.encoding)
+        text = getattr(codecs.lookup(settings.encoding), "_is_text_encoding", True)  # not base64, rot13, ...
     except LookupError:
+        text = False
+    if not text:
         raise UsageError(
             f"--encoding {settings.encoding!r}: not a text encoding Python knows (utf-8, cp1252, latin-1, ...)"
-        ) from None
+        )
     if settings.data is not None and settings.data.lower().endswith(".npy"):
         for flag in ("--delimiter", "--decimal", "--encoding"):
             if flag in given:
