@@ -104,8 +104,7 @@ def _checked(parser, assigns):
         parser.error(
             f"--embiggen-factor {args.embiggen_factor:g}: at most {limit:.3g} for {args.n_features} features (float32)"
         )
-    if assigns:
-        _check_memory(parser, args)
+    _check_memory(parser, args, assigns)
     if args.save is not None:
         _check_figure_path(parser, args.save)
     return args
@@ -119,19 +118,31 @@ def _memory_bytes():
         return None
 
 
-def _check_memory(parser, args):
-    """assign_to_nearest holds every sample minus every centroid at once (float32), and its
-    square: refuse settings where that tensor is over a quarter of the machine's memory, rather
-    than run out of memory in TensorFlow minutes later."""
+# Bytes a script holds per number of its samples (float32, with the copies create_samples and
+# .numpy() make), per sample in the figure (matplotlib's points), and per number of
+# assign_to_nearest's n_clusters x n_samples x n_features tensor (it and its square at once).
+BYTES_PER_SAMPLE_NUMBER, BYTES_PER_PLOTTED_SAMPLE, BYTES_PER_ASSIGN_NUMBER = 12, 64, 8
+
+
+def _check_memory(parser, args, assigns):
+    """Refuse settings whose samples (and, where the script assigns, assign_to_nearest's
+    tensor of every sample minus every centroid) would take over a quarter of the machine's
+    memory, rather than run out of memory in TensorFlow minutes later."""
     n_samples = args.n_clusters * args.n_samples_per_cluster
-    tensor_bytes = 4 * args.n_clusters * n_samples * args.n_features
+    needed = n_samples * (BYTES_PER_SAMPLE_NUMBER * args.n_features + BYTES_PER_PLOTTED_SAMPLE)
+    if assigns:
+        needed += BYTES_PER_ASSIGN_NUMBER * args.n_clusters * n_samples * args.n_features
     memory = _memory_bytes()
-    if memory is not None and tensor_bytes > memory // 4:
+    if memory is not None and needed > memory // 4:
+        held = (
+            f"assign_to_nearest's {args.n_clusters:,} x {n_samples:,} x {args.n_features} tensor and the samples"
+            if assigns
+            else f"{n_samples:,} samples of {args.n_features} features"
+        )
         parser.error(
-            f"--n-clusters {args.n_clusters} with {n_samples:,} samples: assign_to_nearest would hold a "
-            f"{args.n_clusters:,} x {n_samples:,} x {args.n_features} tensor ({tensor_bytes / 2**30:.1f} GiB), "
-            f"more than a quarter of this machine's {memory / 2**30:.0f} GiB; use fewer clusters or samples "
-            "(the tfkmeans package clusters large data)"
+            f"--n-clusters {args.n_clusters} with {args.n_samples_per_cluster:,} samples each: {held} would take "
+            f"about {needed / 2**30:.1f} GiB, more than a quarter of this machine's {memory / 2**30:.0f} GiB; "
+            "use fewer clusters or samples (the tfkmeans package clusters large data)"
         )
 
 

@@ -291,3 +291,23 @@ def test_transform_and_inertia_near_float32s_limit_are_finite_and_right(Estimato
         np.testing.assert_allclose(model.inertia_, inertia(model.labels_), rtol=1e-5)
     # score: each sample to its nearest centre (for a bisection, not always where predict's tree goes)
     np.testing.assert_allclose(-model.score(data), inertia(expected.argmin(axis=1)), rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda ds, X: BisectingKMeans(2).fit(ds),
+        lambda ds, X: BisectingKMeans(2, random_state=0).fit(X).predict(ds),
+        lambda ds, X: KMeans(2, random_state=0).fit(X).score(ds),
+        lambda ds, X: MiniBatchKMeans(2, random_state=0).partial_fit(ds),
+    ],
+    ids=["BisectingKMeans.fit", "BisectingKMeans.predict", "KMeans.score", "MiniBatchKMeans.partial_fit"],
+)
+def test_methods_that_take_no_dataset_say_so(call):
+    """Only fit, predict and transform of KMeans and MiniBatchKMeans stream a dataset; the rest
+    say that they take none (they said 'float() argument must be ... not _BatchDataset')."""
+    import tensorflow as tf
+
+    X = np.random.default_rng(0).normal(size=(100, 2)).astype(np.float32)
+    with pytest.raises(TypeError, match=r"does not take a tf\.data\.Dataset; pass an array"):
+        call(tf.data.Dataset.from_tensor_slices(X).batch(10), X)

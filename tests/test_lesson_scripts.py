@@ -78,7 +78,12 @@ def test_help_answers_at_once_without_tensorflow(tmp_path, script):
         ("kmeans_step.py", ["--seed", "abc"], "--seed: expected an integer, got 'abc'"),
         ("generate_samples.py", ["--embiggen-factor", "1e39"], "--embiggen-factor 1e+39: at most"),
         ("choose_centroids.py", ["--save", "figure.xyz"], "--save figure.xyz: the file name must end in one of"),
-        ("kmeans_iterate.py", ["--n-clusters", "100000"], "assign_to_nearest would hold a 100,000 x"),
+        ("kmeans_iterate.py", ["--n-clusters", "100000"], "assign_to_nearest's 100,000 x 50,000,000 x 2 tensor"),
+        (
+            "generate_samples.py",
+            ["--n-clusters", "1000", "--n-samples-per-cluster", "1000000000"],
+            "1,000,000,000,000 samples of 2 features would take",
+        ),
     ],
 )
 def test_a_bad_setting_is_refused_before_tensorflow_loads(tmp_path, script, args, message):
@@ -89,20 +94,25 @@ def test_a_bad_setting_is_refused_before_tensorflow_loads(tmp_path, script, args
     assert len(lines) == 1 and message in lines[0], finished.stderr
 
 
-def test_settings_too_big_for_assign_to_nearest_are_refused_at_the_limit(lesson_script, monkeypatch, tmp_path):
-    """The tensor of every sample minus every centroid may take a quarter of the memory, no
-    more: at exactly a quarter the script runs, one byte less memory and it is refused."""
+def test_settings_too_big_for_the_machine_are_refused_at_the_limit(lesson_script, monkeypatch, tmp_path):
+    """What a script would hold may take a quarter of the memory, no more: at exactly a quarter
+    it runs, with one byte less memory it is refused. kmeans_step.py with the lesson's 3
+    clusters x 500 samples x 2 features: 12 bytes a sample's number and 64 a plotted sample,
+    and 8 for each number of assign_to_nearest's 3 x 1,500 x 2 tensor."""
     import lesson_cli
 
-    tensor_bytes = 4 * 3 * (3 * 500) * 2  # the lesson's 3 clusters x 1,500 samples x 2 features
-    monkeypatch.setattr(lesson_cli, "_memory_bytes", lambda: 4 * tensor_bytes)
+    samples_bytes = 1500 * (12 * 2 + 64)
+    needed = samples_bytes + 8 * 3 * 1500 * 2
+    monkeypatch.setattr(lesson_cli, "_memory_bytes", lambda: 4 * needed)
     assert lesson_script("kmeans_step.py").returncode == 0
-    monkeypatch.setattr(lesson_cli, "_memory_bytes", lambda: 4 * tensor_bytes - 1)
+    monkeypatch.setattr(lesson_cli, "_memory_bytes", lambda: 4 * needed - 1)
     finished = lesson_script("kmeans_step.py")
     assert finished.returncode == 2
-    assert "assign_to_nearest would hold a 3 x 1,500 x 2 tensor" in error_lines(finished.stderr)[0]
-    # generate_samples.py never calls assign_to_nearest: nothing to refuse.
+    assert "assign_to_nearest's 3 x 1,500 x 2 tensor and the samples would take" in error_lines(finished.stderr)[0]
+    # generate_samples.py never calls assign_to_nearest: it needs the samples' share only.
     assert lesson_script("generate_samples.py").returncode == 0
+    monkeypatch.setattr(lesson_cli, "_memory_bytes", lambda: 4 * samples_bytes - 1)
+    assert lesson_script("generate_samples.py").returncode == 2
 
 
 def test_save_writes_the_figure_where_asked(lesson_script, tmp_path):

@@ -74,6 +74,11 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         and messages (and ``n_features_in_``, ``feature_names_in_`` when ``reset``)."""
         if isinstance(X, (tf.Tensor, tf.Variable)):
             X = X.numpy()
+        if isinstance(X, tf.data.Dataset):  # the methods that stream one never get here
+            raise TypeError(
+                f"this {type(self).__name__} method does not take a tf.data.Dataset; pass an array, a tensor "
+                "or a sparse matrix"
+            )
         return validate_data(
             self, X, accept_sparse="csr", dtype=FLOAT_DTYPES, order="C", accept_large_sparse=False, reset=reset
         )
