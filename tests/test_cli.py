@@ -362,6 +362,12 @@ def test_a_semicolon_table_with_decimal_commas(cli, tmp_path):
     result = strict_json(tmp_path / "result.json")
     assert sorted(map(tuple, result["centroids"])) == [(0.0, 0.5), (10.0, 10.5)]
     assert result["feature_names"] == ["x", "y"]
+    # The settings it was read with, the detected delimiter among them.
+    assert {key: result["settings"][key] for key in ("delimiter", "decimal", "encoding")} == {
+        "delimiter": ";",
+        "decimal": ",",
+        "encoding": "utf-8",
+    }
 
 
 def test_encoding_reads_a_spreadsheet_export_and_its_absence_says_how(cli, tmp_path):

@@ -80,7 +80,8 @@ def test_bad_tables(tmp_path, text, options, message):
 @pytest.mark.parametrize(
     "make, message",
     [
-        (lambda p: p.write_bytes(b"\xff\xfe\x00garbage"), "not a text file in UTF-8; from a spreadsheet on Windows?"),
+        (lambda p: p.write_bytes(b"\xff\xfe\x00garbage"), "not a text file in UTF-8; it starts as UTF-16 text does"),
+        (lambda p: p.write_bytes(b"x,y\n\x81\x00garbage"), "not a text file in UTF-8; from a spreadsheet on Windows?"),
         (lambda p: p.mkdir(), "is a directory"),
     ],
 )

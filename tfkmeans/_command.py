@@ -28,6 +28,7 @@ class Data:
     scale: object = 1.0
     standardized: bool = False
     plot_columns: list = None  # the two features the figure plots (positions), or None
+    table_format: dict = None  # a table's delimiter (given or detected), decimal mark and encoding
 
     def standardize(self):
         self.mean = self.samples.mean(axis=0, dtype=np.float64)
@@ -144,6 +145,12 @@ def load(settings):
                 f"--data {settings.data}: {table.samples.shape[0]} samples is fewer than --n-clusters {settings.largest_k}"
             )
         data = Data(table.samples, table.feature_names, settings.data, table.rows, table.n_rows)
+        if table.delimiter is not None:  # what the table was read with, for the JSON's settings
+            data.table_format = {
+                "delimiter": table.delimiter,
+                "decimal": settings.decimal,
+                "encoding": settings.encoding,
+            }
         if settings.columns is None:
             for j, name in enumerate(table.feature_names):
                 if _input.looks_like_an_id(table.samples[:, j]):

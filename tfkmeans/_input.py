@@ -24,13 +24,14 @@ class DataError(ValueError):
     """A data file that cannot be clustered; the message names the file, line and column."""
 
 
-Table = collections.namedtuple("Table", "samples feature_names rows n_rows")
+Table = collections.namedtuple("Table", "samples feature_names rows n_rows delimiter", defaults=(None,))
 Table.__doc__ = """What ``read_table`` returns.
 
 samples : ndarray of float32 (n_kept, n_features)
 feature_names : list of str, one per column used
 rows : ndarray of int, the 0-based data row (not counting a header) of each sample kept
 n_rows : int, data rows in the file (kept or not)
+delimiter : str or None, the delimiter a table was read with (given or detected); None for .npy
 """
 
 
@@ -99,7 +100,8 @@ def read_table(path, columns=None, delimiter=None, decimal=".", missing="error",
     except OSError as error:  # a read that fails midway: an I/O error, a file that vanished
         raise DataError(f"{path}: cannot be read ({short_message(error)})") from None
     positions = choose_columns(path, names, columns)
-    return _to_samples(path, names, values, positions, missing, decimal)
+    table = _to_samples(path, names, values, positions, missing, decimal)
+    return table._replace(delimiter=None if extension == ".npy" else values.attrs["delimiter"])
 
 
 def open_regular(path):
@@ -314,6 +316,7 @@ def _read_text_table(path, extension, delimiter, decimal, encoding):
     table.columns = range(table.shape[1])
     # Line numbers: pandas skipped blank lines, so count them back from the file itself.
     table.attrs["lines"] = _data_line_numbers(path, header, table.shape[0], encoding)
+    table.attrs["delimiter"] = "whitespace" if delimiter == r"\s+" else delimiter
     return names, table
 
 

@@ -190,6 +190,7 @@ class Reporter:
         }
         if settings.generation is not None:
             record.update(settings.generation)
+        record.update(data.table_format or {})
         record.update(extra)
         return record
 
