@@ -108,6 +108,19 @@ def test_a_table_in_another_encoding(tmp_path):
         read_table(path, encoding="klingon")
 
 
+def test_a_column_name_typed_with_another_unicode_form_is_the_same_column(tmp_path):
+    """'höhe' with ö as one character (NFC, as most files hold it) or as o and a combining
+    mark (NFD, as some keyboards and macOS type it) names the same column."""
+    import unicodedata
+
+    path = tmp_path / "data.csv"
+    path.write_text("id,höhe,b\n1,2,3\n4,5,6\n", encoding="utf-8")
+    decomposed = unicodedata.normalize("NFD", "höhe")
+    assert decomposed != "höhe"
+    table = read_table(path, columns=[decomposed])
+    assert list(table.feature_names) == ["höhe"] and table.samples[:, 0].tolist() == [2.0, 5.0]
+
+
 @pytest.mark.parametrize(
     "encoding, written, message",
     [

@@ -13,6 +13,7 @@ import math
 import os
 import re
 import stat
+import unicodedata
 
 import numpy as np
 
@@ -375,6 +376,8 @@ def choose_columns(path, names, columns, flag="--columns"):
         column = column.strip()
         if column in names:
             positions.append(names.index(column))
+        elif len(matches := _same_letters(column, names)) == 1:
+            positions.append(matches[0])
         elif column.isdigit() and 1 <= int(column) <= len(names):
             positions.append(int(column) - 1)
         else:
@@ -385,6 +388,15 @@ def choose_columns(path, names, columns, flag="--columns"):
     if len(set(positions)) != len(positions):
         raise DataError(f"{path}: a column is asked for twice in {flag}")
     return positions
+
+
+def _same_letters(column, names):
+    """Positions of the header's names that are ``column`` typed another way (an accent as one
+    character, or as a letter and a mark). A file without a header has no such names."""
+    if isinstance(names, ColumnNames):  # "column 1", ...: never built one by one
+        return []
+    composed = unicodedata.normalize("NFC", column)
+    return [j for j, name in enumerate(names) if unicodedata.normalize("NFC", name) == composed]
 
 
 def _describe(names, position):
