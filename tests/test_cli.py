@@ -80,11 +80,11 @@ def test_centroids_after_each_iteration_only_with_verbose(cli, tmp_path, how):
     """A streamed run and an animated one keep every iteration's centroids for their own
     reasons; the default printout still shows only the iteration rows, as -v's help says."""
     np.save(tmp_path / "s.npy", np.random.default_rng(0).normal(size=(3000, 3)).astype(np.float32))
-    arguments = ["--data", "s.npy", "--n-clusters", "3", "--save", "s.png", *how]
+    arguments = ["--data", "s.npy", "--n-clusters", "3", "--iterations", "3", "--save", "s.png", *how]
     centroid_rows = [line for line in cli(*arguments).stdout.splitlines() if line.startswith(" " * 11 + "centroid ")]
     assert centroid_rows == []
     verbose = cli(*arguments, "-v").stdout.splitlines()
-    assert len([line for line in verbose if line.startswith(" " * 11 + "centroid ")]) == 3 * 10
+    assert len([line for line in verbose if line.startswith(" " * 11 + "centroid ")]) == 3 * 3
 
 
 def test_wide_data_prints_a_short_summary(cli, tmp_path):
@@ -538,6 +538,7 @@ def test_a_sweep_shows_a_progress_bar_on_a_terminal(cli, tmp_path, monkeypatch):
 # --- the installed command, as a user runs it -----------------------------------------------
 
 
+@pytest.mark.slow  # a fresh process
 def test_installed_command_runs_from_another_directory(tmp_path):
     finished = subprocess.run(
         [console_command(), "--data", REPO / "data" / "iris.csv", "--init", "k-means++", "--output", "iris.json"],

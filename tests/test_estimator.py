@@ -202,6 +202,7 @@ def test_works_in_pipelines_grid_search_clone_and_pickle():
     np.testing.assert_array_equal(restored.predict(X), model.predict(X))
 
 
+@pytest.mark.slow  # every one of scikit-learn's estimator checks: 15-20 s
 def test_passes_scikit_learns_estimator_checks_as_far_as_scikit_learns_kmeans_does():
     from sklearn.utils.estimator_checks import check_estimator
 

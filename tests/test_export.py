@@ -25,6 +25,7 @@ def serve_in_a_fresh_process(model_path, samples_path, tmp_path):
     return printed.split(), np.load(tmp_path / "labels.npy"), np.load(tmp_path / "distances.npy")
 
 
+@pytest.mark.slow  # fresh processes
 def test_saved_model_gives_predicts_labels_in_a_process_with_only_tensorflow(tmp_path):
     rng = np.random.default_rng(0)
     X = (rng.standard_normal((4000, 6)) + rng.integers(0, 4, (4000, 1)) * 3 + 100).astype(np.float32)

@@ -78,6 +78,7 @@ def test_kmeans_plus_plus_with_duplicate_samples():
     assert {tuple(row) for row in chosen} == {(1.0, 1.0), (2.0, 2.0)}
 
 
+@pytest.mark.slow  # fresh processes
 def test_the_same_seed_gives_the_same_numbers_in_another_process(lesson_data, tmp_path):
     """The lesson's create_samples and seeded choose_random_centroids, kmeans_plusplus, and the
     estimators' fits with a random_state: the same numbers in a new process as in this one."""
