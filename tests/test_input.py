@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from tfkmeans import load_samples
 from tfkmeans._input import DataError, read_table
 
 EXPECTED = np.array([[0, 0], [0, 1], [10, 10], [10, 11]], dtype=np.float32)
@@ -98,6 +99,8 @@ def test_a_table_in_another_encoding(tmp_path):
     path = tmp_path / "export.csv"
     path.write_bytes("Größe;Gewicht €\n1,5;2\n1,75;3\n".encode("cp1252"))
     table = read_table(path, decimal=",", encoding="cp1252")
+    path.with_suffix(".txt").write_bytes("Größe Gewicht\n1.5 2\n1.75 3\n".encode("cp1252"))
+    np.testing.assert_array_equal(load_samples(path.with_suffix(".txt"), encoding="cp1252"), [[1.5, 2.0], [1.75, 3.0]])
     assert list(table.feature_names) == ["Größe", "Gewicht €"]
     np.testing.assert_array_equal(table.samples, [[1.5, 2.0], [1.75, 3.0]])
     with pytest.raises(DataError, match="not a text file in UTF-8"):

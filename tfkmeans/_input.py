@@ -36,7 +36,7 @@ delimiter : str or None, the delimiter a table was read with (given or detected)
 """
 
 
-def load_samples(path):
+def load_samples(path, encoding="utf-8"):
     """Read every column of a table or ``.npy`` file as float32 samples (rows x features).
 
     The simple case of ``read_table``: no gaps allowed, every column a number.
@@ -45,6 +45,9 @@ def load_samples(path):
     ----------
     path : str or path-like
         A table (``.csv``, ``.tsv``, ``.txt``) or a NumPy ``.npy`` file.
+    encoding : str, default "utf-8"
+        A table's text encoding (``"cp1252"`` for many spreadsheet exports; the command's
+        ``--encoding``).
 
     Returns
     -------
@@ -55,7 +58,7 @@ def load_samples(path):
     DataError
         Naming the file, and the line and column where it applies.
     """
-    return read_table(path).samples
+    return read_table(path, encoding=encoding).samples
 
 
 def read_table(path, columns=None, delimiter=None, decimal=".", missing="error", encoding="utf-8"):
