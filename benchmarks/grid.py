@@ -155,6 +155,16 @@ def write_between_markers(path, text, name="grid"):
     path.write_text(f"{before}{start}\n{text}\n{end}{after}")
 
 
+def publish(text, record, args, name):
+    """A benchmark's table printed, its figures written as JSON (``--json``) and the table put
+    between the ``name`` markers of each page in ``--readme``."""
+    print(text)
+    if args.json:
+        Path(args.json).write_text(json.dumps(record, indent=1))
+    for path in args.readme:
+        write_between_markers(path, text, name=name)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="three small cells")
@@ -177,11 +187,7 @@ def main(argv=None):
             flush=True,
         )
     text = table(results, gflops, bandwidth)
-    print(text)
-    if args.json:
-        Path(args.json).write_text(json.dumps({"gflops": gflops, "bandwidth": bandwidth, "cells": results}, indent=1))
-    for path in args.readme:
-        write_between_markers(path, text)
+    publish(text, {"gflops": gflops, "bandwidth": bandwidth, "cells": results}, args, name="grid")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@
 """
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -36,7 +35,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
-from grid import write_between_markers  # noqa: E402
+from grid import publish  # noqa: E402
 
 
 def _time(run):
@@ -294,11 +293,7 @@ def main(argv=None):
         ),
     }
     text = table(results)
-    print(text)
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1))
-    for path in args.readme:
-        write_between_markers(path, text, name="overheads")
+    publish(text, results, args, name="overheads")
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 import scipy.sparse  # noqa: E402
-from grid import write_between_markers  # noqa: E402
+from grid import publish  # noqa: E402
 
 
 def tfidf_like(n_samples, n_terms, terms_per_row, n_topics, seed=0):
@@ -145,11 +145,7 @@ def main(argv=None):
         for mode in ("speed", "peak-ours", "peak-sklearn"):
             results[mode] = child(mode, path, n_clusters, args.repeats)
     text = table(X.shape, X.nnz, n_clusters, results)
-    print(text)
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1))
-    for path in args.readme:
-        write_between_markers(path, text, name="sparse")
+    publish(text, results, args, name="sparse")
 
 
 if __name__ == "__main__":
