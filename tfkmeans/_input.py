@@ -98,7 +98,7 @@ def read_table(path, columns=None, delimiter=None, decimal=".", missing="error",
         if extension == ".npy":
             names, values = _read_npy(path)
         else:
-            names, values = _read_text_table(path, extension, delimiter, decimal, _encoding(encoding))
+            names, values = _read_text_table(path, extension, delimiter, decimal, text_encoding(encoding))
     except UnicodeError as error:  # beyond a bad byte (caught where it is read): no BOM for utf-16, say
         raise DataError(f"{path}: cannot be read as {encoding} text ({short_message(error)})") from None
     except OSError as error:  # a read that fails midway: an I/O error, a file that vanished
@@ -249,8 +249,9 @@ class ColumnNames(collections.abc.Sequence):
             return False
 
 
-def _encoding(name):
-    """Python's codec for ``name``, as pandas and ``open`` take it: UTF-8 skips a byte-order mark."""
+def text_encoding(name):
+    """Python's codec for ``name``, as pandas and ``open`` take it (UTF-8 skips a byte-order
+    mark), or a DataError when Python knows no such text encoding."""
     try:
         info = codecs.lookup(name)
     except LookupError:

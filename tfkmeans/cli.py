@@ -9,7 +9,6 @@ TensorFlow.
 """
 
 import argparse
-import codecs
 import dataclasses
 import math
 import os
@@ -342,14 +341,14 @@ def _check_combinations(settings, args, given):
             raise UsageError(f"--delimiter {settings.delimiter!r}: give one character (or \\t for a tab)")
     if len(settings.decimal) != 1:
         raise UsageError(f"--decimal {settings.decimal!r}: give one character")
+    from ._input import DataError, text_encoding
+
     try:
-        text = getattr(codecs.lookup(settings.encoding), "_is_text_encoding", True)  # not base64, rot13, ...
-    except LookupError:
-        text = False
-    if not text:
+        text_encoding(settings.encoding)
+    except DataError:
         raise UsageError(
             f"--encoding {settings.encoding!r}: not a text encoding Python knows (utf-8, cp1252, latin-1, ...)"
-        )
+        ) from None
     if settings.data is not None and settings.data.lower().endswith(".npy"):
         for flag in ("--delimiter", "--decimal", "--encoding"):
             if flag in given:
