@@ -119,20 +119,6 @@ def test_json_is_strict(tmp_path):
     assert not (tmp_path / "r.json").exists()
 
 
-def test_what_a_killed_run_left_is_removed_by_the_next(cli, tmp_path):
-    """A run killed outright (SIGKILL) leaves its hidden temporary files; the next run that
-    writes into the same directory removes those whose process is gone, and only those."""
-    dead = tmp_path / ".tfkmeans-999999999-abc.tmp.json"
-    dead.write_text("half")
-    alive = tmp_path / f".tfkmeans-{os.getppid()}-abc.tmp.json"
-    alive.write_text("still being written")
-    foreign = tmp_path / ".tmp-mine.json"
-    foreign.write_text("not ours")
-    finished = cli("--output", "result.json", "--save", "f.png")
-    assert finished.returncode == 0, finished.stderr
-    assert not dead.exists() and alive.exists() and foreign.exists()
-
-
 def test_default_figure_names_are_taken_once_even_at_the_same_time(tmp_path):
     """Eight figures saved at once to the default name: eight different files, and the file
     that was there first is untouched."""

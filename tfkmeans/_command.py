@@ -89,6 +89,7 @@ def run(settings):
     from . import _report
 
     reporter = _report.Reporter(settings)
+    reporter.check_default_figure()
     if settings.streaming:
         from . import _streaming
 

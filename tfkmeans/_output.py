@@ -1,50 +1,137 @@
 """Writing results: every file is written whole or not at all (JSON, NumPy, figures,
-animations, SavedModels).
+animations, SavedModels), and a run's files appear together or not at all.
 
 A file is first written to a hidden temporary file beside its destination, named after this
-process (``.tfkmeans-<pid>-<random>.tmp<ext>``), and then renamed into place. A run killed
-outright (SIGKILL) cannot remove its temporary files; the next run that writes into the same
-directory removes those whose process is gone.
+process (``.tfkmeans-<pid>-<random>.tmp<ext>``), and then renamed into place. ``Outputs`` puts
+several files in place as one transaction: a file it replaces is kept (as a hard link) until
+every file is in place and the run has said so, and anything that fails on the way puts every
+old file back.
+
+A run killed outright (SIGKILL) cannot remove its temporary files. Each temporary file is
+recorded, by name and by inode, in a journal beside it (``.tfkmeans-<pid>-<random>.journal``),
+and the next run that writes into that directory removes what a journal of a process that is
+gone lists, and only that: a file is never removed for its name alone.
 """
 
 import contextlib
+import errno
 import json
 import math
 import os
 import re
+import signal
+import socket
+import stat
 import tempfile
+import threading
 
 TEMPORARY_PREFIX = ".tfkmeans-"
-_TEMPORARY = re.compile(r"\.tfkmeans-(\d+)-[^/]*\.tmp")
+_JOURNAL = re.compile(r"\.tfkmeans-(\d+)-[A-Za-z0-9_]+\.journal")
+_JOURNAL_KIND = "tfkmeans temporary files"
+# A journal lists a few files; anything longer is not one of ours.
+_JOURNAL_MOST_BYTES = 1 << 20
+
+
+class OutputStreamError(OSError):
+    """Standard output could not be written (a full disk, a closed terminal): the run's files
+    are not put in place, since it could not say that they were."""
 
 
 def _temporary_prefix():
     return f"{TEMPORARY_PREFIX}{os.getpid()}-"
 
 
+class _Journal:
+    """What this process created in one directory, by name and inode, so that the next run
+    can tell, should this one be killed, what is this run's to remove and what is not."""
+
+    def __init__(self, directory):
+        handle, self.path = tempfile.mkstemp(dir=directory, prefix=_temporary_prefix(), suffix=".journal")
+        self._file = os.fdopen(handle, "w", encoding="utf-8")
+        self._write({"kind": _JOURNAL_KIND, "pid": os.getpid(), "host": socket.gethostname()})
+
+    def record(self, path):
+        info = os.lstat(path)
+        self._write(
+            {
+                "name": os.path.basename(path),
+                "device": info.st_dev,
+                "inode": info.st_ino,
+                "directory": stat.S_ISDIR(info.st_mode),
+            }
+        )
+
+    def _write(self, entry):
+        self._file.write(json.dumps(entry) + "\n")
+        self._file.flush()
+
+    def close(self):
+        self._file.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(self.path)
+
+
 def remove_stale_temporaries(directory):
-    """Remove the temporary files that runs killed outright left in ``directory``: those named
-    by ``atomic_write`` whose process no longer exists. Returns how many were removed."""
-    removed = 0
+    """Remove the temporary files that runs killed outright left in ``directory``: those that
+    the journal of a process that no longer exists lists, with the same inode. Returns how many
+    were removed."""
+    if os.name != "posix":  # os.kill(pid, 0) is no probe elsewhere (on Windows it signals)
+        return 0
     try:
         names = os.listdir(directory)
     except OSError:
         return 0
+    removed = 0
     for name in names:
-        match = _TEMPORARY.match(name)
-        if not match or _process_exists(int(match.group(1))):
-            continue
-        try:
-            path = os.path.join(directory, name)
-            if os.path.isdir(path) and not os.path.islink(path):
-                import shutil
+        match = _JOURNAL.fullmatch(name)
+        if match and not _process_exists(int(match.group(1))):
+            removed += _clean_up_after(directory, name, int(match.group(1)))
+    return removed
 
-                shutil.rmtree(path)
-            else:
-                os.remove(path)
-            removed += 1
+
+def _clean_up_after(directory, journal_name, pid):
+    """Remove what the journal ``journal_name`` of the dead process ``pid`` lists, then the
+    journal; a journal that is not wholly one of ours leaves everything where it is."""
+    import shutil
+
+    journal = os.path.join(directory, journal_name)
+    try:
+        handle = os.open(journal, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(handle, "rb") as file:
+            info = os.fstat(file.fileno())
+            if not stat.S_ISREG(info.st_mode) or info.st_size > _JOURNAL_MOST_BYTES:
+                return 0
+            entries = [json.loads(line) for line in file.read().decode("utf-8").splitlines()]
+    except (OSError, ValueError):
+        return 0
+    if not entries or entries[0] != {"kind": _JOURNAL_KIND, "pid": pid, "host": socket.gethostname()}:
+        return 0
+    ours = re.compile(rf"\.tfkmeans-{pid}-[A-Za-z0-9_]+\.tmp[^/\\]*")
+    listed = entries[1:]
+    if not all(
+        isinstance(entry, dict)
+        and set(entry) == {"name", "device", "inode", "directory"}
+        and isinstance(entry["name"], str)
+        and ours.fullmatch(entry["name"])
+        for entry in listed
+    ):
+        return 0
+    removed = 0
+    for entry in listed:
+        path = os.path.join(directory, entry["name"])
+        try:
+            info = os.lstat(path)
         except OSError:
-            pass
+            continue  # put in place, or removed, before the process died
+        if (info.st_dev, info.st_ino) != (entry["device"], entry["inode"]) or stat.S_ISDIR(info.st_mode) != entry[
+            "directory"
+        ]:
+            continue  # another file has the name now
+        with contextlib.suppress(OSError):
+            shutil.rmtree(path) if entry["directory"] else os.remove(path)
+            removed += 1
+    with contextlib.suppress(OSError):
+        os.remove(journal)
     return removed
 
 
@@ -73,18 +160,20 @@ def can_create_in(directory):
     return None
 
 
-def _new_temporary(path):
-    """A new empty temporary file beside ``path``, with the permissions a new file gets."""
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(
-        dir=directory, prefix=_temporary_prefix(), suffix=".tmp" + os.path.splitext(path)[1]
-    )
-    os.close(handle)
-    # mkstemp makes the file private (0600); give it the permissions a new file would get.
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(temporary, 0o666 & ~umask)
-    return temporary
+@contextlib.contextmanager
+def _signals_held():
+    """Hold Ctrl-C, SIGTERM and SIGHUP while files are renamed into place or put back, so that
+    a signal lands before or after, never between two renames. Only the main thread receives
+    Python's signals."""
+    held = {getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)}
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 @contextlib.contextmanager
@@ -96,59 +185,191 @@ def atomic_write(path, replace=True):
     ``replace=False`` an existing ``path`` is never replaced: ``FileExistsError`` is raised
     instead (a hard link, which the file system makes atomically or not at all).
     """
-    path = os.fspath(path)
-    temporary = _new_temporary(path)
-    try:
+    with Outputs() as outputs:
+        temporary = outputs.stage(path, replace)
         yield temporary
-        _commit(temporary, path, replace)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-
-
-def _commit(temporary, path, replace):
-    if replace:
-        os.replace(temporary, path)
-    else:
-        os.link(temporary, path)  # FileExistsError if path exists, never a replacement
-        os.remove(temporary)
+        outputs.commit()
 
 
 class Outputs:
     """Several output files of one run, written to temporary files as the run goes and put in
-    place together at its end (``commit``), so that a run that fails or is interrupted leaves
-    every file as it was. A ``with`` block removes what was not committed."""
+    place together at its end (``commit``), all or none, so that a run that fails or is
+    interrupted leaves every file as it was. A ``with`` block removes what was not committed."""
 
     def __init__(self):
-        self._staged = []  # (temporary, path, replace)
+        self._staged = []  # [temporary, destination or a new name's (stem, extension), replace]
+        self._journals = {}  # directory: _Journal
+        self._placed = {}  # temporary: the path it was put in place at
+
+    def _temporary_in(self, directory, extension, make=tempfile.mkstemp):
+        if directory not in self._journals:
+            remove_stale_temporaries(directory)
+            self._journals[directory] = _Journal(directory)
+        made = make(dir=directory, prefix=_temporary_prefix(), suffix=".tmp" + extension)
+        if isinstance(made, tuple):  # mkstemp: a file, private (0600) ...
+            os.close(made[0])
+            made = made[1]
+            umask = os.umask(0)  # ... given the permissions a new file gets
+            os.umask(umask)
+            os.chmod(made, 0o666 & ~umask)
+        self._journals[directory].record(made)
+        return made
 
     def stage(self, path, replace=True):
         """A temporary path to write ``path``'s content to; it takes ``path``'s place at
         ``commit``."""
         path = os.fspath(path)
-        remove_stale_temporaries(os.path.dirname(os.path.abspath(path)))
-        temporary = _new_temporary(path)
-        self._staged.append((temporary, path, replace))
+        temporary = self._temporary_in(os.path.dirname(os.path.abspath(path)), os.path.splitext(path)[1])
+        self._staged.append([temporary, path, replace])
         return temporary
 
-    def commit(self):
-        """Rename every staged file into place, in the order staged."""
-        while self._staged:
-            temporary, path, replace = self._staged[0]
-            _commit(temporary, path, replace)
-            self._staged.pop(0)
+    def stage_new(self, stem, extension=".png", directory="."):
+        """A temporary path whose content takes, at ``commit``, the first of ``stem.png``,
+        ``stem-2.png``, ... in ``directory`` that no file has (``placed`` says which)."""
+        temporary = self._temporary_in(os.path.abspath(directory), extension)
+        self._staged.append([temporary, (os.path.join(directory, stem), extension), False])
+        return temporary
+
+    def stage_directory(self, path):
+        """A new temporary directory beside ``path``, which takes the name ``path`` (which must
+        not exist) at ``commit``."""
+        path = os.fspath(path)
+        temporary = self._temporary_in(os.path.dirname(os.path.abspath(path)), "", make=tempfile.mkdtemp)
+        self._staged.append([temporary, path, False])
+        return temporary
+
+    def placed(self, temporary):
+        """Where the committed ``temporary`` was put."""
+        return self._placed[temporary]
+
+    def commit(self, announce=None):
+        """Put every staged file in place, then call ``announce()`` (which says so); if either
+        fails, or a signal comes, every file is put back as it was and the error is raised."""
+        done = []  # (destination, the old file kept aside or None, the new file's _identity)
+        try:
+            with _signals_held():
+                for temporary, destination, replace in self._staged:
+                    done.append(self._put(temporary, destination, replace))
+            if announce is not None:
+                announce()
+        except BaseException:
+            with _signals_held():
+                self._undo(done)
+            raise
+        with _signals_held():
+            for _, kept, _ in done:
+                if kept is not None:
+                    with contextlib.suppress(OSError):
+                        os.remove(kept)
+            self._staged = []
+            self._close_journals()
+
+    def _put(self, temporary, destination, replace):
+        if isinstance(destination, tuple):
+            return self._put_new(temporary, *destination)
+        kept = _keep_aside(destination) if replace and os.path.lexists(destination) else None
+        try:
+            if replace:
+                os.replace(temporary, destination)
+            elif os.path.isdir(temporary):
+                _rename_directory(temporary, destination)
+            else:
+                os.link(temporary, destination)  # FileExistsError if it exists: never a replacement
+                os.remove(temporary)
+        except BaseException as error:
+            if kept is not None:
+                os.remove(kept)
+            if not isinstance(error, OSError) or isinstance(error, FileExistsError):
+                raise
+            raise OSError(
+                error.errno, f"{error.strerror}; no output file was written or changed", destination
+            ) from None
+        self._placed[temporary] = destination
+        return destination, kept, _identity(destination)
+
+    def _put_new(self, temporary, stem, extension):
+        number = 1
+        while True:
+            candidate = f"{stem}{extension}" if number == 1 else f"{stem}-{number}{extension}"
+            if not os.path.lexists(candidate):
+                try:
+                    return self._put(temporary, candidate, False)
+                except FileExistsError:
+                    pass  # taken since we looked: the next number
+            number += 1
+
+    def _undo(self, done):
+        for destination, kept, identity in reversed(done):
+            with contextlib.suppress(OSError):
+                if kept is not None:
+                    os.replace(kept, destination)
+                elif _identity(destination) == identity:  # still the file this run made
+                    import shutil
+
+                    shutil.rmtree(destination) if os.path.isdir(destination) else os.remove(destination)
+        done.clear()
 
     def discard(self):
+        """Remove every staged temporary file that was not committed."""
+        import shutil
+
         for temporary, _, _ in self._staged:
-            if os.path.exists(temporary):
-                os.remove(temporary)
+            with contextlib.suppress(FileNotFoundError):
+                shutil.rmtree(temporary) if os.path.isdir(temporary) else os.remove(temporary)
         self._staged = []
+        self._close_journals()
+
+    def _close_journals(self):
+        for journal in self._journals.values():
+            journal.close()
+        self._journals = {}
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc_info):
         self.discard()
+
+
+def _identity(path):
+    """What tells the file at ``path`` from one put there later under the same name (an inode
+    number is soon given again)."""
+    info = os.lstat(path)
+    return info.st_dev, info.st_ino, info.st_ctime_ns, info.st_size
+
+
+def _rename_directory(temporary, destination):
+    if os.path.lexists(destination):
+        raise FileExistsError(errno.EEXIST, "File exists", destination)
+    try:
+        os.rename(temporary, destination)
+    except OSError as error:  # a directory made there since: rename refuses to replace it
+        if error.errno in (errno.EEXIST, errno.ENOTEMPTY):
+            raise FileExistsError(errno.EEXIST, "File exists", destination) from None
+        raise
+
+
+def _keep_aside(path):
+    """A second name for the file at ``path`` (a hard link; a copy where the file system has
+    none), so that it can be put back if the run's other files cannot all be put in place."""
+    import shutil
+
+    directory, name = os.path.split(os.path.abspath(path))
+    handle, kept = tempfile.mkstemp(dir=directory, prefix=_temporary_prefix(), suffix=f".kept-{name[:80]}")
+    os.close(handle)
+    os.remove(kept)
+    try:
+        os.link(path, kept, follow_symlinks=False)
+    except OSError:
+        try:
+            shutil.copy2(path, kept, follow_symlinks=False)
+        except OSError as error:
+            raise OSError(
+                error.errno,
+                f"{error.strerror} (keeping the old file aside); no output file was written or changed",
+                path,
+            ) from None
+    return kept
 
 
 def json_text(result):
@@ -220,25 +441,17 @@ def save_figure_new(figure, stem, extension=".png", directory="."):
     """Write a figure to ``stem.png`` in ``directory``, or ``stem-2.png``, ... : the first name
     no file has, taken atomically (two runs at once never take the same name, and no existing
     file is ever replaced). Returns the path written."""
-    number = 1
-    while True:
-        candidate = os.path.join(directory, f"{stem}{extension}" if number == 1 else f"{stem}-{number}{extension}")
-        if not os.path.lexists(candidate):
-            try:
-                with atomic_write(candidate, replace=False) as temporary:
-                    draw_figure(figure, temporary, extension.lstrip("."))
-                return candidate
-            except FileExistsError:
-                pass  # taken since we looked: the next number
-        number += 1
+    with Outputs() as outputs:
+        temporary = outputs.stage_new(stem, extension, directory)
+        draw_figure(figure, temporary, extension.lstrip("."))
+        outputs.commit()
+        return outputs.placed(temporary)
 
 
 def export_saved_model(centres, path):
     """Write a SavedModel whose ``serving_default`` maps float32 samples (None, n_features) to
     ``cluster_index`` (int64) and ``squared_distance`` (float32), through a temporary directory
     beside ``path`` renamed into place: ``path`` appears whole or not at all."""
-    import shutil
-
     import numpy as np
 
     from ._lloyd import nearest_centroids
@@ -267,11 +480,17 @@ def export_saved_model(centres, path):
 
     module = tf.Module()
     module.serve = serve
-    remove_stale_temporaries(parent)
-    temporary = tempfile.mkdtemp(dir=parent, prefix=_temporary_prefix(), suffix=".tmp")
-    try:
-        tf.saved_model.save(module, temporary, signatures={"serving_default": serve})
-        os.rename(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            shutil.rmtree(temporary)
+    with Outputs() as outputs:
+        temporary = outputs.stage_directory(path)
+        try:
+            tf.saved_model.save(module, temporary, signatures={"serving_default": serve})
+        except tf.errors.OpError as error:  # a full disk, say: TensorFlow's words, not its traceback
+            raise OSError(
+                f"export path {path!r}: the SavedModel could not be written ({error.message}); nothing was written"
+            ) from None
+        try:
+            outputs.commit()
+        except FileExistsError:  # another export took the name since it was checked
+            raise ValueError(
+                f"export path {path!r} already exists; give a new directory (nothing was overwritten)"
+            ) from None

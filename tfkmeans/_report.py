@@ -31,8 +31,13 @@ class Reporter:
 
     def say(self, *lines, level=1):
         if self.verbosity >= level:
-            for line in lines:
-                print(line, file=self.out, flush=True)
+            try:
+                for line in lines:
+                    print(line, file=self.out, flush=True)
+            except BrokenPipeError:
+                raise
+            except OSError as error:  # a full disk, a terminal gone: the run cannot say what it did
+                raise _output.OutputStreamError(error.errno, f"standard output: {error.strerror}") from None
 
     def warn(self, message):
         print(f"{PROG}: warning: {message}", file=sys.stderr, flush=True)
@@ -229,23 +234,52 @@ class Reporter:
                 extension = _output.check_figure_format(figure, settings.save)
                 _output.draw_figure(figure, outputs.stage(settings.save), extension)
                 written.append(f"Figure saved to {os.path.abspath(settings.save)}")
-            outputs.commit()
-        self.say(*written, level=0)
-        if settings.save is None:
-            self.show_or_save_default(figure)
-        return 0
+            return self.put_in_place(outputs, written, figure)
 
-    def show_or_save_default(self, figure):
+    def check_default_figure(self):
+        """Before any work: with no display and no ``--save``, the figure goes to the current
+        directory, which must take a new file."""
+        from .plotting import has_display
+
+        if self.settings.save is None and not has_display():
+            problem = _output.can_create_in(".")
+            if problem:
+                raise UsageError(
+                    f"with no display the figure is saved in the current directory, {os.path.abspath('.')}, "
+                    f"which cannot take a new file ({problem}); name one with --save"
+                )
+
+    def put_in_place(self, outputs, written, figure):
+        """Put the run's staged files in place, and the figure under a new default name when
+        there is no display and no ``--save``, and say so: all of them or none (a full stdout
+        or a figure that cannot be written puts every old file back). Then show the figure,
+        where there is a display. Returns the exit status."""
         import matplotlib.pyplot as plt
 
         from .plotting import has_display
 
-        if has_display():
+        default = None
+        if self.settings.save is None and not has_display():
+            default = outputs.stage_new(PROG, ".png")
+            _output.draw_figure(figure, default, "png")
+
+        def announce():
+            lines = list(written)
+            if default is not None:
+                saved = os.path.abspath(outputs.placed(default))
+                lines.append(f"No display to show the figure on, so it was saved to {saved}")
+            self.say(*lines, level=0)
+
+        outputs.commit(announce)
+        if self.settings.save is not None or default is not None:
+            plt.close(figure)
+            return 0
+        try:
             plt.show()
-            return
-        path = _output.save_figure_new(figure, PROG)
-        plt.close(figure)
-        self.say(f"No display to show the figure on, so it was saved to {os.path.abspath(path)}", level=0)
+        except KeyboardInterrupt:
+            print(f"{PROG}: interrupted while showing the figure; its files were written", file=sys.stderr)
+            return 130
+        return 0
 
     def single_document(self, data, run):
         labels = data.per_row(run.labels, missing=None)

@@ -138,11 +138,7 @@ def run(settings, reporter):
             extension = _output.check_figure_format(figure, settings.save)
             _output.draw_figure(figure, outputs.stage(settings.save), extension)
             written.append(f"Figure saved to {_abspath(settings.save)}")
-        outputs.commit()
-    reporter.say(*written, level=0)
-    if settings.save is None:
-        reporter.show_or_save_default(figure)
-    return 0
+        return reporter.put_in_place(outputs, written, figure)
 
 
 def _abspath(path):

@@ -9,11 +9,14 @@ TensorFlow.
 """
 
 import argparse
+import contextlib
 import dataclasses
 import math
 import os
+import signal
 import stat
 import sys
+import threading
 
 PROG = "tfkmeans"
 
@@ -459,28 +462,72 @@ def _short(error):
     return short_message(error)
 
 
-def main(argv=None):
-    """Run the command; returns its exit status (0, 2 for bad input, 130 when interrupted, 141
-    when its output was closed)."""
-    try:
-        settings = parse(sys.argv[1:] if argv is None else list(argv))
-        from . import _command
+class Signalled(BaseException):
+    """SIGTERM or SIGHUP, raised where the run is, so that what it staged is removed (as
+    Ctrl-C's KeyboardInterrupt is): a BaseException, which no ``except Exception`` takes."""
 
-        return _command.run(settings)
+    def __init__(self, number):
+        super().__init__(number)
+        self.number = number
+
+
+def _raise_signalled(number, frame):
+    raise Signalled(number)
+
+
+@contextlib.contextmanager
+def _termination_raises():
+    """SIGTERM and SIGHUP raise ``Signalled`` while the command runs (they would end the process
+    at once, leaving its temporary files), and are put back as they were after it."""
+    numbers = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {number: signal.signal(number, _raise_signalled) for number in numbers}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _stdout_to_devnull():
+    """Keep Python's last flush of stdout at exit from failing again (and saying so)."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no file descriptor behind sys.stdout
+        pass
+
+
+def main(argv=None):
+    """Run the command; returns its exit status (0, 2 for bad input, 130 when interrupted, 128
+    plus the signal's number for SIGTERM and SIGHUP, 141 when its output was closed)."""
+    from ._output import OutputStreamError
+
+    try:
+        with _termination_raises():
+            settings = parse(sys.argv[1:] if argv is None else list(argv))
+            from . import _command
+
+            return _command.run(settings)
     except UsageError as error:
         return _fail(str(error))
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted; no output file was written or changed", file=sys.stderr)
         return 130
+    except Signalled as signalled:
+        name = signal.Signals(signalled.number).name
+        print(f"{PROG}: stopped by {name}; no output file was written or changed", file=sys.stderr)
+        return 128 + signalled.number
     except MemoryError:
         return _fail("out of memory (try --stream for a .npy file, or fewer samples)")
     except BrokenPipeError:  # what it printed to went away (| head): stop, as tools killed by SIGPIPE do
-        try:  # and keep Python's last flush of stdout at exit from failing again
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        except (OSError, ValueError, AttributeError):  # no file descriptor behind sys.stdout
-            pass
+        _stdout_to_devnull()
         print(f"{PROG}: stopped: its output was closed (piped into head?)", file=sys.stderr)
         return 141
+    except OutputStreamError as error:
+        _stdout_to_devnull()
+        return _fail(f"{error.strerror}; no output file was written or changed")
     except OSError as error:
         where = f"{error.filename}: " if getattr(error, "filename", None) else ""
         return _fail(f"{where}{_short(error)}")

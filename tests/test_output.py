@@ -1,0 +1,412 @@
+"""tfkmeans/_output.py: a run's files are put in place all or none, whatever fails on the way
+(a file that cannot be replaced, a directory removed mid-run, a full stdout, a signal), and a
+killed run's temporary files are removed by the next run only when its journal proves them its
+own: never a file for its name alone. Faults are injected, not assumed."""
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO, error_lines, headless_environment
+from tfkmeans import _output
+
+OLD = {"l.npy": b"old labels", "o.json": b'{"old": true}\n', "f.png": b"old figure"}
+
+
+def lay_out(directory, files=OLD):
+    for name, content in files.items():
+        (directory / name).write_bytes(content)
+
+
+def listing(directory):
+    return sorted(path.name for path in directory.iterdir())
+
+
+def fail_on(monkeypatch, function, destination_name, error):
+    """Make ``os.<function>`` raise ``error`` when it would put a file at ``destination_name``
+    (its second argument), and work as usual otherwise."""
+    original = getattr(os, function)
+
+    def failing(source, destination, *args, **kwargs):
+        if os.path.basename(os.fspath(destination)) == destination_name:
+            raise error
+        return original(source, destination, *args, **kwargs)
+
+    monkeypatch.setattr(os, function, failing)
+
+
+def staged(directory, contents):
+    outputs = _output.Outputs()
+    for name, content in contents.items():
+        with open(outputs.stage(directory / name), "wb") as handle:
+            handle.write(content)
+    return outputs
+
+
+@pytest.mark.parametrize("failing", ["l.npy", "o.json", "f.png"])
+@pytest.mark.parametrize(
+    "error",
+    [
+        PermissionError(errno.EPERM, "Operation not permitted"),  # an immutable file (chattr +i)
+        OSError(errno.ENOSPC, "No space left on device"),
+        KeyboardInterrupt(),  # a signal between two renames lands after them and undoes them
+    ],
+    ids=["immutable", "full", "interrupted"],
+)
+def test_a_commit_that_fails_at_any_file_puts_every_old_file_back(tmp_path, monkeypatch, failing, error):
+    lay_out(tmp_path)
+    outputs = staged(tmp_path, {name: b"new " + name.encode() for name in OLD})
+    fail_on(monkeypatch, "replace", failing, error)
+    with outputs, pytest.raises(type(error)):
+        outputs.commit()
+    for name, content in OLD.items():
+        assert (tmp_path / name).read_bytes() == content
+    assert listing(tmp_path) == sorted(OLD)  # no temporary, kept-aside copy or journal left
+
+
+def test_a_commit_error_names_the_destination_not_a_temporary(tmp_path, monkeypatch):
+    lay_out(tmp_path)
+    outputs = staged(tmp_path, {"l.npy": b"new", "o.json": b"new"})
+    fail_on(monkeypatch, "replace", "o.json", PermissionError(errno.EPERM, "Operation not permitted"))
+    with outputs, pytest.raises(OSError) as raised:
+        outputs.commit()
+    assert raised.value.filename == str(tmp_path / "o.json")
+    assert "no output file was written or changed" in raised.value.strerror
+
+
+def test_a_file_that_cannot_be_kept_aside_is_copied_aside(tmp_path, monkeypatch):
+    """Where the file system has no hard links, the old file is copied aside, and still put back."""
+    lay_out(tmp_path)
+    monkeypatch.setattr(os, "link", lambda *args, **kwargs: (_ for _ in ()).throw(OSError(errno.EPERM, "no links")))
+    outputs = staged(tmp_path, {"l.npy": b"new", "o.json": b"new"})
+    fail_on(monkeypatch, "replace", "o.json", OSError(errno.EIO, "Input/output error"))
+    with outputs, pytest.raises(OSError):
+        outputs.commit()
+    assert (tmp_path / "l.npy").read_bytes() == OLD["l.npy"] and listing(tmp_path) == sorted(OLD)
+
+
+def test_an_announcement_that_fails_undoes_the_commit(tmp_path):
+    """The run says what it wrote after putting it in place; if it cannot (a full stdout), the
+    files go back, new ones are removed, and old ones return."""
+    lay_out(tmp_path, {"l.npy": OLD["l.npy"]})
+    outputs = staged(tmp_path, {"l.npy": b"new", "new.json": b"new"})
+
+    def announce():
+        assert (tmp_path / "l.npy").read_bytes() == b"new" and (tmp_path / "new.json").exists()
+        raise _output.OutputStreamError(errno.ENOSPC, "standard output: No space left on device")
+
+    with outputs, pytest.raises(_output.OutputStreamError):
+        outputs.commit(announce)
+    assert (tmp_path / "l.npy").read_bytes() == OLD["l.npy"] and listing(tmp_path) == ["l.npy"]
+
+
+def test_undo_never_removes_a_file_someone_else_put_there(tmp_path):
+    outputs = staged(tmp_path, {"new.json": b"ours"})
+
+    def announce():
+        os.remove(tmp_path / "new.json")
+        (tmp_path / "new.json").write_bytes(b"someone else's")
+        raise KeyboardInterrupt
+
+    with outputs, pytest.raises(KeyboardInterrupt):
+        outputs.commit(announce)
+    assert (tmp_path / "new.json").read_bytes() == b"someone else's"
+
+
+def test_a_committed_run_leaves_only_its_files(tmp_path):
+    lay_out(tmp_path)
+    with staged(tmp_path, {name: b"new" for name in OLD}) as outputs:
+        figure = outputs.stage_new("tfkmeans", ".png", str(tmp_path))
+        open(figure, "wb").close()
+        outputs.commit()
+        assert outputs.placed(figure) == os.path.join(str(tmp_path), "tfkmeans.png")
+    assert all((tmp_path / name).read_bytes() == b"new" for name in OLD)
+    assert listing(tmp_path) == sorted([*OLD, "tfkmeans.png"])
+
+
+# --- the command ---------------------------------------------------------------------------
+
+
+def command_files(tmp_path):
+    lay_out(tmp_path)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "o.json").write_bytes(OLD["o.json"])
+    return ["--labels", "l.npy", "--output", "out/o.json", "--save", "f.png"]
+
+
+def assert_unchanged(tmp_path):
+    for name in ("l.npy", "f.png"):
+        assert (tmp_path / name).read_bytes() == OLD[name]
+    assert listing(tmp_path) == sorted(["l.npy", "o.json", "f.png", "out"])
+
+
+def test_an_immutable_output_changes_no_other_file(cli, tmp_path, monkeypatch):
+    """o.json cannot be replaced (chattr +i gives EPERM): l.npy, put in place before it, goes back."""
+    arguments = command_files(tmp_path)
+    fail_on(monkeypatch, "replace", "o.json", PermissionError(errno.EPERM, "Operation not permitted"))
+    finished = cli(*arguments)
+    assert finished.returncode == 2
+    assert error_lines(finished.stderr) == [
+        "tfkmeans: error: out/o.json: Operation not permitted; no output file was written or changed"
+    ]
+    assert_unchanged(tmp_path)
+    assert (tmp_path / "out" / "o.json").read_bytes() == OLD["o.json"]
+
+
+def test_an_output_directory_removed_mid_run_changes_no_other_file(cli, tmp_path, monkeypatch):
+    import shutil
+
+    arguments = command_files(tmp_path)
+    draw = _output.draw_figure
+
+    def draw_then_remove_the_directory(*args):
+        draw(*args)
+        shutil.rmtree(tmp_path / "out")
+
+    monkeypatch.setattr(_output, "draw_figure", draw_then_remove_the_directory)
+    finished = cli(*arguments)
+    assert finished.returncode == 2
+    (line,) = error_lines(finished.stderr)
+    assert line.startswith("tfkmeans: error: out/o.json: No such file or directory") and ".tmp" not in line
+    for name in ("l.npy", "f.png"):
+        assert (tmp_path / name).read_bytes() == OLD[name]
+    assert listing(tmp_path) == ["f.png", "l.npy", "o.json"]
+
+
+def test_a_full_stdout_writes_no_file(cli, tmp_path, monkeypatch):
+    """Standard output on a full disk (/dev/full): the run cannot say what it wrote, so it writes
+    nothing, with -q too (where it prints only the files written)."""
+
+    class Full:
+        def write(self, text):
+            return len(text)
+
+        def flush(self):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    lay_out(tmp_path)
+    monkeypatch.setattr(sys, "stdout", Full())
+    finished = cli("-q", "--labels", "l.npy", "--output", "o.json", "--save", "f.png")
+    assert finished.returncode == 2
+    assert error_lines(finished.stderr) == [
+        "tfkmeans: error: standard output: No space left on device; no output file was written or changed"
+    ]
+    assert all((tmp_path / name).read_bytes() == content for name, content in OLD.items())
+    assert listing(tmp_path) == sorted(OLD)
+
+
+def test_a_default_figure_that_cannot_be_written_changes_no_other_file(cli, tmp_path, monkeypatch):
+    """No --save and no display: the figure takes a new name in the current directory as part of
+    the same commit, so when it cannot, the JSON is not replaced."""
+    lay_out(tmp_path, {"o.json": OLD["o.json"]})
+    fail_on(monkeypatch, "link", "tfkmeans.png", PermissionError(errno.EACCES, "Permission denied"))
+    finished = cli("--output", "o.json")
+    assert finished.returncode == 2 and "tfkmeans.png: Permission denied" in finished.stderr
+    assert (tmp_path / "o.json").read_bytes() == OLD["o.json"] and listing(tmp_path) == ["o.json"]
+
+
+def test_a_directory_that_takes_no_new_file_is_refused_before_any_work(cli, tmp_path, monkeypatch):
+    import tfkmeans._command
+
+    lay_out(tmp_path, {"o.json": OLD["o.json"]})
+    can_create_in = _output.can_create_in
+    monkeypatch.setattr(
+        _output,
+        "can_create_in",
+        lambda directory: "Read-only file system" if directory == "." else can_create_in(directory),
+    )
+    monkeypatch.setattr(tfkmeans._command, "load", lambda settings: pytest.fail("the data was loaded"))
+    finished = cli("--output", "o.json")
+    assert finished.returncode == 2
+    (line,) = error_lines(finished.stderr)
+    assert "cannot take a new file (Read-only file system); name one with --save" in line
+    assert (tmp_path / "o.json").read_bytes() == OLD["o.json"]
+
+
+SIGNAL_DURING_THE_WRITE = """
+import os, signal, sys
+from tfkmeans import _output
+from tfkmeans.cli import main
+
+draw = _output.draw_figure
+def draw_then_signal(*args):
+    draw(*args)
+    os.kill(os.getpid(), signal.{name})
+_output.draw_figure = draw_then_signal
+sys.exit(main(["--labels", "l.npy", "--output", "o.json", "--save", "f.png"]))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, status", [("SIGTERM", 143), ("SIGHUP", 129), ("SIGINT", 130)])
+def test_a_signal_during_the_write_changes_no_file_and_leaves_nothing(tmp_path, name, status):
+    """A real signal to a real process while its last file is written: every file as it was, no
+    temporary file left, one line."""
+    lay_out(tmp_path)
+    finished = subprocess.run(
+        [sys.executable, "-c", SIGNAL_DURING_THE_WRITE.format(name=name)],
+        cwd=tmp_path,
+        env={**headless_environment(), "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert finished.returncode == status, finished.stderr
+    (line,) = error_lines(finished.stderr)
+    assert "no output file was written or changed" in line
+    assert all((tmp_path / name).read_bytes() == content for name, content in OLD.items())
+    assert listing(tmp_path) == sorted(OLD)
+
+
+@pytest.mark.slow
+def test_stdout_on_dev_full_writes_no_file(tmp_path):
+    lay_out(tmp_path)
+    with open("/dev/full", "w") as full:
+        finished = subprocess.run(
+            [sys.executable, "-m", "tfkmeans", "-q", "--labels", "l.npy", "--output", "o.json", "--save", "f.png"],
+            cwd=tmp_path,
+            env={**headless_environment(), "PYTHONPATH": str(REPO)},
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    assert finished.returncode == 2
+    assert error_lines(finished.stderr) == [
+        "tfkmeans: error: standard output: No space left on device; no output file was written or changed"
+    ]
+    assert all((tmp_path / name).read_bytes() == content for name, content in OLD.items())
+    assert listing(tmp_path) == sorted(OLD)
+
+
+# --- what a killed run left ------------------------------------------------------------------
+
+KILLED_WHILE_WRITING = """
+import os, signal
+from tfkmeans import _output
+
+outputs = _output.Outputs()
+for name in ("o.json", "l.npy"):
+    with open(outputs.stage(name), "w") as handle:
+        handle.write("half")
+directory = outputs.stage_directory("model")
+open(os.path.join(directory, "saved_model.pb"), "w").close()
+print(os.getpid(), flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_killed_run_s_temporaries_are_removed_by_the_next_run_and_nothing_else(cli, tmp_path):
+    """A run killed outright leaves its temporary files and their journal. The next run that
+    writes there removes exactly those. The user's files are kept, even named like temporaries
+    of that very (dead) process, a folder included, and even listed in a journal, when the inode
+    is not the one the journal recorded."""
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_WHILE_WRITING],
+        cwd=tmp_path,
+        env={**headless_environment(), "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    pid = int(killed.stdout)
+    left = set(listing(tmp_path))
+    assert len(left) == 4 and all(
+        name.startswith(f".tfkmeans-{pid}-") for name in left
+    )  # 2 files, a folder, the journal
+
+    notes = tmp_path / f".tfkmeans-{pid}-notes.tmp.txt"
+    notes.write_text("my notes")
+    backup = tmp_path / f".tfkmeans-{pid}-backup.tmpdir"
+    backup.mkdir()
+    (backup / "data.csv").write_text("1,2\n")
+    # A user's file under the exact name of one of the killed run's temporaries: another inode.
+    (journal,) = [name for name in left if name.endswith(".journal")]
+    (temporary,) = [name for name in left if name.endswith(".tmp.json")]
+    (tmp_path / "mine").write_text("the user's file since")
+    os.replace(tmp_path / "mine", tmp_path / temporary)
+    (tmp_path / "alive").mkdir()
+    alive = tmp_path / "alive" / f".tfkmeans-{os.getpid()}-abcdefgh.tmp.json"
+    alive.write_text("being written by a live process")
+    (tmp_path / "alive" / f".tfkmeans-{os.getpid()}-abcdefgh.journal").write_text("not parsed: the process lives")
+
+    finished = cli("--output", "result.json", "--save", "f.png")
+    assert finished.returncode == 0, finished.stderr
+    assert set(listing(tmp_path)) == {notes.name, backup.name, temporary, "alive", "result.json", "f.png"}
+    assert notes.read_text() == "my notes" and (backup / "data.csv").read_text() == "1,2\n"
+    assert (tmp_path / temporary).read_text() == "the user's file since"
+    assert journal not in listing(tmp_path)
+    finished = cli("--output", "result.json", "--save", "f.png", cwd=tmp_path / "alive")
+    assert alive.exists() and finished.returncode == 0
+
+
+OURS = '{"kind": "tfkmeans temporary files", "pid": PID, "host": "HOST"}\n'
+
+
+@pytest.mark.parametrize(
+    "journal, is_ours",
+    [
+        ("not json\n", False),
+        ('{"kind": "something else", "pid": PID, "host": "HOST"}\n', False),
+        ('{"kind": "tfkmeans temporary files", "pid": PID, "host": "another machine"}\n', False),
+        (OURS + '{"name": "../escape.tmp", "device": 0, "inode": 0, "directory": false}\n', False),
+        (OURS + '{"name": "NAME", "device": 0, "inode": 0, "directory": true}\n', True),
+        (OURS + '{"name": "NAME", "device": 0, "inode": 0, "directory": false}\n', True),
+    ],
+    ids=["not-json", "not-ours", "another-host", "outside-name", "not-a-directory", "another-inode"],
+)
+def test_a_journal_removes_only_what_it_proves_its_own(tmp_path, journal, is_ours):
+    """A journal that is not wholly one of ours removes nothing; one of ours removes nothing
+    whose inode (or kind) is not the one it recorded, and then goes itself."""
+    import socket
+
+    pid = 2**22 + 12345  # above Linux's largest pid: no such process
+    name = f".tfkmeans-{pid}-abcdefgh.tmp.json"
+    (tmp_path / name).write_text("keep")
+    text = journal.replace("PID", str(pid)).replace("HOST", socket.gethostname()).replace("NAME", name)
+    journal_name = f".tfkmeans-{pid}-abcdefgh.journal"
+    (tmp_path / journal_name).write_text(text)
+    assert _output.remove_stale_temporaries(str(tmp_path)) == 0
+    assert listing(tmp_path) == sorted([name] + ([] if is_ours else [journal_name]))
+    assert (tmp_path / name).read_text() == "keep"
+
+
+# --- SavedModels -------------------------------------------------------------------------------
+
+
+def test_an_export_onto_a_full_disk_is_one_clear_error_and_leaves_nothing(tmp_path, monkeypatch):
+    from tfkmeans._tensorflow import tf
+
+    def full(*args, **kwargs):
+        raise tf.errors.ResourceExhaustedError(None, None, "saved_model.pb; No space left on device")
+
+    monkeypatch.setattr(tf.saved_model, "save", full)
+    with pytest.raises(OSError, match=r"export path .*model.*could not be written \(saved_model.pb; No space left"):
+        _output.export_saved_model([[0.0, 0.0], [1.0, 1.0]], tmp_path / "model")
+    assert listing(tmp_path) == []
+
+
+def test_an_export_whose_path_is_taken_meanwhile_is_told_so_and_replaces_nothing(tmp_path, monkeypatch):
+    """Another export (another thread, another process) takes the path while this one writes: the
+    SavedModel that got there first is kept whole, and this export says the path exists (it
+    never names its temporary directory)."""
+    from tfkmeans._tensorflow import tf
+
+    save = tf.saved_model.save
+
+    def save_while_another_takes_the_path(module, path, **kwargs):
+        save(module, path, **kwargs)
+        (tmp_path / "model").mkdir()
+        (tmp_path / "model" / "saved_model.pb").write_bytes(b"the other export's")
+
+    monkeypatch.setattr(tf.saved_model, "save", save_while_another_takes_the_path)
+    with pytest.raises(ValueError, match="already exists; give a new directory") as raised:
+        _output.export_saved_model([[0.0, 0.0], [1.0, 1.0]], tmp_path / "model")
+    assert ".tmp" not in str(raised.value)
+    assert listing(tmp_path) == ["model"]
+    assert (tmp_path / "model" / "saved_model.pb").read_bytes() == b"the other export's"
