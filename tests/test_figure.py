@@ -12,6 +12,9 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 matplotlib.use("Agg")
 
@@ -307,6 +310,42 @@ def test_degenerate_samples_give_zero_components_not_nan(samples):
     s = np.linalg.svd(centred, compute_uv=False)
     expected = s**2 / np.sum(s**2) if np.sum(s**2) > 0 else np.zeros_like(s)
     np.testing.assert_allclose(shares, np.pad(expected, (0, 2))[:2], atol=1e-12)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(
+    samples=st.tuples(st.integers(1, 24), st.integers(1, 24)).flatmap(
+        lambda shape: hnp.arrays(np.float64, shape, elements=st.floats(-1e3, 1e3, allow_subnormal=False))
+    ),
+    method=st.sampled_from(["exact", "randomized"]),
+)
+def test_principal_components_properties(samples, method):
+    """Whatever the samples: the shares of the variance are NumPy's SVD's, each sample's
+    coordinates have the component's variance, the components are orthonormal (or zero, past
+    the rank) with their largest entry positive. The randomized SVD is exact where its sketch
+    (2 + 10 columns) is as wide as the samples' rank."""
+    n, d = samples.shape
+    if method == "randomized" and min(n, d) > 12:
+        samples = samples[:12]
+    limit = 0 if method == "randomized" else plotting.EXACT_PCA_LIMIT
+    original, plotting.EXACT_PCA_LIMIT = plotting.EXACT_PCA_LIMIT, limit
+    try:
+        mean, components, shares = principal_components(samples)
+    finally:
+        plotting.EXACT_PCA_LIMIT = original
+    centred = samples - samples.mean(axis=0)
+    s = np.linalg.svd(centred, compute_uv=False)
+    total = np.sum(s**2)
+    if total <= 1e-18 * max(1.0, np.max(np.abs(samples))) ** 2:  # no variance to speak of
+        return
+    expected = np.pad(s**2 / total, (0, 2))[:2]
+    np.testing.assert_allclose(shares, expected, atol=1e-9)
+    coordinates = (samples - mean) @ components.T
+    np.testing.assert_allclose(np.sum(coordinates**2, axis=0), expected * total, rtol=1e-6, atol=1e-9 * total)
+    kept = shares > 1e-12
+    np.testing.assert_allclose(components[kept] @ components[kept].T, np.eye(int(kept.sum())), atol=1e-8)
+    for component in components[kept]:
+        assert component[np.argmax(np.abs(component))] > 0
 
 
 def test_a_wide_table_is_plotted_on_its_principal_components(cli, tmp_path, figures):

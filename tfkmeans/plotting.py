@@ -72,7 +72,8 @@ def principal_components(samples, count=2, seed=0):
 
     Returns ``(mean, components, shares)``: the samples' mean (d,), the components as unit rows
     (count, d), each with its largest entry positive, and each one's share of the variance.
-    Components beyond the samples' rank are zero, with a share of 0.
+    A component past the samples' rank has a share of 0 (and is zero when there are fewer
+    samples than components, or than features), never NaN.
     """
     samples = np.asarray(samples)
     if samples.ndim != 2:
