@@ -419,20 +419,36 @@ def test_the_adjusted_rand_index_against_a_label_column(cli, labelled_iris, flag
     assert len(result["centroids"][0]) == (2 if "--columns" in flags else 4)
 
 
-def test_each_k_of_a_range_gets_its_adjusted_rand_index(cli, labelled_iris):
+def test_each_k_of_a_range_gets_its_adjusted_rand_index(cli, labelled_iris, monkeypatch):
+    """Each k's index is scikit-learn's on that k's own clusters (recorded as the sweep fits
+    them; the chosen k's also from --labels), printed in the table and written in the JSON."""
     from sklearn.metrics import adjusted_rand_score
 
+    from tfkmeans._kmeans import KMeans
+
+    clusters, fit_predict = {}, KMeans.fit_predict
+
+    def record(self, *args, **kwargs):
+        clusters[self.n_clusters] = np.asarray(fit_predict(self, *args, **kwargs))
+        return clusters[self.n_clusters]
+
+    monkeypatch.setattr(KMeans, "fit_predict", record)
     finished = cli(
         "--data", labelled_iris, "--true-labels", "species", "--n-clusters", "2:4", "--init", "k-means++",
-        "--output", "o.json", "--labels", "l.npy", "--save", "s.png",
+        "--n-init", "3", "--output", "o.json", "--labels", "l.npy", "--save", "s.png",
     )  # fmt: skip
     assert finished.returncode == 0, finished.stderr
     result = strict_json(labelled_iris.parent / "o.json")
     indices = {entry["n_clusters"]: entry["adjusted_rand_index"] for entry in result["sweep"]}
-    assert sorted(indices) == [2, 3, 4] and all(-1 <= value <= 1 for value in indices.values())
+    species = species_by_hand()
+    assert sorted(indices) == sorted(clusters) == [2, 3, 4]
+    for k, labels in clusters.items():
+        assert indices[k] == pytest.approx(adjusted_rand_score(species, labels), abs=1e-12)
+    assert len(set(indices.values())) == 3
     chosen = result["chosen_n_clusters"]
-    expected = adjusted_rand_score(species_by_hand(), np.load(labelled_iris.parent / "l.npy"))
-    assert indices[chosen] == pytest.approx(expected, abs=1e-12)
+    assert indices[chosen] == pytest.approx(
+        adjusted_rand_score(species, np.load(labelled_iris.parent / "l.npy")), abs=1e-12
+    )
     rows = {int(line.split()[0]): line.split() for line in finished.stdout.splitlines() if line[:8].strip().isdigit()}
     assert [float(rows[k][-1]) for k in (2, 3, 4)] == [round(indices[k], 3) for k in (2, 3, 4)]
 
