@@ -514,6 +514,25 @@ def test_rows_dropped_for_gaps_are_dropped_from_the_labels(cli, tmp_path):
     assert "3 classes (2 samples have none)" in finished.stdout
 
 
+def test_a_label_column_without_any_label_gives_no_index(cli, tmp_path):
+    """Every label cell empty: nothing to compare, so the index is null in the JSON (strict),
+    "-" in a sweep's table, and the report says why; the run itself succeeds."""
+    table = pd.read_csv(IRIS)
+    table["species"] = ""
+    table.to_csv(tmp_path / "empty.csv", index=False)
+    single = cli("--data", "empty.csv", "--true-labels", "species", "--output", "o.json", "--save", "f.png")
+    assert single.returncode == 0, single.stderr
+    assert strict_json(tmp_path / "o.json")["adjusted_rand_index"] is None
+    assert "Adjusted Rand index against 'species': none (no sample has a label)" in single.stdout
+    sweep = cli(
+        "--data", "empty.csv", "--true-labels", "species", "--n-clusters", "2:3", "--n-init", "1",
+        "--output", "s.json", "--save", "s.png",
+    )  # fmt: skip
+    assert sweep.returncode == 0, sweep.stderr
+    assert [entry["adjusted_rand_index"] for entry in strict_json(tmp_path / "s.json")["sweep"]] == [None, None]
+    assert [line.split()[-1] for line in sweep.stdout.splitlines() if line[:8].strip() in ("2", "3")] == ["-", "-"]
+
+
 def test_a_numeric_label_column_is_never_clustered(cli, tmp_path):
     """Class numbers are numbers, so without --true-labels they would be clustered as a feature."""
     from sklearn.metrics import adjusted_rand_score
