@@ -7,6 +7,7 @@ when a figure or animation needs them), so the command costs little more than th
 """
 
 import dataclasses
+import os
 
 import numpy as np
 
@@ -29,6 +30,7 @@ class Data:
     standardized: bool = False
     plot_columns: list = None  # the two features the figure plots (positions), or None
     table_format: dict = None  # a table's delimiter (given or detected), decimal mark and encoding
+    truth: "TrueLabels" = None  # --true-labels: the table's own label of each sample
 
     def standardize(self):
         self.mean = self.samples.mean(axis=0, dtype=np.float64)
@@ -43,6 +45,12 @@ class Data:
             return np.asarray(points, np.float64) * self.scale + self.mean
         return np.asarray(points)
 
+    def fitted(self, points):
+        """Points in the data's own units (the lesson's true centroids) in k-means' space."""
+        if points is None or not self.standardized:
+            return points
+        return (np.asarray(points, np.float64) - self.mean) / self.scale
+
     def per_row(self, labels, missing=-1):
         """One label per data row of the file, ``missing`` for rows left out."""
         if self.rows is None or len(self.rows) == self.n_rows:
@@ -50,6 +58,33 @@ class Data:
         per_row = np.full(self.n_rows, missing, dtype=np.int64 if missing is not None else object)
         per_row[self.rows] = labels
         return per_row
+
+
+@dataclasses.dataclass
+class TrueLabels:
+    """``--true-labels``: a column of the table holding each sample's known label (text or
+    numbers). An empty cell is no label: that sample is left out of the comparison."""
+
+    column: str  # the column's name
+    values: np.ndarray  # one per sample
+    labelled: np.ndarray  # bool, one per sample
+
+    @property
+    def n_labelled(self):
+        return int(np.count_nonzero(self.labelled))
+
+    @property
+    def n_classes(self):
+        return len(np.unique(self.values[self.labelled]))
+
+    def adjusted_rand_index(self, labels):
+        """scikit-learn's adjusted Rand index of ``labels`` (one cluster per sample) against
+        these labels, on the samples that have one; None when none has."""
+        from sklearn.metrics import adjusted_rand_score
+
+        if not self.labelled.any():
+            return None
+        return float(adjusted_rand_score(self.values[self.labelled], np.asarray(labels)[self.labelled]))
 
 
 @dataclasses.dataclass
@@ -94,7 +129,7 @@ def run(settings):
         from . import _streaming
 
         return _streaming.run(settings, reporter)
-    data = load(settings)
+    data = load_with_true_labels(settings) if settings.true_labels is not None else load(settings)
     reporter.describe(data)
     if settings.sweep:
         result = sweep(settings, data, reporter.progress)
@@ -162,6 +197,73 @@ def load(settings):
     if settings.standardize:
         data.standardize()
     return data
+
+
+def load_with_true_labels(settings):
+    """``load``, with the ``--true-labels`` column read beside the samples: never one of the
+    columns clustered (without --columns, all the others are), and cut to the same rows."""
+    from . import _input
+
+    path = settings.data
+    try:
+        with _input.open_regular(path):  # what load refuses (a FIFO, a device) is never read here
+            pass
+        names, table = _input._read_text_table(
+            path,
+            os.path.splitext(path)[1].lower(),
+            settings.delimiter,
+            settings.decimal,
+            _input.text_encoding(settings.encoding),
+        )
+    except (_input.DataError, UnicodeError, OSError) as error:
+        load(settings)  # the file's problem, in the words of a run without --true-labels
+        raise UsageError(f"--data {_input.short_message(error)}") from None
+    try:
+        position = _input.choose_columns(path, names, [settings.true_labels], flag="--true-labels")[0]
+    except _input.DataError as error:
+        raise UsageError(f"--true-labels {settings.true_labels}: {str(error).removeprefix(path + ': ')}") from None
+    column = names[position]
+    if settings.columns is None:
+        features = [name for j, name in enumerate(names) if j != position]
+        if not features:
+            raise UsageError(f"--true-labels {column}: the table's only column; no column is left to cluster")
+        # Standardized after the ids are looked for, as load does when every column is clustered.
+        data = load(dataclasses.replace(settings, columns=features, standardize=False))
+        data.notes.extend(_id_notes(data))
+        if settings.standardize:
+            data.standardize()
+    else:
+        try:
+            chosen = _input.choose_columns(path, names, settings.columns)
+        except _input.DataError:
+            chosen = []  # load says what is wrong with --columns
+        if position in chosen:
+            raise UsageError(
+                f"--true-labels {column}: is also a column to cluster (--columns); labels are never clustered"
+            )
+        data = load(settings)
+    if data.n_rows != len(table):
+        raise UsageError(f"--data {path}: changed while it was read ({len(table)} rows, then {data.n_rows})")
+    cells = table[position]
+    labelled = cells.notna().to_numpy()
+    if cells.dtype.kind in "biuf":
+        values = cells.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:  # text: a label is its text, whatever spaces surround it
+        values = np.array([str(cell).strip() if present else "" for cell, present in zip(cells, labelled)], object)
+        labelled = labelled & (values != "")
+    rows = np.arange(len(table)) if data.rows is None else np.asarray(data.rows)
+    data.truth = TrueLabels(column, values[rows], labelled[rows])
+    return data
+
+
+def _id_notes(data):
+    from . import _input
+
+    return [
+        f"Note: {name!r} counts 1, 2, 3, ...: an id rather than a measurement? --columns leaves it out."
+        for j, name in enumerate(data.feature_names)
+        if _input.looks_like_an_id(data.samples[:, j])
+    ]
 
 
 def plot_columns(settings, names):
@@ -261,6 +363,8 @@ def sweep(settings, data, progress=None):
                 "distinct_clusters": distinct,
             }
         )
+        if data.truth is not None:
+            entries[-1]["adjusted_rand_index"] = data.truth.adjusted_rand_index(labels)
         labels_by_count[n_clusters] = labels
     result = Sweep(entries, sample_size)
     scored = [entry for entry in entries if entry["silhouette"] is not None]

@@ -65,6 +65,15 @@ class Reporter:
             self.say(
                 "Each column standardized to mean 0 and standard deviation 1; centroids below are in the data's units."
             )
+        if data.truth is not None:
+            truth = data.truth
+            unlabelled = len(truth.labelled) - truth.n_labelled
+            self.say(
+                f"Known labels: column {truth.column!r}, {truth.n_classes} "
+                + ("class" if truth.n_classes == 1 else "classes")
+                + (f" ({unlabelled} {'sample has' if unlabelled == 1 else 'samples have'} none)" if unlabelled else "")
+                + "; not clustered, compared with the clusters"
+            )
 
     def centroids(self, title, points, data, indent="  "):
         """A table of centroids under a line of column names; with true centroids, the nearest
@@ -131,6 +140,8 @@ class Reporter:
         else:
             self.say(f"stopped after {n} iterations without converging")
         self.centroids("Final centroids:", data.in_units(run.centroids), data)
+        if data.truth is not None:
+            self.say(_agreement(data.truth, data.truth.adjusted_rand_index(run.labels)))
         if run.n_distinct < settings.n_clusters:
             self.warn(
                 f"only {run.n_distinct} distinct clusters for --n-clusters {settings.n_clusters}: "
@@ -149,12 +160,19 @@ class Reporter:
                 else f"a random {result.silhouette_sample_size:,} samples"
             ),
             "",
-            f"{'clusters':>8}  {'inertia':>16}  {'silhouette':>10}",
+            f"{'clusters':>8}  {'inertia':>16}  {'silhouette':>10}"
+            + ("" if data.truth is None else f"  {'adjusted Rand index':>19}"),
         )
         for entry in result.entries:
             shown = "-" if entry["silhouette"] is None else f"{entry['silhouette']:.3f}"
-            self.say(f"{entry['n_clusters']:>8}  {entry['inertia']:>16,.3f}  {shown:>10}")
+            line = f"{entry['n_clusters']:>8}  {entry['inertia']:>16,.3f}  {shown:>10}"
+            if data.truth is not None:
+                index = entry["adjusted_rand_index"]
+                line += f"  {'-' if index is None else f'{index:.3f}':>19}"
+            self.say(line)
         self.say("")
+        if data.truth is not None:
+            self.say(_agreement(data.truth, None, sweep=True), "")
         if result.chosen is not None:
             k = result.chosen["n_clusters"]
             line = f"The silhouette score is highest at k = {k}"
@@ -193,6 +211,8 @@ class Reporter:
             "plot_columns": settings.plot_columns,
             "streamed": settings.streaming,
         }
+        if settings.true_labels is not None:
+            record["true_labels"] = settings.true_labels
         if settings.generation is not None:
             record.update(settings.generation)
         record.update(data.table_format or {})
@@ -204,7 +224,7 @@ class Reporter:
         Returns the exit status."""
         settings = self.settings
         shown = plot_selection(len(data.samples), settings.seed)
-        plotted = data.in_units(data.samples[shown])
+        plotted = data.samples[shown]  # in the space k-means fitted: standardized, with --standardize
         projection = self.projection(data, plotted)
         with _output.Outputs() as outputs:
             written = []
@@ -283,7 +303,7 @@ class Reporter:
 
     def single_document(self, data, run):
         labels = data.per_row(run.labels, missing=None)
-        return {
+        document = {
             "centroids": data.in_units(run.centroids).tolist(),
             "initial_centroids": data.in_units(run.initial_centroids).tolist(),
             "feature_names": list(data.feature_names),
@@ -294,6 +314,9 @@ class Reporter:
             "true_centroids": None if data.true_centroids is None else data.true_centroids.tolist(),
             "settings": self.settings_record(data),
         }
+        if data.truth is not None:
+            document["adjusted_rand_index"] = data.truth.adjusted_rand_index(run.labels)
+        return document
 
     def sweep_document(self, data, result):
         return {
@@ -306,22 +329,29 @@ class Reporter:
 
     # --- figures ----------------------------------------------------------------------------
 
+    # Everything a figure draws is in the space k-means fitted (``data.samples``' own), so that
+    # what looks apart on it was apart for k-means: with --standardize, standardized values.
+
     def projection(self, data, plotted):
+        """What the figure plots of ``plotted``, samples in k-means' space."""
         from .plotting import Projection
 
-        return Projection.choose(plotted, data.feature_names, data.plot_columns)
+        return Projection.choose(plotted, data.feature_names, data.plot_columns, standardized=data.standardized)
 
     def result_figure(self, data, run, shown, plotted, projection):
+        """The samples ``shown`` (``plotted``: those samples, in k-means' space) by cluster, and
+        the inertia per iteration."""
         from .plotting import plot_result
 
         n, total = len(plotted), len(data.samples)
         return plot_result(
             plotted,
-            data.in_units(run.centroids),
+            run.centroids,
             run.labels[shown],
             run.inertias,
-            true_centroids=data.true_centroids,
+            true_centroids=data.fitted(data.true_centroids),
             projection=projection,
+            standardized=data.standardized,
             title=f"k-means after {run.n_iterations} iterations ({self.settings.init} start)"
             + ("" if n == total else f"; {n:,} of {total:,} samples shown"),
         )
@@ -330,7 +360,11 @@ class Reporter:
         from .plotting import plot_sweep
 
         source = "the lesson's blobs" if self.settings.data is None else os.path.basename(self.settings.data)
-        return plot_sweep(result.entries, title=f"Choosing k on {source}: {self.settings.n_init} starts per k")
+        return plot_sweep(
+            result.entries,
+            title=f"Choosing k on {source}: {self.settings.n_init} starts per k",
+            standardized=data.standardized,
+        )
 
     def animation(self, data, run, shown, plotted, projection, path):
         from ._functions import assign
@@ -341,10 +375,10 @@ class Reporter:
         animate(
             path,
             plotted,
-            [data.in_units(centroids) for centroids in frames],
+            frames,
             [assign(sample, centroids)[0] for centroids in frames],
             [run.start_inertia, *run.inertias],
-            true_centroids=data.true_centroids,
+            true_centroids=data.fitted(data.true_centroids),
             projection=projection,
         )
         return len(frames)
@@ -355,6 +389,17 @@ def _strict_json(document):
         return _output.json_text(document)
     except ValueError as error:
         raise UsageError(f"--output: {error}") from None
+
+
+def _agreement(truth, index, sweep=False):
+    """What the adjusted Rand index says, on which samples."""
+    on = "" if truth.labelled.all() else f", on the {truth.n_labelled} samples that have a label"
+    meaning = f"1: the same grouping as {truth.column!r}; about 0: no better than chance{on}"
+    if sweep:
+        return f"The adjusted Rand index compares each k's clusters with {truth.column!r} ({meaning})."
+    if index is None:
+        return f"Adjusted Rand index against {truth.column!r}: none (no sample has a label)"
+    return f"Adjusted Rand index against {truth.column!r}: {index:.3f} ({meaning})"
 
 
 def _names(names, most=5):

@@ -132,7 +132,7 @@ def run(settings, reporter):
                 + ("" if settings.labels else " (--labels writes each sample's cluster)")
             )
         shown = slice(None)
-        plotted = data.in_units(data.samples)
+        plotted = data.samples  # the space k-means fitted, as every figure draws (standardized values too)
         figure = reporter.result_figure(data, run, shown, plotted, reporter.projection(data, plotted))
         if settings.save is not None:
             extension = _output.check_figure_format(figure, settings.save)

@@ -225,6 +225,13 @@ def build_parser():
         "weighs more for its units; centroids are reported in the data's own units",
     )
     data.add_argument(
+        "--true-labels",
+        metavar="COLUMN",
+        help="a table's column of known labels (species, say; text or numbers), by name or number: it is never "
+        "clustered, and the adjusted Rand index of the clusters against it is reported (1: the same grouping, "
+        "about 0: no better than chance)",
+    )
+    data.add_argument(
         "--stream",
         action="store_true",
         help="read a .npy file a batch at a time on every pass instead of loading it (the default for files over "
@@ -275,6 +282,7 @@ class Settings:
     plot_columns: list = None
     verbosity: int = 1  # 0 quiet, 1 normal, 2 verbose
     generation: dict = None  # the lesson's blobs' settings, without --data
+    true_labels: str = None  # a column of the table to compare the clusters with
 
     @property
     def sweep(self):
@@ -307,12 +315,32 @@ def parse(argv):
         animate=args.animate,
         plot_columns=None if args.plot_columns is None else args.plot_columns.split(","),
         verbosity=0 if args.quiet else 2 if args.verbose else 1,
+        true_labels=args.true_labels,
     )
     settings.n_init = args.n_init or (10 if settings.sweep else 1)
     settings.iterations = args.iterations or (300 if settings.sweep else 10)
     _check_combinations(settings, args, given)
+    _check_true_labels(settings)
     _check_paths(settings)
     return settings
+
+
+def _check_true_labels(settings):
+    """--true-labels names a column of a table; a .npy array has no names, and a streamed file
+    is a .npy too."""
+    if settings.true_labels is None:
+        return
+    from ._input import TABLE_EXTENSIONS
+
+    if not settings.true_labels.strip():
+        raise UsageError("--true-labels: give a column of the table, by name or number")
+    if settings.data is None:
+        raise UsageError("--true-labels names a column of your data, so it goes with --data")
+    if os.path.splitext(settings.data)[1].lower() not in TABLE_EXTENSIONS:
+        raise UsageError(
+            f"--true-labels names a column of a table ({', '.join(TABLE_EXTENSIONS)}); --data {settings.data} is not "
+            "one (a .npy array has no column names: save it with its labels as a table)"
+        )
 
 
 def _check_combinations(settings, args, given):

@@ -7,46 +7,163 @@ import numpy as np
 
 from ._output import atomic_write, save_figure
 
+# The principal components come from the eigenvectors of the smaller of the d x d covariance
+# and the n x n Gram matrix, which is exact and small while one side is at most this; beyond
+# it (both sides larger) they come from a randomized SVD, whose memory grows as n + d.
+EXACT_PCA_LIMIT = 2_048
+# The samples are converted to float64 this many values at a time (8 MiB), so a figure never
+# needs a float64 copy of all of them.
+CHUNK_VALUES = 2**20
+
 
 class Projection:
     """What a figure plots of points with many features: two of the features, or the first two
     principal components of the samples. Call it on points (..., n_features) for their (x, y);
-    ``labels`` are the axes' labels."""
+    ``labels`` are the axes' labels. ``standardized``: the points are standardized values
+    (mean 0, standard deviation 1 in each feature), and the labels say so."""
 
-    def __init__(self, n_features, feature_names=None, columns=None, components=None, mean=None, labels=None):
+    def __init__(
+        self,
+        n_features,
+        feature_names=None,
+        columns=None,
+        components=None,
+        mean=None,
+        labels=None,
+        standardized=False,
+    ):
         self.n_features = n_features
         self.columns = columns
         self.components, self.mean = components, mean
         if labels is None:
-            labels = axis_labels(n_features, feature_names, columns)
+            labels = axis_labels(n_features, feature_names, columns, standardized)
         self.labels = labels
 
     @classmethod
-    def choose(cls, samples, feature_names=None, columns=None):
+    def choose(cls, samples, feature_names=None, columns=None, standardized=False):
         """``columns`` (two positions) if given; the features themselves when there are at most
         two; else the samples' first two principal components."""
-        samples = np.asarray(samples, np.float64)
+        samples = np.asarray(samples)
         n_features = samples.shape[1]
         if columns is not None or n_features <= 2:
-            return cls(n_features, feature_names, columns)
-        mean = samples.mean(axis=0)
-        centred = samples - mean
-        # The covariance's eigenvectors: a d x d problem, not an SVD of all the samples.
-        variances, vectors = np.linalg.eigh(centred.T @ centred)
-        order = np.argsort(variances)[::-1]
-        variances, vectors = np.maximum(variances[order], 0.0), vectors[:, order].T
-        shares = variances / max(np.sum(variances), np.finfo(float).tiny)
-        labels = tuple(f"principal component {i + 1} ({shares[i]:.0%} of the variance)" for i in range(2))
-        return cls(n_features, feature_names, components=vectors[:2], mean=mean, labels=labels)
+            return cls(n_features, feature_names, columns, standardized=standardized)
+        mean, components, shares = principal_components(samples, 2)
+        of = " of the standardized features" if standardized else ""
+        labels = tuple(f"principal component {i + 1}{of} ({shares[i]:.0%} of the variance)" for i in range(2))
+        return cls(n_features, feature_names, components=components, mean=mean, labels=labels)
 
     def __call__(self, points):
-        points = np.asarray(points, np.float64)
+        points = np.asarray(points)
         if self.components is not None:
-            projected = (points - self.mean) @ self.components.T
+            flat = points.reshape(-1, points.shape[-1])
+            projected = np.empty((len(flat), len(self.components)))
+            for rows in _row_chunks(flat):
+                projected[rows] = (flat[rows].astype(np.float64) - self.mean) @ self.components.T
+            projected = projected.reshape(*points.shape[:-1], len(self.components))
             return projected[..., 0], projected[..., 1]
         if self.columns is not None:
             return points[..., self.columns[0]], points[..., self.columns[1]]
         return plot_coordinates(points)
+
+
+def principal_components(samples, count=2, seed=0):
+    """The first ``count`` principal components of ``samples`` (n, d), in memory that grows as
+    n + d (never a d x d matrix for large d, nor a float64 copy of the samples).
+
+    Returns ``(mean, components, shares)``: the samples' mean (d,), the components as unit rows
+    (count, d), each with its largest entry positive, and each one's share of the variance.
+    A component past the samples' rank has a share of 0 (and is zero when there are fewer
+    samples than components, or than features), never NaN.
+    """
+    samples = np.asarray(samples)
+    if samples.ndim != 2:
+        raise ValueError(f"samples must be 2-D, got shape {samples.shape}")
+    n, d = samples.shape
+    mean = samples.mean(axis=0, dtype=np.float64)
+    total = 0.0
+    for rows in _row_chunks(samples):
+        total += float(np.sum(np.square(samples[rows].astype(np.float64) - mean)))
+    if min(n, d) <= EXACT_PCA_LIMIT:
+        variances, components = (_from_covariance if d <= n else _from_gram)(samples, mean)
+    else:
+        variances, components = _randomized(samples, mean, count, seed)
+    variances, components = np.maximum(variances[:count], 0.0), components[:count]
+    if len(variances) < count:  # fewer samples or features than components
+        variances = np.concatenate([variances, np.zeros(count - len(variances))])
+        components = np.concatenate([components, np.zeros((count - len(components), d))])
+    largest = components[np.arange(count), np.argmax(np.abs(components), axis=1)]
+    components = components * np.where(largest < 0, -1.0, 1.0)[:, np.newaxis]
+    shares = variances / total if total > 0 else np.zeros(count)
+    return mean, components, shares
+
+
+def _row_chunks(matrix):
+    step = max(1, CHUNK_VALUES // max(1, matrix.shape[-1]))
+    return [slice(start, start + step) for start in range(0, len(matrix), step)]
+
+
+def _column_chunks(matrix):
+    step = max(1, CHUNK_VALUES // max(1, matrix.shape[0]))
+    return [slice(start, start + step) for start in range(0, matrix.shape[1], step)]
+
+
+def _descending(values, vectors):
+    order = np.argsort(values)[::-1]
+    return values[order], vectors[:, order]
+
+
+def _from_covariance(samples, mean):
+    """Fewer features than samples: the d x d scatter matrix's eigenvectors."""
+    scatter = np.zeros((samples.shape[1],) * 2)
+    for rows in _row_chunks(samples):
+        centred = samples[rows].astype(np.float64) - mean
+        scatter += centred.T @ centred
+    variances, vectors = _descending(*np.linalg.eigh(scatter))
+    return variances, vectors.T
+
+
+def _from_gram(samples, mean):
+    """Fewer samples than features: the n x n Gram matrix's eigenvectors u give the components
+    X^T u / s, with the same variances s^2."""
+    gram = np.zeros((samples.shape[0],) * 2)
+    for columns in _column_chunks(samples):
+        centred = samples[:, columns].astype(np.float64) - mean[columns]
+        gram += centred @ centred.T
+    variances, vectors = _descending(*np.linalg.eigh(gram))
+    singular = np.sqrt(np.maximum(variances, 0.0))
+    # A direction with no variance (beyond the samples' rank) has no component: zero, not 0/0.
+    inverse = np.where(singular > singular[0] * 1e-10, 1.0 / np.where(singular > 0, singular, 1.0), 0.0)
+    components = np.empty((len(variances), samples.shape[1]))
+    for columns in _column_chunks(samples):
+        centred = samples[:, columns].astype(np.float64) - mean[columns]
+        components[:, columns] = (vectors.T @ centred) * inverse[:, np.newaxis]
+    return variances, components
+
+
+def _randomized(samples, mean, count, seed, oversample=10, power_iterations=7):
+    """Halko, Martinsson and Tropp's randomized SVD (as scikit-learn's randomized_svd), with
+    the centring left implicit, (X - 1 m^T) V = X V - 1 (m^T V), so no centred copy is made."""
+    n, d = samples.shape
+    width = min(count + oversample, n, d)
+
+    def times(vectors):  # (X - 1 m^T) V, (n, width)
+        result = np.empty((n, vectors.shape[1]))
+        for rows in _row_chunks(samples):
+            result[rows] = samples[rows].astype(np.float64) @ vectors
+        return result - mean @ vectors
+
+    def transposed_times(vectors):  # (X - 1 m^T)^T U, (d, width)
+        result = np.zeros((d, vectors.shape[1]))
+        for rows in _row_chunks(samples):
+            result += samples[rows].astype(np.float64).T @ vectors[rows]
+        return result - np.outer(mean, vectors.sum(axis=0))
+
+    basis = times(np.random.default_rng(seed).standard_normal((d, width)))
+    for _ in range(power_iterations):  # each pass sharpens the gap between the large and the small
+        basis = times(np.linalg.qr(transposed_times(np.linalg.qr(basis)[0]))[0])
+    basis = np.linalg.qr(basis)[0]
+    _, singular, right = np.linalg.svd(transposed_times(basis).T, full_matrices=False)
+    return singular**2, right
 
 
 def plot_coordinates(points):
@@ -58,9 +175,12 @@ def plot_coordinates(points):
     return points[..., 0], points[..., 1]
 
 
-def axis_labels(n_features, feature_names=None, columns=None):
-    """Labels for the x and y axes of ``plot_coordinates``' points (or of the two ``columns``)."""
+def axis_labels(n_features, feature_names=None, columns=None, standardized=False):
+    """Labels for the x and y axes of ``plot_coordinates``' points (or of the two ``columns``);
+    ``standardized``: each says that its values are standardized."""
     names = list(feature_names) if feature_names is not None else [f"feature {j}" for j in range(n_features)]
+    if standardized:
+        names = [f"{name} (standardized)" for name in names]
     if columns is not None:
         return names[columns[0]], names[columns[1]]
     if n_features == 1:
@@ -132,9 +252,19 @@ def plot_clusters(
 
 
 def plot_result(
-    samples, centroids, labels, inertias, *, true_centroids=None, feature_names=None, title=None, projection=None
+    samples,
+    centroids,
+    labels,
+    inertias,
+    *,
+    true_centroids=None,
+    feature_names=None,
+    title=None,
+    projection=None,
+    standardized=False,
 ):
-    """The final figure: samples coloured by cluster beside the inertia after each iteration."""
+    """The final figure: samples coloured by cluster beside the inertia after each iteration.
+    ``standardized``: everything given is in standardized values, and the inertia's label says so."""
     import matplotlib.pyplot as plt
 
     projection = projection or Projection(np.shape(samples)[1], feature_names)
@@ -145,7 +275,7 @@ def plot_result(
     iterations = np.arange(1, len(inertias) + 1)
     inertia_axes.plot(iterations, inertias, "o-", color="tab:blue")
     inertia_axes.set_xlabel("iteration")
-    inertia_axes.set_ylabel("inertia (within-cluster sum of squares)")
+    inertia_axes.set_ylabel(inertia_label(standardized))
     inertia_axes.set_title("Inertia after each iteration")
     inertia_axes.set_xticks(iterations if len(iterations) <= 20 else np.linspace(1, len(iterations), 11).round())
     inertia_axes.grid(alpha=0.3)
@@ -223,24 +353,31 @@ def animate(
     plt.close(figure)
 
 
-def plot_sweep(sweep, title=None):
+def inertia_label(standardized=False):
+    return "inertia (within-cluster sum of squares" + (" of the standardized features)" if standardized else ")")
+
+
+def plot_sweep(sweep, title=None, standardized=False):
     """Inertia (the elbow) and silhouette score against the number of clusters, side by side.
 
-    ``sweep`` is a list of ``{"n_clusters", "inertia", "silhouette"}`` (silhouette may be None).
+    ``sweep`` is a list of ``{"n_clusters", "inertia", "silhouette"}`` (silhouette may be None);
+    ``standardized``: they were computed on standardized values, and the labels say so.
     """
     import matplotlib.pyplot as plt
 
     counts = [entry["n_clusters"] for entry in sweep]
     figure, (inertia_axes, silhouette_axes) = plt.subplots(1, 2, figsize=(12, 4.8))
     inertia_axes.plot(counts, [entry["inertia"] for entry in sweep], "o-", color="tab:blue")
-    inertia_axes.set_ylabel("inertia (within-cluster sum of squares)")
+    inertia_axes.set_ylabel(inertia_label(standardized))
     inertia_axes.set_title("Inertia: look for the elbow")
     scored = [(entry["n_clusters"], entry["silhouette"]) for entry in sweep if entry["silhouette"] is not None]
     if scored:
         silhouette_axes.plot(*zip(*scored), "o-", color="tab:green")
         best = max(scored, key=lambda pair: pair[1])
         silhouette_axes.plot(*best, "o", markersize=14, markerfacecolor="none", markeredgecolor="k")
-    silhouette_axes.set_ylabel("silhouette score (higher is better)")
+    silhouette_axes.set_ylabel(
+        "silhouette score (higher is better)" + (", on the standardized features" if standardized else "")
+    )
     silhouette_axes.set_title("Silhouette score")
     for ax in (inertia_axes, silhouette_axes):
         ax.set_xlabel("number of clusters k")
