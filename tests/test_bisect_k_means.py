@@ -2,6 +2,8 @@
 stream (the two draw their starts differently): weights that decide where each split is seeded,
 and lopsided groups on which the two split rules must choose different clusters."""
 
+import itertools
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -11,6 +13,15 @@ from hypothesis import strategies as st
 from sklearn.metrics import adjusted_rand_score
 
 from tfkmeans import BisectingKMeans
+
+
+def grid(names, *axes, default):
+    """Every combination of ``axes`` for ``parametrize(names, ...)``; those not in ``default``
+    (a list of tuples) are marked slow, to keep the default suite's time."""
+    return pytest.mark.parametrize(
+        names,
+        [pytest.param(*case, marks=() if case in default else pytest.mark.slow) for case in itertools.product(*axes)],
+    )
 
 
 def sorted_rows(centres):
@@ -42,9 +53,13 @@ CLOUD = np.random.default_rng(0).normal(size=(200, 2)) * 2 + [40.0, 30.0]
 HEAVY_AND_CLOUD = np.vstack([HEAVY, CLOUD])
 
 
-@pytest.mark.parametrize("light", [0.0, 1e-6])
-@pytest.mark.parametrize("init", ["random", "k-means++"])
-@pytest.mark.parametrize("sparse", [False, True])
+@grid(
+    "light, init, sparse",
+    [0.0, 1e-6],
+    ["random", "k-means++"],
+    [False, True],
+    default=[(1e-6, "random", False), (0.0, "k-means++", True), (1e-6, "k-means++", False)],
+)
 def test_each_split_is_seeded_with_the_sample_weights(light, init, sparse):
     weights = np.r_[[3.0, 1.0, 2.0], np.full(len(CLOUD), light)]
     X = sp.csr_matrix(HEAVY_AND_CLOUD + 50) if sparse else HEAVY_AND_CLOUD  # positive: sparse holds the same numbers
@@ -100,8 +115,7 @@ def lopsided():
     return np.vstack(parts) + 200.0, groups  # positive: a sparse copy holds the same numbers
 
 
-@pytest.mark.parametrize("init", ["random", "k-means++"])
-@pytest.mark.parametrize("sparse", [False, True])
+@grid("init, sparse", ["random", "k-means++"], [False, True], default=[("random", False), ("k-means++", True)])
 def test_the_two_split_rules_split_different_clusters_as_scikit_learns_do(init, sparse):
     X, groups = lopsided()
     data = sp.csr_matrix(X) if sparse else X

@@ -3,6 +3,7 @@ the same start, at tolerance 0 and above, dense, sparse and streamed, float32 an
 including a start that is already the means of its clusters (where the shift is exactly 0 and
 "at most tol" must stop at once)."""
 
+import itertools
 import warnings
 
 import numpy as np
@@ -41,9 +42,22 @@ KINDS = ["dense", "sparse", "dataset"]
 DTYPES = [np.float32, np.float64]
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("tol", [0.0, 1e-4])
+def grid(names, *axes, default):
+    """Every combination of ``axes`` for ``parametrize(names, ...)``; those not in ``default``
+    (a list of tuples) are marked slow, to keep the default suite's time."""
+    return pytest.mark.parametrize(
+        names,
+        [pytest.param(*case, marks=() if case in default else pytest.mark.slow) for case in itertools.product(*axes)],
+    )
+
+
+@grid(
+    "dtype, kind, tol",
+    DTYPES,
+    KINDS,
+    [0.0, 1e-4],
+    default=[(dtype, kind, 0.0) for dtype in DTYPES for kind in KINDS] + [(np.float32, "dense", 1e-4)],
+)
 def test_a_start_on_the_means_stops_after_one_iteration_as_in_scikit_learn(dtype, kind, tol):
     """The first update moves nothing (a total shift of exactly 0, at most any tol): one
     iteration, as scikit-learn counts it (a strict "<" ran a second)."""
@@ -70,9 +84,13 @@ def check_n_iter(X, kind, tol, start_rows):
     np.testing.assert_allclose(ours.cluster_centers_, theirs.cluster_centers_, rtol=rtol, atol=rtol)
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("kind", ["dense", "sparse"])
-@pytest.mark.parametrize("tol", [0.0, 1e-4, 0.05])
+@grid(
+    "dtype, kind, tol",
+    DTYPES,
+    ["dense", "sparse"],
+    [0.0, 1e-4, 0.05],
+    default=[(np.float32, "dense", 0.0), (np.float64, "sparse", 1e-4), (np.float64, "dense", 0.05)],
+)
 def test_n_iter_is_scikit_learns_from_the_same_start(dtype, kind, tol):
     check_n_iter(overlapping(dtype=dtype), kind, tol, [0, 1, 2, 3])
 
@@ -86,9 +104,14 @@ def test_n_iter_is_scikit_learns_over_more_data_starts_and_tolerances(dtype, kin
     check_n_iter(overlapping(seed=seed, dtype=dtype), kind, tol, start_rows)
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("sparse", [False, True])
-@pytest.mark.parametrize("tol, max_no_improvement", [(1e-4, None), (0.0, 3)])
+@grid(
+    "dtype, sparse, tol, max_no_improvement",
+    DTYPES,
+    [False, True],
+    [1e-4, 0.0],
+    [None, 3],
+    default=[(np.float64, False, 1e-4, None), (np.float32, True, 0.0, 3)],
+)
 def test_minibatch_stops_where_scikit_learn_does_on_a_start_that_never_moves(dtype, sparse, tol, max_no_improvement):
     """Each cluster is one point repeated (integers: every running mean is exact), and the start
     is on them: no step moves a centre and every batch's inertia is 0. With tol > 0 the second

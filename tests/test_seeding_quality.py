@@ -3,6 +3,7 @@
 starts are as good on average as scikit-learn's; with one candidate they are measurably worse."""
 
 import contextlib
+import itertools
 
 import numpy as np
 import pytest
@@ -10,6 +11,15 @@ import scipy.sparse as sp
 import sklearn.cluster as skc
 
 from tfkmeans import BisectingKMeans, KMeans, MiniBatchKMeans, _lloyd, _seeding, _sparse, kmeans_plusplus
+
+
+def grid(names, *axes, default):
+    """Every combination of ``axes`` for ``parametrize(names, ...)``; those not in ``default``
+    (a list of tuples) are marked slow, to keep the default suite's time."""
+    return pytest.mark.parametrize(
+        names,
+        [pytest.param(*case, marks=() if case in default else pytest.mark.slow) for case in itertools.product(*axes)],
+    )
 
 
 def potential(X, centres):
@@ -94,8 +104,7 @@ def expected_trials(k):
     return 2 + int(np.log(k))  # scikit-learn's rule
 
 
-@pytest.mark.parametrize("k", [1, 2, 3, 8, 21])
-@pytest.mark.parametrize("sparse", [False, True])
+@grid("k, sparse", [1, 2, 3, 8, 21], [False, True], default=[(1, False), (8, False), (3, True), (21, True)])
 def test_kmeans_plusplus_draws_two_plus_log_k_candidates_a_centre(drawn, k, sparse):
     X = np.abs(tight_blobs(n_clusters=5, n_samples=200))
     data = sp.csr_matrix(X) if sparse else X
@@ -108,7 +117,7 @@ def test_kmeans_plusplus_draws_two_plus_log_k_candidates_a_centre(drawn, k, spar
     assert record["shapes"] == [(1,), (expected_trials(k),)]
 
 
-@pytest.mark.parametrize("n_local_trials", [1, 3, 7])
+@pytest.mark.parametrize("n_local_trials", [1, pytest.param(3, marks=pytest.mark.slow), 7])
 def test_kmeans_plusplus_draws_the_candidates_it_is_asked_for(drawn, n_local_trials):
     X = tight_blobs(n_samples=200)
     with drawn() as records:
@@ -117,21 +126,24 @@ def test_kmeans_plusplus_draws_the_candidates_it_is_asked_for(drawn, n_local_tri
     assert records[0]["shapes"] == [(1,), (n_local_trials,)]
 
 
-@pytest.mark.parametrize(
-    "make, k",
-    [
-        (lambda k: KMeans(k, init="k-means++", n_init=1, random_state=0), 8),
-        (lambda k: MiniBatchKMeans(k, init="k-means++", n_init=1, random_state=0), 8),
-        (lambda k: BisectingKMeans(k, init="k-means++", random_state=0), 3),
-    ],
-    ids=["KMeans", "MiniBatchKMeans", "BisectingKMeans"],
+ESTIMATORS = {
+    "KMeans": lambda: KMeans(8, init="k-means++", n_init=1, random_state=0),
+    "MiniBatchKMeans": lambda: MiniBatchKMeans(8, init="k-means++", n_init=1, random_state=0),
+    "BisectingKMeans": lambda: BisectingKMeans(3, init="k-means++", random_state=0),  # splits of 2
+}
+
+
+@grid(
+    "estimator, sparse",
+    ESTIMATORS,
+    [False, True],
+    default=[("KMeans", False), ("MiniBatchKMeans", True), ("BisectingKMeans", False)],
 )
-@pytest.mark.parametrize("sparse", [False, True])
-def test_the_estimators_seed_greedily_as_scikit_learn_does(drawn, make, k, sparse):
+def test_the_estimators_seed_greedily_as_scikit_learn_does(drawn, estimator, sparse):
     X = np.abs(tight_blobs(n_samples=300))
     data = sp.csr_matrix(X) if sparse else X
     with drawn() as records:
-        make(k).fit(data)
+        ESTIMATORS[estimator]().fit(data)
     assert records
     for record in records:  # a bisection seeds each split of 2
         assert record["trials"] == expected_trials(record["k"])

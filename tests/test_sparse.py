@@ -2,6 +2,7 @@
 nearest centre's squared distance (which mini-batch inertia and early stopping are made of), and
 inertia_ and n_steps_ of every estimator."""
 
+import itertools
 import warnings
 
 import numpy as np
@@ -10,6 +11,15 @@ import scipy.sparse as sp
 
 from tfkmeans import BisectingKMeans, KMeans, MiniBatchKMeans, _lloyd, _sparse
 from tfkmeans._samples import Samples
+
+
+def grid(names, *axes, default):
+    """Every combination of ``axes`` for ``parametrize(names, ...)``; those not in ``default``
+    (a list of tuples) are marked slow, to keep the default suite's time."""
+    return pytest.mark.parametrize(
+        names,
+        [pytest.param(*case, marks=() if case in default else pytest.mark.slow) for case in itertools.product(*axes)],
+    )
 
 
 def positive_blobs(n_samples=1500, n_features=4, n_centres=5, seed=0, dtype=np.float64):
@@ -89,8 +99,12 @@ def _lloyd_free_partial_step(data, weights, centres):
     return _minibatch.update(data, weights, centres, counts, tf.constant(False), tf.constant([0, 0], tf.int64), 0.0)
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("compute_labels", [True, False])
+@grid(
+    "dtype, compute_labels",
+    [np.float32, np.float64],
+    [True, False],
+    default=[(np.float64, False), (np.float32, True)],
+)
 def test_minibatch_early_stopping_and_inertia_are_the_same_dense_and_sparse(dtype, compute_labels):
     """The same seed draws the same batches, dense or sparse, so the smoothed inertia stops the
     run at the same step, and inertia_ is the same (without labels, the smoothed inertia times
@@ -130,8 +144,12 @@ def test_minibatch_early_stopping_and_inertia_are_the_same_dense_and_sparse(dtyp
         assert 0.2 * per_sample < dense.inertia_ / len(X) < 5 * per_sample
 
 
-@pytest.mark.parametrize("Estimator", [KMeans, BisectingKMeans, MiniBatchKMeans])
-@pytest.mark.parametrize("weighted", [False, True])
+@grid(
+    "Estimator, weighted",
+    [KMeans, BisectingKMeans, MiniBatchKMeans],
+    [False, True],
+    default=[(KMeans, True), (BisectingKMeans, False), (MiniBatchKMeans, True)],
+)
 def test_inertia_is_the_same_dense_and_sparse_and_numpys(Estimator, weighted):
     X = positive_blobs(300)
     weights = np.random.default_rng(2).uniform(0.5, 2.0, len(X)) if weighted else None
