@@ -1,0 +1,180 @@
+"""Sparse samples give the numbers dense ones give, and both the numbers NumPy gives by hand: the
+nearest centre's squared distance (which mini-batch inertia and early stopping are made of), and
+inertia_ and n_steps_ of every estimator."""
+
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from tfkmeans import BisectingKMeans, KMeans, MiniBatchKMeans, _lloyd, _sparse
+from tfkmeans._samples import Samples
+
+
+def grid(names, *axes, default):
+    """Every combination of ``axes`` for ``parametrize(names, ...)``; those not in ``default``
+    (a list of tuples) are marked slow, to keep the default suite's time."""
+    return pytest.mark.parametrize(
+        names,
+        [pytest.param(*case, marks=() if case in default else pytest.mark.slow) for case in itertools.product(*axes)],
+    )
+
+
+def positive_blobs(n_samples=1500, n_features=4, n_centres=5, seed=0, dtype=np.float64):
+    """Positive blobs (a sparse copy holds the same numbers) away from the origin, so that |x|^2
+    is large beside the distances: a distance that left it out is far off."""
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(5, 15, size=(n_centres, n_features))
+    X = centres[rng.integers(0, n_centres, n_samples)] + rng.normal(size=(n_samples, n_features))
+    return np.abs(X).astype(dtype)
+
+
+def nearest_by_hand(X, centres):
+    """Each row's nearest centre and squared distance to it, from the differences."""
+    squared = np.sum((X[:, None, :].astype(np.float64) - centres[None].astype(np.float64)) ** 2, axis=2)
+    return squared.argmin(axis=1), squared.min(axis=1)
+
+
+def inertia_by_hand(X, centres, labels, weights=None):
+    squared = np.sum((X.astype(np.float64) - centres[labels].astype(np.float64)) ** 2, axis=1)
+    return float(np.sum(squared if weights is None else squared * weights))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_clusters", [3, 40])
+def test_the_nearest_centre_and_its_squared_distance_are_numpys(dtype, n_clusters):
+    X = positive_blobs(300, dtype=dtype)
+    rng = np.random.default_rng(1)
+    centres = X[rng.choice(len(X), n_clusters, replace=False)] + rng.normal(size=(n_clusters, X.shape[1])).astype(dtype)
+    labels, distances = nearest_by_hand(X, centres)
+    rtol = 1e-4 if dtype == np.float32 else 1e-10
+    for kind in ("dense", "sparse"):
+        samples = Samples(sp.csr_matrix(X) if kind == "sparse" else X)
+        ours_labels, ours_distances = samples.run(
+            _nearest,
+            None,
+            samples.relative(centres),
+            n_clusters=n_clusters,
+            allow_xla=False,
+        )
+        np.testing.assert_array_equal(ours_labels.numpy(), labels, err_msg=kind)
+        np.testing.assert_allclose(
+            ours_distances.numpy(), distances, rtol=rtol, atol=rtol * distances.max(), err_msg=kind
+        )
+
+
+def _nearest(data, weights, centres):
+    if not isinstance(data, _sparse.SparseSamples):
+        data = _lloyd.DenseSamples(data)
+    return data.nearest(centres)
+
+
+def test_the_mini_batch_update_reports_the_batch_inertia_numpy_gives():
+    """One mini-batch step on all the samples: its inertia (what the smoothed inertia of early
+    stopping averages) is the batch's squared distances to the centres it started from."""
+    X = positive_blobs(200)
+    centres = X[:5] + 0.5
+    _, distances = nearest_by_hand(X, centres)
+    for data in (X, sp.csr_matrix(X)):
+        samples = Samples(data)
+        _, _, batch_inertia, _ = samples.run(
+            _lloyd_free_partial_step,
+            None,
+            samples.relative(centres),
+            n_clusters=5,
+            allow_xla=False,
+        )
+        assert float(batch_inertia) == pytest.approx(distances.sum(), rel=1e-10)
+
+
+def _lloyd_free_partial_step(data, weights, centres):
+    from tfkmeans import _minibatch
+    from tfkmeans._tensorflow import tf
+
+    if isinstance(data, tf.Tensor):
+        data = _lloyd.DenseSamples(data)
+    counts = tf.zeros([centres.shape[0]], centres.dtype)
+    return _minibatch.update(data, weights, centres, counts, tf.constant(False), tf.constant([0, 0], tf.int64), 0.0)
+
+
+@grid(
+    "dtype, compute_labels",
+    [np.float32, np.float64],
+    [True, False],
+    default=[(np.float64, False), (np.float32, True)],
+)
+def test_minibatch_early_stopping_and_inertia_are_the_same_dense_and_sparse(dtype, compute_labels):
+    """The same seed draws the same batches, dense or sparse, so the smoothed inertia stops the
+    run at the same step, and inertia_ is the same (without labels, the smoothed inertia times
+    the samples; with them, the inertia NumPy gives for labels_). A start in one corner makes the
+    smoothed inertia improve for many steps before it stalls."""
+    X = positive_blobs(dtype=dtype)
+    start = np.sort(X, axis=0)[:5]  # the smallest values: far from most samples
+    results = []
+    for data in (X, sp.csr_matrix(X)):
+        model = MiniBatchKMeans(
+            5,
+            init=start,
+            n_init=1,
+            batch_size=64,
+            max_no_improvement=3,
+            max_iter=30,
+            random_state=0,
+            compute_labels=compute_labels,
+        ).fit(data)
+        results.append(model)
+        if compute_labels:
+            by_hand = inertia_by_hand(X, model.cluster_centers_, model.labels_)
+            assert model.inertia_ == pytest.approx(by_hand, rel=1e-5 if dtype == np.float32 else 1e-10)
+            np.testing.assert_array_equal(model.labels_, nearest_by_hand(X, model.cluster_centers_)[0])
+    dense, sparse = results
+    n_steps_all = 30 * len(X) // 64
+    assert 3 + 2 < dense.n_steps_ < n_steps_all  # improved for a while, then stopped early
+    assert sparse.n_steps_ == dense.n_steps_
+    rtol = 1e-4 if dtype == np.float32 else 1e-9
+    assert sparse.inertia_ == pytest.approx(dense.inertia_, rel=rtol)
+    np.testing.assert_allclose(sparse.cluster_centers_, dense.cluster_centers_, rtol=rtol)
+    if not compute_labels:
+        # A rough check that does not hang on the batches drawn: the smoothed inertia per sample
+        # is of the order of the final centres' inertia per sample (a distance without |x|^2
+        # would be far off, or clipped to 0).
+        per_sample = inertia_by_hand(X, dense.cluster_centers_, nearest_by_hand(X, dense.cluster_centers_)[0]) / len(X)
+        assert 0.2 * per_sample < dense.inertia_ / len(X) < 5 * per_sample
+
+
+@grid(
+    "Estimator, weighted",
+    [KMeans, BisectingKMeans, MiniBatchKMeans],
+    [False, True],
+    default=[(KMeans, True), (BisectingKMeans, False), (MiniBatchKMeans, True)],
+)
+def test_inertia_is_the_same_dense_and_sparse_and_numpys(Estimator, weighted):
+    X = positive_blobs(300)
+    weights = np.random.default_rng(2).uniform(0.5, 2.0, len(X)) if weighted else None
+    inertias = []
+    for data in (X, sp.csr_matrix(X)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            model = Estimator(5, random_state=0).fit(data, sample_weight=weights)
+        by_hand = inertia_by_hand(X, model.cluster_centers_, model.labels_, weights)
+        assert model.inertia_ == pytest.approx(by_hand, rel=1e-9)
+        inertias.append(model.inertia_)
+    assert inertias[1] == pytest.approx(inertias[0], rel=1e-9)
+
+
+def test_sparse_squared_distances_to_points_are_numpys():
+    """The (samples x points) squared distances the k-means++ seeding draws from."""
+    X = positive_blobs(100)
+    points = X[[3, 50, 70]] + 0.25
+    parts = _sparse.components(sp.csr_matrix(X))
+    ours = _sparse.run(lambda data, weights, points: data.squared_distances(points), parts, None, tf_constant(points))
+    by_hand = np.sum((X[:, None, :] - points[None]) ** 2, axis=2)
+    np.testing.assert_allclose(ours.numpy(), by_hand, rtol=1e-10)
+
+
+def tf_constant(values):
+    from tfkmeans._tensorflow import tf
+
+    return tf.constant(values)
