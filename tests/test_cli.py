@@ -199,8 +199,8 @@ BAD_FILES = {
 BAD_RUNS = [
     (["--data", "missing.csv"], "missing.csv: no such file"),
     (
-        ["--data", "labels.csv"],
-        "labels.csv, line 2, column 3 ('species'): 'a' is not a number; choose the numeric columns with --columns",
+        ["--data", "labels.csv", "--columns", "height,species"],
+        "labels.csv: column 3 ('species') is not numeric: it holds text (line 2: 'a'); choose the columns to cluster",
     ),
     (
         ["--data", "labels.csv", "--columns", "height,weight"],
@@ -214,19 +214,19 @@ BAD_RUNS = [
     (["--n-clusters", "5:3"], "a range A:B needs A < B"),
     (["--n-clusters", "2:4", "--animate", "k.gif"], "--animate goes with one cluster count, not a range"),
     (["--n-clusters", "2:4", "--tolerance", "0"], "--tolerance goes with one cluster count"),
-    (["--data", "two_rows.csv", "--delimiter", "ab"], "--delimiter 'ab': give one character"),
+    (["--data", "two_rows.csv", "--delimiter", "ab"], "--delimiter 'ab': the delimiter must be one character"),
     (["--data", "empty.csv"], "empty.csv: the file is empty"),
     (["--data", "header_only.csv"], "header line (1) but no data"),
     (
         ["--data", "word.csv"],
-        "word.csv, line 3, column 2 ('y'): 'banana' is not a number; choose the numeric columns with --columns",
+        "word.csv, line 3, column 2 ('y'): 'banana' is not a number; if it marks a missing value, add --na-values banana",
     ),
-    (["--data", "ragged.csv"], "ragged.csv, line 2: 3 columns, but the lines before it have 2"),
+    (["--data", "ragged.csv"], "ragged.csv, line 2: 3 fields, but line 1 (the first line) has 2"),
     (
         ["--data", "hole.csv"],
         "hole.csv, line 2, column 2: empty cell; --missing drop leaves out the rows that have one",
     ),
-    (["--data", "nan.csv"], "nan.csv, line 2, column 1: 'nan' is not a finite number"),
+    (["--data", "nan.csv"], "nan.csv, line 2, column 1: 'nan', a missing value; --missing drop leaves out"),
     (["--data", "inf.csv"], "inf.csv, line 2, column 2: 'inf' is not a finite number"),
     (["--data", "two_rows.csv", "--n-clusters", "3"], "2 samples is fewer than --n-clusters 3"),
     (["--data", "bad.npy"], "bad.npy: expected a 2-D array"),
@@ -342,13 +342,29 @@ def test_columns_by_name_and_by_number_give_the_same_clustering(cli, tmp_path):
     assert sorted(map(tuple, np.round(first["centroids"], 3).tolist())) == [(0.0, 1.0), (10.333, 10.333)]
 
 
-def test_an_id_column_is_pointed_out(cli, tmp_path):
+def test_an_id_column_is_left_out_of_a_table_and_pointed_out_in_a_npy_file(cli, tmp_path):
+    """A table's column that counts its rows is no measurement: without --columns it is left
+    out, and said so; --columns clusters it when asked. A .npy file's is only pointed out."""
     write(tmp_path / "ids.csv", "id,x\n1,0\n2,5\n3,1\n4,6\n")
-    finished = cli("--data", "ids.csv", "--n-clusters", "2", "--save", "i.png")
-    assert finished.returncode == 0, finished.stderr
-    assert (
-        "Note: 'id' counts 1, 2, 3, ...: an id rather than a measurement? --columns leaves it out." in finished.stdout
+    finished = cli(
+        "--data", "ids.csv", "--n-clusters", "2", "--init", "k-means++", "--output", "a.json", "--save", "i.png"
     )
+    assert finished.returncode == 0, finished.stderr
+    assert "Note: not clustered: 'id' (counts the rows 1, 2, 3, ...: an id); --columns chooses" in finished.stdout
+    result = strict_json(tmp_path / "a.json")
+    assert result["feature_names"] == ["x"] and sorted(result["centroids"]) == [[0.5], [5.5]]
+    finished = cli(
+        "--data", "ids.csv", "--columns", "id,x", "--n-clusters", "2", "--output", "b.json", "--save", "j.png"
+    )
+    assert finished.returncode == 0 and "not clustered" not in finished.stdout, finished.stderr
+    assert strict_json(tmp_path / "b.json")["feature_names"] == ["id", "x"]
+    np.save(tmp_path / "ids.npy", np.array([[1, 0], [2, 5], [3, 1], [4, 6]], np.float32))
+    finished = cli("--data", "ids.npy", "--n-clusters", "2", "--output", "c.json", "--save", "k.png")
+    assert finished.returncode == 0, finished.stderr
+    assert "Note: 'column 1' counts 1, 2, 3, ...: an id rather than a measurement? --columns leaves it out." in (
+        finished.stdout
+    )
+    assert strict_json(tmp_path / "c.json")["feature_names"] == ["column 1", "column 2"]
 
 
 def test_a_semicolon_table_with_decimal_commas(cli, tmp_path):

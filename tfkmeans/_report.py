@@ -13,6 +13,7 @@ import sys
 import numpy as np
 
 from . import _output
+from ._text import printable
 from .cli import PROG, UsageError
 
 # Centroids are printed as a table up to this many clusters and features (``-v``: always).
@@ -31,8 +32,9 @@ class Reporter:
 
     def say(self, *lines, level=1):
         if self.verbosity >= level:
-            for line in lines:
-                print(line, file=self.out, flush=True)
+            encoding = getattr(self.out, "encoding", None) or "utf-8"
+            for line in lines:  # paths and names as the output can show them, whatever its encoding
+                print(printable(line, encoding), file=self.out, flush=True)
 
     def warn(self, message):
         print(f"{PROG}: warning: {message}", file=sys.stderr, flush=True)
