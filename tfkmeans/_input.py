@@ -354,15 +354,21 @@ def _sniff(path, extension, encoding, decimal="."):
     with open(path, encoding=encoding, errors="replace") as handle:
         lines = [line.rstrip("\r\n") for line, _ in zip(handle, range(50))]
     lines = [line for line in lines if line.strip()]  # blank lines say nothing about the delimiter
-    for candidate in (",", ";", "\t", "|"):
-        if candidate == decimal:
-            continue
+    candidates = [candidate for candidate in (",", ";", "\t", "|") if candidate != decimal]
+    for candidate in candidates:
         counts = {line.count(candidate) for line in lines}
         if len(counts) == 1 and counts.pop() > 0:
             return candidate
     if lines and all(len(line.split()) == len(lines[0].split()) > 1 for line in lines):
         return r"\s+"
-    return ";" if decimal == "," else ","
+    # None is used evenly: one on every line is the delimiter of a ragged table, which is
+    # then refused for its ragged line rather than read as one column of text.
+    for candidate in candidates:
+        if lines and all(candidate in line for line in lines):
+            return candidate
+    if lines and all(len(line.split()) > 1 for line in lines):
+        return r"\s+"
+    return candidates[0]
 
 
 def _read_text_table(path, extension, delimiter, decimal, encoding, na_values=()):
@@ -409,24 +415,26 @@ def _read_text_table(path, extension, delimiter, decimal, encoding, na_values=()
     except pd.errors.EmptyDataError:
         raise DataError(f"{shown_path(path)}: the file is empty") from None
     except pd.errors.ParserError as error:
-        raise DataError(_ragged_message(path, error, header, encoding)) from None
+        raise DataError(_ragged_message(path, error, header, encoding, delimiter)) from None
     except UnicodeDecodeError:
         raise DataError(_not_text_message(path, encoding)) from None
     except OSError as error:
         raise DataError(f"{shown_path(path)}: cannot be read ({short_message(error)})") from None
     if table.shape[0] == 0:
-        raise DataError(f"{shown_path(path)}: the file has a header line ({_first_line(path, encoding)}) but no data")
+        raise DataError(
+            f"{shown_path(path)}: the file has a header line ({_first_line(path, encoding, delimiter)}) but no data"
+        )
     # ... and one with fewer is filled in with gaps, which only the last column can show.
     cut = any(issubclass(warning.category, pd.errors.ParserWarning) for warning in caught)
     if cut or table[n_fields - 1].isna().any():
         short = _short_line(path, encoding, delimiter, n_fields, header)
         if short is not None:
-            raise DataError(_fields_message(path, *short, n_fields, header, _first_line(path, encoding)))
+            raise DataError(_fields_message(path, *short, n_fields, header, _first_line(path, encoding, delimiter)))
         if cut:  # pandas and the count disagree (an odd quote, say): still never cut off silently
             raise DataError(f"{shown_path(path)}: a line has more fields than the first line ({n_fields})")
     names = _unique([cell or f"column {j + 1}" for j, cell in enumerate(cells)]) if header else None
     # Line numbers: pandas skipped blank lines, so count them back from the file itself.
-    table.attrs["lines"] = _data_line_numbers(path, header, table.shape[0], encoding)
+    table.attrs["lines"] = _data_line_numbers(path, header, table.shape[0], encoding, delimiter)
     table.attrs["delimiter"] = "whitespace" if delimiter == r"\s+" else delimiter
     table.attrs["read"] = dict(options, header=0 if header else None, names=range(n_fields), path=path)
     return names or ColumnNames(n_fields), table
@@ -441,10 +449,16 @@ def _unique(names):
     return unique
 
 
-def _first_line(path, encoding):
+def _first_line(path, encoding, delimiter):
     """The number of the first line that holds anything (the header, when there is one)."""
     with open(path, encoding=encoding, errors="replace") as handle:
-        return next((number for number, line in enumerate(handle, start=1) if line.strip()), 1)
+        return next((number for number, line in enumerate(handle, start=1) if _holds_something(line, delimiter)), 1)
+
+
+def _holds_something(line, delimiter):
+    """Whether pandas reads ``line`` as a row: a line of blanks is skipped, unless the delimiter
+    is one of them (a tab table's line of tabs is a row of empty cells)."""
+    return bool(line.strip()) or (delimiter != r"\s+" and delimiter in line.rstrip("\r\n"))
 
 
 def _blank(record):
@@ -501,10 +515,10 @@ def _encoding_hint(path, encoding):
     return ""
 
 
-def _data_line_numbers(path, header, n_rows, encoding):
+def _data_line_numbers(path, header, n_rows, encoding, delimiter):
     """The 1-based line number of each data row (blank lines, and a header, skipped)."""
     with open(path, encoding=encoding, errors="replace") as handle:
-        numbers = [number for number, line in enumerate(handle, start=1) if line.strip()]
+        numbers = [number for number, line in enumerate(handle, start=1) if _holds_something(line, delimiter)]
     numbers = numbers[1:] if header else numbers
     if len(numbers) < n_rows:  # quoted cells spanning lines: fall back on counting rows
         return np.arange(n_rows) + 1 + header
@@ -528,11 +542,11 @@ def short_message(error):
     return text.strip().splitlines()[-1] if text.strip() else type(error).__name__
 
 
-def _ragged_message(path, error, header, encoding):
+def _ragged_message(path, error, header, encoding, delimiter):
     match = re.search(r"Expected ([0-9]+) fields in line ([0-9]+), saw ([0-9]+)", str(error))
     if match:
         expected, line, saw = map(int, match.groups())
-        return _fields_message(path, line, saw, expected, header, _first_line(path, encoding))
+        return _fields_message(path, line, saw, expected, header, _first_line(path, encoding, delimiter))
     return f"{shown_path(path)}: not a readable table ({short_message(error)})"
 
 
