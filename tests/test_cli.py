@@ -250,6 +250,27 @@ BAD_RUNS = [
     (["--plot-columns", "1"], "--plot-columns 1: give two columns"),
     (["--data", "two_rows.csv", "--n-clusters", "1", "--plot-columns", "1,9"], "no clustered column '9'"),
     (["-q", "-v"], "not allowed with argument"),
+    # Numbers are ASCII decimals: int() and float() take "٣" and "1_000", str.isdigit() takes "²".
+    (["--n-clusters", "٣"], "--n-clusters: expected a positive integer, got '٣'"),
+    (["--n-clusters", "2:٥"], "--n-clusters: expected a positive integer, got '٥'"),
+    (["--seed", "1_000"], "--seed: expected a non-negative integer, got '1_000'"),
+    (["--iterations", " 5"], "--iterations: expected a positive integer, got ' 5'"),
+    (["--iterations", "9" * 5000], "--iterations: far too large: '999"),
+    (["--tolerance", "١.٥"], "--tolerance: expected a number, got '١.٥'"),
+    (["--data", "two_rows.csv", "--columns", "²"], "no column '²' (the columns are 'column 1', 'column 2'"),
+    (["--data", "two_rows.csv", "--columns", "column ١"], "no column 'column ١'"),
+    (["--data", "two_rows.csv", "--n-clusters", "1", "--plot-columns", "²,1"], "no clustered column '²'"),
+    # Delimiters and decimal marks that cannot be one.
+    (["--data", "two_rows.csv", "--delimiter", "\n"], "--delimiter '\\n': the delimiter cannot be a newline"),
+    (["--data", "two_rows.csv", "--delimiter", "\r"], "--delimiter '\\r': the delimiter cannot be a carriage return"),
+    (["--data", "two_rows.csv", "--delimiter", '"'], "the delimiter cannot be the quote character"),
+    (["--data", "two_rows.csv", "--delimiter", ""], "--delimiter '': the delimiter must be one character, got ''"),
+    (["--data", "two_rows.csv", "--delimiter", "7"], "the delimiter cannot be '7': numbers are written with it"),
+    (["--data", "two_rows.csv", "--delimiter", ",", "--decimal", ","], "cannot both be ','"),
+    (["--data", "two_rows.csv", "--decimal", "e"], "--decimal 'e': the decimal mark cannot be 'e'"),
+    (["--data", "two_rows.csv", "--decimal", "\n"], "--decimal '\\n': the decimal mark cannot be a newline"),
+    (["--data", "two_rows.csv", "--decimal", ""], "--decimal '': the decimal mark must be one character"),
+    (["--data", "gaps.npy", "--na-values", "?"], "--na-values reads a table (.csv, .tsv, .txt)"),
 ]
 
 
@@ -638,3 +659,160 @@ def test_values_near_float32s_limit_are_clustered_exactly_and_written_as_strict_
     assert all(np.isfinite(result["inertia"])) and result["inertia"][-1] > 0
     labels = np.array(result["nearest_indices"])
     assert sorted(np.bincount(labels).tolist()) == [50, 50] and len(set(labels[:50])) == 1
+
+
+# --- every count checked before any work ---------------------------------------------------------
+
+
+@pytest.fixture
+def nothing_runs(monkeypatch):
+    """The command's work (generating blobs, reading the data, clustering) fails the test if
+    it starts: what is refused must be refused while the command line is checked."""
+    from tfkmeans import _command
+
+    def run(settings):
+        raise AssertionError("the command started its work")
+
+    monkeypatch.setattr(_command, "run", run)
+
+
+COUNTS = [
+    (["--n-clusters", "1000000000"], "the lesson's blobs would be 1,000,000,000 blobs (--n-clusters) x 500 samples"),
+    (["--n-clusters", "2:1000000000"], "1500 generated samples is fewer than --n-clusters 1000000000"),
+    (
+        ["--n-clusters", "2:2000", "--n-samples-per-cluster", "10"],
+        "30 generated samples is fewer than --n-clusters 2000",
+    ),
+    (["--n-samples-per-cluster", "100000000"], "= 600,000,000 values, more than the 67,108,864 the command generates"),
+    (["--n-features", "100000000"], "x 100,000,000 features (--n-features) = 150,000,000,000 values"),
+    (["--data", "five.npy", "--n-clusters", "6"], "five.npy: 5 samples is fewer than --n-clusters 6"),
+    (
+        ["--data", "five.npy", "--n-clusters", "2:1000000000"],
+        "five.npy: 5 samples is fewer than --n-clusters 1000000000",
+    ),
+    (["--data", "five.npy", "--n-clusters", "6", "--stream"], "five.npy: 5 samples is fewer than --n-clusters 6"),
+]
+
+
+@pytest.mark.parametrize("args, message", COUNTS, ids=[" ".join(args) for args, _ in COUNTS])
+def test_counts_are_refused_before_any_work(cli, tmp_path, nothing_runs, args, message):
+    """A count larger than the samples there will be (generated, or the rows a .npy file's
+    header gives) is refused at once: the blobs were generated first, and a range of a billion
+    counts took 136 s to refuse."""
+    np.save(tmp_path / "five.npy", np.zeros((5, 2), np.float32))
+    finished = cli(*args)
+    assert finished.returncode == 2
+    (line,) = error_lines(finished.stderr)
+    assert message in line, line
+
+
+@pytest.mark.parametrize("args", [["--n-clusters", "4"], ["--data", "five.npy", "--n-clusters", "2:5"]])
+def test_counts_that_fit_start_the_work(cli, tmp_path, nothing_runs, args):
+    """The check above refuses only what does not fit (and the fixture does stop the work)."""
+    np.save(tmp_path / "five.npy", np.zeros((5, 2), np.float32))
+    with pytest.raises(AssertionError, match="the command started its work"):
+        cli(*args)
+
+
+# --- the figure's backend -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "backend, message",
+    [
+        ("nosuch", "MPLBACKEND='nosuch': not a matplotlib backend (agg, tkagg, qtagg, ...); unset MPLBACKEND"),
+        ("module://no_such_module", "MPLBACKEND='module://no_such_module': there is no module 'no_such_module'"),
+    ],
+)
+def test_an_unknown_mplbackend_is_one_line(cli, monkeypatch, nothing_runs, backend, message):
+    monkeypatch.setenv("MPLBACKEND", backend)
+    finished = cli("--iterations", "1")
+    assert finished.returncode == 2
+    (line,) = error_lines(finished.stderr)
+    assert line.startswith(f"tfkmeans: error: {message}"), line
+
+
+def test_an_unknown_mplbackend_in_a_fresh_process(tmp_path):
+    """Where matplotlib is not yet imported, it refused MPLBACKEND=nosuch with a traceback as it
+    was imported; a known backend is still the one used."""
+    code = (
+        "import sys\n"
+        "from tfkmeans.cli import main, parse\n"
+        "if sys.argv[1] == 'bad':\n"
+        "    print(main(['--iterations', '1']))\n"
+        "else:\n"
+        "    parse(['--iterations', '1'])\n"
+        "    import matplotlib\n"
+        "    print(matplotlib.get_backend().lower(), 'tensorflow' in sys.modules)\n"
+    )
+    for backend, argument, expected in (("nosuch", "bad", "2"), ("svg", "good", "svg False")):
+        environment = dict(headless_environment(), MPLBACKEND=backend)
+        finished = subprocess.run(
+            [sys.executable, "-c", code, argument], cwd=tmp_path, env=environment, capture_output=True, text=True,
+            timeout=120,
+        )  # fmt: skip
+        assert finished.stdout.split("\n")[0] == expected, finished.stderr
+        assert "Traceback" not in finished.stderr
+        if argument == "bad":
+            assert error_lines(finished.stderr) == [
+                "tfkmeans: error: MPLBACKEND='nosuch': not a matplotlib backend (agg, tkagg, qtagg, ...); unset "
+                "MPLBACKEND or set it to one"
+            ]
+
+
+# --- what the command shows of a user's data ------------------------------------------------------
+
+
+def test_a_file_name_that_is_not_utf8_prints_under_a_strict_utf8_stdout(cli, tmp_path):
+    """The byte 0xff in a file's name crashed the printout (describe) under a strict UTF-8
+    stdout, as pytest's capture and PYTHONIOENCODING=utf-8:strict are: every line printed shows
+    such a byte as \\xff, and so does an error."""
+    import os
+
+    assert sys.stdout.errors == "strict"  # what the cli fixture captures with
+    name = os.fsdecode(b"data\xff.csv")
+    (tmp_path / name).write_text("x,y\n0,0\n0,1\n10,10\n10,11\n")
+    figure, output = os.fsdecode(b"figure\xff.png"), os.fsdecode(b"out\xff.json")
+    finished = cli("--data", name, "--n-clusters", "2", "--output", output, "--save", figure)
+    assert finished.returncode == 0, finished.stderr
+    assert "k-means on data\\xff.csv: 4 samples" in finished.stdout
+    assert "Results written to out\\xff.json" in finished.stdout and "figure\\xff.png" in finished.stdout
+    assert (tmp_path / output).exists() and (tmp_path / figure).exists()
+    (tmp_path / name).write_text("x,y\n0,0\n0,oops\n")
+    finished = cli("--data", name, "--n-clusters", "1", "--save", "a.png")
+    assert finished.returncode == 2
+    assert error_lines(finished.stderr)[0].startswith("tfkmeans: error: --data data\\xff.csv, line 3, column 2")
+
+
+HUGE = "x" * 5_000_000
+
+
+@pytest.mark.parametrize(
+    "files, args",
+    [
+        ({"cell.csv": f"a,b\n1,2\n3,{HUGE}\n"}, ["--data", "cell.csv"]),
+        ({"text.csv": f"a,b\n1,{HUGE}\n3,{HUGE}\n"}, ["--data", "text.csv", "--columns", "a,b"]),
+        ({"name.csv": f"a,{HUGE}\n1,2\n"}, ["--data", "name.csv", "--columns", "c"]),
+        ({"name.csv": "a,b\n1,2\n"}, ["--data", "name.csv", "--columns", HUGE]),
+        ({"name.csv": "a,b\n1,2\n"}, ["--data", "name.csv", "--missing", HUGE]),
+        ({"name.csv": "a,b\n1,2\n"}, ["--data", "name.csv", "--delimiter", HUGE]),
+        ({"name.csv": "a,b\n1,2\n"}, ["--data", "name.csv", "--encoding", HUGE]),
+        ({}, ["--n-clusters", HUGE]),
+        ({}, ["--init", HUGE]),
+        ({}, [HUGE]),
+        ({}, ["--data", "a/" * 3000 + "b.csv"]),
+        ({}, ["--output", "d/" * 3000 + "o.json"]),
+    ],
+    ids=["cell", "text", "header name", "--columns", "--missing", "--delimiter", "--encoding", "--n-clusters",
+         "--init", "argument", "--data path", "--output path"],
+)  # fmt: skip
+def test_an_error_quotes_a_bounded_part_of_what_it_was_given(cli, tmp_path, files, args):
+    """An error line once echoed a 5 MB cell: every quote of a cell, a name, a flag's value or
+    a path is cut short, with its length."""
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    finished = cli(*args)
+    assert finished.returncode == 2
+    (line,) = error_lines(finished.stderr)
+    assert len(line) < 1000, line[:2000]
+    assert "characters)" in line or "..." in line, line

@@ -63,6 +63,8 @@ def _integer_at_least(minimum, below=None):
         if not INTEGER.fullmatch(text):  # int() would take "١٢", "1_000" and " 12 "
             kind = "positive" if minimum == 1 else "non-negative"
             raise argparse.ArgumentTypeError(f"expected a {kind} integer, got {quoted(text)}")
+        if len(text.lstrip("+-")) > 30:  # far beyond any count; int() refuses 4,300 digits with a ValueError
+            raise argparse.ArgumentTypeError(f"far too large: {quoted(text)}")
         value = int(text)
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
