@@ -274,7 +274,7 @@ BAD_RUNS = [
 ]
 
 
-@pytest.mark.parametrize("args, message", BAD_RUNS, ids=[" ".join(args) for args, _ in BAD_RUNS])
+@pytest.mark.parametrize("args, message", BAD_RUNS, ids=[" ".join(args)[:60] for args, _ in BAD_RUNS])
 def test_bad_input_one_line_exit_2_no_output(cli, tmp_path, args, message):
     for name, text in BAD_FILES.items():
         (tmp_path / name).write_text(text)

@@ -200,11 +200,15 @@ def build_parser():
     data.add_argument(
         "--columns",
         metavar="A,B,...",
-        help="the columns to cluster, by name (from the header) or by number (1 is the first); "
-        "default: all. Leave out ids and labels",
+        help="the columns to cluster, by name (from the header) or by number (1 is the first); each must hold "
+        "numbers. Default: every column that holds numbers, less a table's column that counts its rows (an id), "
+        "with a note",
     )
     data.add_argument(
-        "--delimiter", metavar="CHAR", help="the table's delimiter (default: a tab for .tsv, else detected)"
+        "--delimiter",
+        metavar="CHAR",
+        help="the table's delimiter, one character (\\t for a tab; a space for any run of blanks). Default: a tab "
+        "for .tsv, else detected",
     )
     data.add_argument("--decimal", default=".", metavar="CHAR", help="the decimal mark (default '.'; ',' for 1,5)")
     data.add_argument(
