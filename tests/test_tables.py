@@ -319,3 +319,19 @@ def test_every_delimiter_with_blank_lines_is_detected_and_read(tmp_path, name, b
     with pytest.raises(DataError) as caught:
         read_table(path)
     assert f"line {numbers[-1]}, column 2" in str(caught.value) and "'oops' is not a number" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "text, line",
+    [
+        ("a\tb\tc\n1\t2\t3\n\t\t\n4\toops\t6\n", 4),  # a line of tabs is a row of empty cells
+        ("a\tb\tc\n1\t2\t3\n   \n4\toops\t6\n", 4),  # a line of spaces is blank
+        ("a,b,c\n1,2,3\n\t\n,,\n4,oops,6\n", 5),  # in a comma table, a tab is blank and ",," a row
+    ],
+)
+def test_lines_of_blanks_are_rows_only_where_the_delimiter_is_one_of_them(tmp_path, text, line):
+    """pandas skips a line of blanks unless it holds the delimiter: the line numbers follow it."""
+    path = tmp_path / "t.csv"
+    path.write_text(text)
+    with pytest.raises(DataError, match=rf"t\.csv, line {line}, column 2 \('b'\): 'oops' is not a number"):
+        read_table(path, missing="drop")
