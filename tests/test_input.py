@@ -260,3 +260,37 @@ def test_an_unreadable_file_is_one_clear_error(tmp_path):
         path.chmod(0)
     with pytest.raises(DataError):
         read_table(path)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"delimiter": "\n"}, "the delimiter cannot be a newline"),
+        ({"delimiter": "\r"}, "the delimiter cannot be a carriage return"),
+        ({"delimiter": '"'}, "the delimiter cannot be the quote character"),
+        ({"delimiter": "\0"}, "the delimiter cannot be a NUL"),
+        ({"delimiter": ""}, "the delimiter must be one character, got ''"),
+        ({"delimiter": ";;"}, "the delimiter must be one character, got ';;'"),
+        ({"delimiter": "-"}, "the delimiter cannot be '-': numbers are written with it"),
+        ({"delimiter": ",", "decimal": ","}, "the delimiter and the decimal mark cannot both be ','"),
+        ({"decimal": "E"}, "the decimal mark cannot be 'E'"),
+        ({"decimal": ".."}, "the decimal mark must be one character"),
+        ({"decimal": 5}, "the decimal mark must be one character, got int"),
+    ],
+)
+def test_a_delimiter_or_decimal_mark_that_cannot_be_one_is_a_value_error(tmp_path, options, message):
+    """Refused before the file is read (pandas said "Specified \\n as separator or delimiter")."""
+    path = tmp_path / "t.csv"
+    path.write_text("x,y\n1,2\n")
+    with pytest.raises(ValueError) as caught:
+        read_table(path, **options)
+    assert message in str(caught.value) and not isinstance(caught.value, DataError)
+
+
+def test_na_values_must_be_a_list_of_strings(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("x,y\n1,?\n")
+    with pytest.raises(TypeError, match="na_values must be a list of strings"):
+        read_table(path, na_values="?")
+    with pytest.raises(TypeError, match="na_values must be a list of strings"):
+        read_table(path, na_values=[-999])

@@ -324,7 +324,7 @@ def test_every_delimiter_with_blank_lines_is_detected_and_read(tmp_path, name, b
 @pytest.mark.parametrize(
     "text, line",
     [
-        ("a\tb\tc\n1\t2\t3\n\t\t\n4\toops\t6\n", 4),  # a line of tabs is a row of empty cells
+        ("a\tb\tc\n\n1\t2\t3\n\t\t\n4\toops\t6\n", 5),  # a line of tabs is a row of empty cells
         ("a\tb\tc\n1\t2\t3\n   \n4\toops\t6\n", 4),  # a line of spaces is blank
         ("a,b,c\n1,2,3\n\t\n,,\n4,oops,6\n", 5),  # in a comma table, a tab is blank and ",," a row
     ],
@@ -335,3 +335,14 @@ def test_lines_of_blanks_are_rows_only_where_the_delimiter_is_one_of_them(tmp_pa
     path.write_text(text)
     with pytest.raises(DataError, match=rf"t\.csv, line {line}, column 2 \('b'\): 'oops' is not a number"):
         read_table(path, missing="drop")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["1,5;2\n3,5;4\n", "x;y\n1,5;2\n3,5;4\n", "1,5 2\n3,5 4\n", "1,5\t2\n3,5\t4\n"],
+)
+def test_the_delimiter_detected_is_never_the_decimal_mark(tmp_path, text):
+    """Every line has one comma: with --decimal , it is the decimal mark, not the delimiter."""
+    path = tmp_path / "t.txt"
+    path.write_text(text)
+    np.testing.assert_array_equal(read_table(path, decimal=",").samples, [[1.5, 2], [3.5, 4]])
