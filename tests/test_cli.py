@@ -778,6 +778,9 @@ def test_a_file_name_that_is_not_utf8_prints_under_a_strict_utf8_stdout(cli, tmp
     assert "k-means on data\\xff.csv: 4 samples" in finished.stdout
     assert "Results written to out\\xff.json" in finished.stdout and "figure\\xff.png" in finished.stdout
     assert (tmp_path / output).exists() and (tmp_path / figure).exists()
+    finished = cli("--data", name, "--n-clusters", "2:3", "--n-init", "1", "--save", "sweep.png")  # the title names it
+    assert finished.returncode == 0, finished.stderr
+    assert (tmp_path / "sweep.png").read_bytes().startswith(b"\x89PNG")
     (tmp_path / name).write_text("x,y\n0,0\n0,oops\n")
     finished = cli("--data", name, "--n-clusters", "1", "--save", "a.png")
     assert finished.returncode == 2

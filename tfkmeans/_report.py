@@ -13,7 +13,7 @@ import sys
 import numpy as np
 
 from . import _output
-from ._text import printable
+from ._text import printable, shown_path
 from .cli import PROG, UsageError
 
 # Centroids are printed as a table up to this many clusters and features (``-v``: always).
@@ -297,7 +297,10 @@ class Reporter:
     def sweep_figure(self, data, result):
         from .plotting import plot_sweep
 
-        source = "the lesson's blobs" if self.settings.data is None else os.path.basename(self.settings.data)
+        # A file name's bytes that are not UTF-8 as \xff: matplotlib cannot draw them as they are
+        source = (
+            "the lesson's blobs" if self.settings.data is None else shown_path(os.path.basename(self.settings.data))
+        )
         return plot_sweep(result.entries, title=f"Choosing k on {source}: {self.settings.n_init} starts per k")
 
     def animation(self, data, run, shown, plotted, projection, path):
