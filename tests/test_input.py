@@ -274,6 +274,7 @@ def test_an_unreadable_file_is_one_clear_error(tmp_path):
         ({"delimiter": "-"}, "the delimiter cannot be '-': numbers are written with it"),
         ({"delimiter": ",", "decimal": ","}, "the delimiter and the decimal mark cannot both be ','"),
         ({"decimal": "E"}, "the decimal mark cannot be 'E'"),
+        ({"decimal": " "}, "the decimal mark cannot be a blank (' ')"),
         ({"decimal": ".."}, "the decimal mark must be one character"),
         ({"decimal": 5}, "the decimal mark must be one character, got int"),
     ],
@@ -285,6 +286,22 @@ def test_a_delimiter_or_decimal_mark_that_cannot_be_one_is_a_value_error(tmp_pat
     with pytest.raises(ValueError) as caught:
         read_table(path, **options)
     assert message in str(caught.value) and not isinstance(caught.value, DataError)
+
+
+def test_numeric_only_leaves_out_empty_text_and_boolean_columns_and_keeps_numbers(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("a,empty,name,flag,b,na\n1,,x,True,2,NA\n3,,y,False,?,n/a\n5,,z,True,6,\n")
+    table = read_table(path, numeric_only=True, na_values=["?"], missing="drop")
+    assert table.feature_names == ["a", "b"]
+    assert table.left_out == (
+        ("empty", "it holds no values"),
+        ("name", "it holds text"),
+        ("flag", "it holds True and False"),
+        ("na", "it holds no values"),
+    )
+    np.testing.assert_array_equal(table.samples, [[1, 2], [5, 6]])
+    with pytest.raises(DataError, match=r"line 3, column 5 \('b'\): '\?' is not a number"):
+        read_table(path, numeric_only=True)  # a column of numbers with a word in it is not left out
 
 
 def test_na_values_must_be_a_list_of_strings(tmp_path):

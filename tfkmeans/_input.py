@@ -180,6 +180,8 @@ def check_table_format(delimiter, decimal):
             raise ValueError(f"the {name} cannot be {mark!r}: numbers are written with it")
     if decimal in "eE":
         raise ValueError(f"the decimal mark cannot be {decimal!r}: numbers such as 1e5 are written with it")
+    if not decimal.strip():
+        raise ValueError(f"the decimal mark cannot be a blank ({decimal!r})")
     if delimiter is not None and delimiter == decimal:
         raise ValueError(f"the delimiter and the decimal mark cannot both be {delimiter!r}")
     return r"\s+" if delimiter == " " else delimiter
