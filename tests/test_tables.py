@@ -183,6 +183,7 @@ def test_na_values_on_the_command_line(cli, tmp_path):
 
     result = json.loads((tmp_path / "o.json").read_text())
     assert sorted(result["centroids"]) == [[0.0, 0.5], [10.0, 10.5]]
+    assert result["settings"]["na_values"] == ["?", "-999"] and result["settings"]["missing"] == "drop"
     assert [label is None for label in result["nearest_indices"]] == [False, False, True, False, True, False]
     finished = cli("--na-values", "?")
     assert finished.returncode == 2 and "--na-values reads your own data, so it goes with --data" in finished.stderr

@@ -170,6 +170,7 @@ def load(settings):
                 "delimiter": table.delimiter,
                 "decimal": settings.decimal,
                 "encoding": settings.encoding,
+                "na_values": settings.na_values,
             }
         if not_clustered:
             data.notes.append(f"Note: not clustered: {', '.join(not_clustered)}; --columns chooses the columns.")
