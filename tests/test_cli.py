@@ -199,8 +199,8 @@ BAD_FILES = {
 BAD_RUNS = [
     (["--data", "missing.csv"], "missing.csv: no such file"),
     (
-        ["--data", "labels.csv"],
-        "labels.csv, line 2, column 3 ('species'): 'a' is not a number; choose the numeric columns with --columns",
+        ["--data", "labels.csv", "--columns", "height,species"],
+        "labels.csv: column 3 ('species') is not numeric: it holds text (line 2: 'a'); choose the columns to cluster",
     ),
     (
         ["--data", "labels.csv", "--columns", "height,weight"],
@@ -214,19 +214,19 @@ BAD_RUNS = [
     (["--n-clusters", "5:3"], "a range A:B needs A < B"),
     (["--n-clusters", "2:4", "--animate", "k.gif"], "--animate goes with one cluster count, not a range"),
     (["--n-clusters", "2:4", "--tolerance", "0"], "--tolerance goes with one cluster count"),
-    (["--data", "two_rows.csv", "--delimiter", "ab"], "--delimiter 'ab': give one character"),
+    (["--data", "two_rows.csv", "--delimiter", "ab"], "--delimiter 'ab': the delimiter must be one character"),
     (["--data", "empty.csv"], "empty.csv: the file is empty"),
     (["--data", "header_only.csv"], "header line (1) but no data"),
     (
         ["--data", "word.csv"],
-        "word.csv, line 3, column 2 ('y'): 'banana' is not a number; choose the numeric columns with --columns",
+        "word.csv, line 3, column 2 ('y'): 'banana' is not a number; if it marks a missing value, add --na-values banana",
     ),
-    (["--data", "ragged.csv"], "ragged.csv, line 2: 3 columns, but the lines before it have 2"),
+    (["--data", "ragged.csv"], "ragged.csv, line 2: 3 fields, but line 1 (the first line) has 2"),
     (
         ["--data", "hole.csv"],
         "hole.csv, line 2, column 2: empty cell; --missing drop leaves out the rows that have one",
     ),
-    (["--data", "nan.csv"], "nan.csv, line 2, column 1: 'nan' is not a finite number"),
+    (["--data", "nan.csv"], "nan.csv, line 2, column 1: 'nan', a missing value; --missing drop leaves out"),
     (["--data", "inf.csv"], "inf.csv, line 2, column 2: 'inf' is not a finite number"),
     (["--data", "two_rows.csv", "--n-clusters", "3"], "2 samples is fewer than --n-clusters 3"),
     (["--data", "bad.npy"], "bad.npy: expected a 2-D array"),
@@ -250,10 +250,31 @@ BAD_RUNS = [
     (["--plot-columns", "1"], "--plot-columns 1: give two columns"),
     (["--data", "two_rows.csv", "--n-clusters", "1", "--plot-columns", "1,9"], "no clustered column '9'"),
     (["-q", "-v"], "not allowed with argument"),
+    # Numbers are ASCII decimals: int() and float() take "٣" and "1_000", str.isdigit() takes "²".
+    (["--n-clusters", "٣"], "--n-clusters: expected a positive integer, got '٣'"),
+    (["--n-clusters", "2:٥"], "--n-clusters: expected a positive integer, got '٥'"),
+    (["--seed", "1_000"], "--seed: expected a non-negative integer, got '1_000'"),
+    (["--iterations", " 5"], "--iterations: expected a positive integer, got ' 5'"),
+    (["--iterations", "9" * 5000], "--iterations: far too large: '999"),
+    (["--tolerance", "١.٥"], "--tolerance: expected a number, got '١.٥'"),
+    (["--data", "two_rows.csv", "--columns", "²"], "no column '²' (the columns are 'column 1', 'column 2'"),
+    (["--data", "two_rows.csv", "--columns", "column ١"], "no column 'column ١'"),
+    (["--data", "two_rows.csv", "--n-clusters", "1", "--plot-columns", "²,1"], "no clustered column '²'"),
+    # Delimiters and decimal marks that cannot be one.
+    (["--data", "two_rows.csv", "--delimiter", "\n"], "--delimiter '\\n': the delimiter cannot be a newline"),
+    (["--data", "two_rows.csv", "--delimiter", "\r"], "--delimiter '\\r': the delimiter cannot be a carriage return"),
+    (["--data", "two_rows.csv", "--delimiter", '"'], "the delimiter cannot be the quote character"),
+    (["--data", "two_rows.csv", "--delimiter", ""], "--delimiter '': the delimiter must be one character, got ''"),
+    (["--data", "two_rows.csv", "--delimiter", "7"], "the delimiter cannot be '7': numbers are written with it"),
+    (["--data", "two_rows.csv", "--delimiter", ",", "--decimal", ","], "cannot both be ','"),
+    (["--data", "two_rows.csv", "--decimal", "e"], "--decimal 'e': the decimal mark cannot be 'e'"),
+    (["--data", "two_rows.csv", "--decimal", "\n"], "--decimal '\\n': the decimal mark cannot be a newline"),
+    (["--data", "two_rows.csv", "--decimal", ""], "--decimal '': the decimal mark must be one character"),
+    (["--data", "gaps.npy", "--na-values", "?"], "--na-values reads a table (.csv, .tsv, .txt)"),
 ]
 
 
-@pytest.mark.parametrize("args, message", BAD_RUNS, ids=[" ".join(args) for args, _ in BAD_RUNS])
+@pytest.mark.parametrize("args, message", BAD_RUNS, ids=[" ".join(args)[:60] for args, _ in BAD_RUNS])
 def test_bad_input_one_line_exit_2_no_output(cli, tmp_path, args, message):
     for name, text in BAD_FILES.items():
         (tmp_path / name).write_text(text)
@@ -342,13 +363,29 @@ def test_columns_by_name_and_by_number_give_the_same_clustering(cli, tmp_path):
     assert sorted(map(tuple, np.round(first["centroids"], 3).tolist())) == [(0.0, 1.0), (10.333, 10.333)]
 
 
-def test_an_id_column_is_pointed_out(cli, tmp_path):
+def test_an_id_column_is_left_out_of_a_table_and_pointed_out_in_a_npy_file(cli, tmp_path):
+    """A table's column that counts its rows is no measurement: without --columns it is left
+    out, and said so; --columns clusters it when asked. A .npy file's is only pointed out."""
     write(tmp_path / "ids.csv", "id,x\n1,0\n2,5\n3,1\n4,6\n")
-    finished = cli("--data", "ids.csv", "--n-clusters", "2", "--save", "i.png")
-    assert finished.returncode == 0, finished.stderr
-    assert (
-        "Note: 'id' counts 1, 2, 3, ...: an id rather than a measurement? --columns leaves it out." in finished.stdout
+    finished = cli(
+        "--data", "ids.csv", "--n-clusters", "2", "--init", "k-means++", "--output", "a.json", "--save", "i.png"
     )
+    assert finished.returncode == 0, finished.stderr
+    assert "Note: not clustered: 'id' (counts the rows 1, 2, 3, ...: an id); --columns chooses" in finished.stdout
+    result = strict_json(tmp_path / "a.json")
+    assert result["feature_names"] == ["x"] and sorted(result["centroids"]) == [[0.5], [5.5]]
+    finished = cli(
+        "--data", "ids.csv", "--columns", "id,x", "--n-clusters", "2", "--output", "b.json", "--save", "j.png"
+    )
+    assert finished.returncode == 0 and "not clustered" not in finished.stdout, finished.stderr
+    assert strict_json(tmp_path / "b.json")["feature_names"] == ["id", "x"]
+    np.save(tmp_path / "ids.npy", np.array([[1, 0], [2, 5], [3, 1], [4, 6]], np.float32))
+    finished = cli("--data", "ids.npy", "--n-clusters", "2", "--output", "c.json", "--save", "k.png")
+    assert finished.returncode == 0, finished.stderr
+    assert "Note: 'column 1' counts 1, 2, 3, ...: an id rather than a measurement? --columns leaves it out." in (
+        finished.stdout
+    )
+    assert strict_json(tmp_path / "c.json")["feature_names"] == ["column 1", "column 2"]
 
 
 def test_a_semicolon_table_with_decimal_commas(cli, tmp_path):
@@ -622,3 +659,163 @@ def test_values_near_float32s_limit_are_clustered_exactly_and_written_as_strict_
     assert all(np.isfinite(result["inertia"])) and result["inertia"][-1] > 0
     labels = np.array(result["nearest_indices"])
     assert sorted(np.bincount(labels).tolist()) == [50, 50] and len(set(labels[:50])) == 1
+
+
+# --- every count checked before any work ---------------------------------------------------------
+
+
+@pytest.fixture
+def nothing_runs(monkeypatch):
+    """The command's work (generating blobs, reading the data, clustering) fails the test if
+    it starts: what is refused must be refused while the command line is checked."""
+    from tfkmeans import _command
+
+    def run(settings):
+        raise AssertionError("the command started its work")
+
+    monkeypatch.setattr(_command, "run", run)
+
+
+COUNTS = [
+    (["--n-clusters", "1000000000"], "the lesson's blobs would be 1,000,000,000 blobs (--n-clusters) x 500 samples"),
+    (["--n-clusters", "2:1000000000"], "1500 generated samples is fewer than --n-clusters 1000000000"),
+    (
+        ["--n-clusters", "2:2000", "--n-samples-per-cluster", "10"],
+        "30 generated samples is fewer than --n-clusters 2000",
+    ),
+    (["--n-samples-per-cluster", "100000000"], "= 600,000,000 values, more than the 67,108,864 the command generates"),
+    (["--n-features", "100000000"], "x 100,000,000 features (--n-features) = 150,000,000,000 values"),
+    (["--data", "five.npy", "--n-clusters", "6"], "five.npy: 5 samples is fewer than --n-clusters 6"),
+    (
+        ["--data", "five.npy", "--n-clusters", "2:1000000000"],
+        "five.npy: 5 samples is fewer than --n-clusters 1000000000",
+    ),
+    (["--data", "five.npy", "--n-clusters", "6", "--stream"], "five.npy: 5 samples is fewer than --n-clusters 6"),
+]
+
+
+@pytest.mark.parametrize("args, message", COUNTS, ids=[" ".join(args) for args, _ in COUNTS])
+def test_counts_are_refused_before_any_work(cli, tmp_path, nothing_runs, args, message):
+    """A count larger than the samples there will be (generated, or the rows a .npy file's
+    header gives) is refused at once: the blobs were generated first, and a range of a billion
+    counts took 136 s to refuse."""
+    np.save(tmp_path / "five.npy", np.zeros((5, 2), np.float32))
+    finished = cli(*args)
+    assert finished.returncode == 2
+    (line,) = error_lines(finished.stderr)
+    assert message in line, line
+
+
+@pytest.mark.parametrize("args", [["--n-clusters", "4"], ["--data", "five.npy", "--n-clusters", "2:5"]])
+def test_counts_that_fit_start_the_work(cli, tmp_path, nothing_runs, args):
+    """The check above refuses only what does not fit (and the fixture does stop the work)."""
+    np.save(tmp_path / "five.npy", np.zeros((5, 2), np.float32))
+    with pytest.raises(AssertionError, match="the command started its work"):
+        cli(*args)
+
+
+# --- the figure's backend -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "backend, message",
+    [
+        ("nosuch", "MPLBACKEND='nosuch': not a matplotlib backend (agg, tkagg, qtagg, ...); unset MPLBACKEND"),
+        ("module://no_such_module", "MPLBACKEND='module://no_such_module': there is no module 'no_such_module'"),
+    ],
+)
+def test_an_unknown_mplbackend_is_one_line(cli, monkeypatch, nothing_runs, backend, message):
+    monkeypatch.setenv("MPLBACKEND", backend)
+    finished = cli("--iterations", "1")
+    assert finished.returncode == 2
+    (line,) = error_lines(finished.stderr)
+    assert line.startswith(f"tfkmeans: error: {message}"), line
+
+
+def test_an_unknown_mplbackend_in_a_fresh_process(tmp_path):
+    """Where matplotlib is not yet imported, it refused MPLBACKEND=nosuch with a traceback as it
+    was imported; a known backend is still the one used."""
+    code = (
+        "import sys\n"
+        "from tfkmeans.cli import main, parse\n"
+        "if sys.argv[1] == 'bad':\n"
+        "    print(main(['--iterations', '1']))\n"
+        "else:\n"
+        "    parse(['--iterations', '1'])\n"
+        "    import matplotlib\n"
+        "    print(matplotlib.get_backend().lower(), 'tensorflow' in sys.modules)\n"
+    )
+    for backend, argument, expected in (("nosuch", "bad", "2"), ("svg", "good", "svg False")):
+        environment = dict(headless_environment(), MPLBACKEND=backend)
+        finished = subprocess.run(
+            [sys.executable, "-c", code, argument], cwd=tmp_path, env=environment, capture_output=True, text=True,
+            timeout=120,
+        )  # fmt: skip
+        assert finished.stdout.split("\n")[0] == expected, finished.stderr
+        assert "Traceback" not in finished.stderr
+        if argument == "bad":
+            assert error_lines(finished.stderr) == [
+                "tfkmeans: error: MPLBACKEND='nosuch': not a matplotlib backend (agg, tkagg, qtagg, ...); unset "
+                "MPLBACKEND or set it to one"
+            ]
+
+
+# --- what the command shows of a user's data ------------------------------------------------------
+
+
+def test_a_file_name_that_is_not_utf8_prints_under_a_strict_utf8_stdout(cli, tmp_path):
+    """The byte 0xff in a file's name crashed the printout (describe) under a strict UTF-8
+    stdout, as pytest's capture and PYTHONIOENCODING=utf-8:strict are: every line printed shows
+    such a byte as \\xff, and so does an error."""
+    import os
+
+    assert sys.stdout.errors == "strict"  # what the cli fixture captures with
+    name = os.fsdecode(b"data\xff.csv")
+    (tmp_path / name).write_text("x,y\n0,0\n0,1\n10,10\n10,11\n")
+    figure, output = os.fsdecode(b"figure\xff.png"), os.fsdecode(b"out\xff.json")
+    finished = cli("--data", name, "--n-clusters", "2", "--output", output, "--save", figure)
+    assert finished.returncode == 0, finished.stderr
+    assert "k-means on data\\xff.csv: 4 samples" in finished.stdout
+    assert "Results written to out\\xff.json" in finished.stdout and "figure\\xff.png" in finished.stdout
+    assert (tmp_path / output).exists() and (tmp_path / figure).exists()
+    finished = cli("--data", name, "--n-clusters", "2:3", "--n-init", "1", "--save", "sweep.png")  # the title names it
+    assert finished.returncode == 0, finished.stderr
+    assert (tmp_path / "sweep.png").read_bytes().startswith(b"\x89PNG")
+    (tmp_path / name).write_text("x,y\n0,0\n0,oops\n")
+    finished = cli("--data", name, "--n-clusters", "1", "--save", "a.png")
+    assert finished.returncode == 2
+    assert error_lines(finished.stderr)[0].startswith("tfkmeans: error: --data data\\xff.csv, line 3, column 2")
+
+
+HUGE = "x" * 5_000_000
+
+
+@pytest.mark.parametrize(
+    "files, args",
+    [
+        ({"cell.csv": f"a,b\n1,2\n3,{HUGE}\n"}, ["--data", "cell.csv"]),
+        ({"text.csv": f"a,b\n1,{HUGE}\n3,{HUGE}\n"}, ["--data", "text.csv", "--columns", "a,b"]),
+        ({"name.csv": f"a,{HUGE}\n1,2\n"}, ["--data", "name.csv", "--columns", "c"]),
+        ({"name.csv": "a,b\n1,2\n"}, ["--data", "name.csv", "--columns", HUGE]),
+        ({"name.csv": "a,b\n1,2\n"}, ["--data", "name.csv", "--missing", HUGE]),
+        ({"name.csv": "a,b\n1,2\n"}, ["--data", "name.csv", "--delimiter", HUGE]),
+        ({"name.csv": "a,b\n1,2\n"}, ["--data", "name.csv", "--encoding", HUGE]),
+        ({}, ["--n-clusters", HUGE]),
+        ({}, ["--init", HUGE]),
+        ({}, [HUGE]),
+        ({}, ["--data", "a/" * 3000 + "b.csv"]),
+        ({}, ["--output", "d/" * 3000 + "o.json"]),
+    ],
+    ids=["cell", "text", "header name", "--columns", "--missing", "--delimiter", "--encoding", "--n-clusters",
+         "--init", "argument", "--data path", "--output path"],
+)  # fmt: skip
+def test_an_error_quotes_a_bounded_part_of_what_it_was_given(cli, tmp_path, files, args):
+    """An error line once echoed a 5 MB cell: every quote of a cell, a name, a flag's value or
+    a path is cut short, with its length."""
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    finished = cli(*args)
+    assert finished.returncode == 2
+    (line,) = error_lines(finished.stderr)
+    assert len(line) < 1000, line[:2000]
+    assert "characters)" in line or "..." in line, line

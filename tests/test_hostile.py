@@ -26,19 +26,26 @@ finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinit
 
 @QUICK
 @given(
-    rows=st.lists(st.lists(finite, min_size=2, max_size=2), min_size=1, max_size=12),
-    delimiter=st.sampled_from([",", ";", "\t", "|"]),
+    rows=st.lists(st.lists(finite, min_size=2, max_size=3), min_size=1, max_size=12).filter(
+        lambda rows: len({len(row) for row in rows}) == 1
+    ),
+    delimiter=st.sampled_from([",", ";", "\t", "|", " "]),
     header=st.booleans(),
-    blank_lines=st.booleans(),
+    blank_lines=st.lists(st.integers(0, 13), max_size=4),
+    newline=st.sampled_from(["\n", "\r\n"]),
 )
-def test_tables_of_numbers_read_back_as_written(tmp_path_factory, rows, delimiter, header, blank_lines):
-    path = tmp_path_factory.mktemp("tables") / ("t.tsv" if delimiter == "\t" else "t.csv")
-    lines = (["a" + delimiter + "b"] if header else []) + [delimiter.join(repr(value) for value in row) for row in rows]
-    text = ("\n\n" if blank_lines else "\n").join(lines) + "\n"
-    path.write_text(text)
-    table = read_table(path, delimiter=None if delimiter != "|" else "|")
+def test_tables_of_numbers_read_back_as_written(tmp_path_factory, rows, delimiter, header, blank_lines, newline):
+    """Every delimiter, drawn evenly, with blank lines anywhere (before the header too)."""
+    path = tmp_path_factory.mktemp("tables") / "t.txt"
+    names = ["a", "b", "c"][: len(rows[0])]
+    lines = ([delimiter.join(names)] if header else []) + [delimiter.join(repr(value) for value in row) for row in rows]
+    for position in sorted(blank_lines, reverse=True):
+        lines.insert(min(position, len(lines)), "")
+    path.write_bytes((newline.join(lines) + newline).encode())
+    table = read_table(path)
     np.testing.assert_array_equal(table.samples, np.array(rows, np.float32))
-    assert table.feature_names == (["a", "b"] if header else ["column 1", "column 2"])
+    assert table.feature_names == (names if header else [f"column {j + 1}" for j in range(len(names))])
+    assert table.delimiter == ("whitespace" if delimiter == " " else delimiter)
 
 
 @QUICK

@@ -58,10 +58,14 @@ def test_npy_columns_and_missing_values(tmp_path):
         ("", {}, "the file is empty"),
         ("\n\n", {}, "the file is empty"),
         ("a,b\n", {}, "has a header line (1) but no data"),
-        ("x,y\n1,2\n\n3,banana\n", {}, "line 4, column 2 ('y'): 'banana' is not a number; choose the numeric columns"),
-        ("1,2\n3,4,5\n", {}, "line 2: 3 columns, but the lines before it have 2"),
+        (
+            "x,y\n1,2\n\n3,banana\n",
+            {},
+            "line 4, column 2 ('y'): 'banana' is not a number; if it marks a missing value, add --na-values banana",
+        ),
+        ("1,2\n3,4,5\n", {}, "line 2: 3 fields, but line 1 (the first line) has 2; every line needs the same number"),
         ("x,y\n1,2\n3,\n", {}, "line 3, column 2 ('y'): empty cell; --missing drop"),
-        ("x,y\n1,2\nnan,4\n", {}, "line 3, column 1 ('x'): 'nan' is not a finite number"),
+        ("x,y\n1,2\nnan,4\n", {}, "line 3, column 1 ('x'): 'nan', a missing value; --missing drop"),
         ("x,y\n1,2\n3,-inf\n", {}, "line 3, column 2 ('y'): '-inf' is not a finite number"),
         ("x,y\n1,2\n3,1e39\n", {}, "line 3, column 2 ('y'): 1e+39 is too large for float32"),
         ("x,y\n,2\n3,\n", {"missing": "drop"}, "every row has a missing value"),
@@ -256,3 +260,54 @@ def test_an_unreadable_file_is_one_clear_error(tmp_path):
         path.chmod(0)
     with pytest.raises(DataError):
         read_table(path)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"delimiter": "\n"}, "the delimiter cannot be a newline"),
+        ({"delimiter": "\r"}, "the delimiter cannot be a carriage return"),
+        ({"delimiter": '"'}, "the delimiter cannot be the quote character"),
+        ({"delimiter": "\0"}, "the delimiter cannot be a NUL"),
+        ({"delimiter": ""}, "the delimiter must be one character, got ''"),
+        ({"delimiter": ";;"}, "the delimiter must be one character, got ';;'"),
+        ({"delimiter": "-"}, "the delimiter cannot be '-': numbers are written with it"),
+        ({"delimiter": ",", "decimal": ","}, "the delimiter and the decimal mark cannot both be ','"),
+        ({"decimal": "E"}, "the decimal mark cannot be 'E'"),
+        ({"decimal": " "}, "the decimal mark cannot be a blank (' ')"),
+        ({"decimal": ".."}, "the decimal mark must be one character"),
+        ({"decimal": 5}, "the decimal mark must be one character, got int"),
+    ],
+)
+def test_a_delimiter_or_decimal_mark_that_cannot_be_one_is_a_value_error(tmp_path, options, message):
+    """Refused before the file is read (pandas said "Specified \\n as separator or delimiter")."""
+    path = tmp_path / "t.csv"
+    path.write_text("x,y\n1,2\n")
+    with pytest.raises(ValueError) as caught:
+        read_table(path, **options)
+    assert message in str(caught.value) and not isinstance(caught.value, DataError)
+
+
+def test_numeric_only_leaves_out_empty_text_and_boolean_columns_and_keeps_numbers(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("a,empty,name,flag,b,na\n1,,x,True,2,NA\n3,,y,False,?,n/a\n5,,z,True,6,\n")
+    table = read_table(path, numeric_only=True, na_values=["?"], missing="drop")
+    assert table.feature_names == ["a", "b"]
+    assert table.left_out == (
+        ("empty", "it holds no values"),
+        ("name", "it holds text"),
+        ("flag", "it holds True and False"),
+        ("na", "it holds no values"),
+    )
+    np.testing.assert_array_equal(table.samples, [[1, 2], [5, 6]])
+    with pytest.raises(DataError, match=r"line 3, column 5 \('b'\): '\?' is not a number"):
+        read_table(path, numeric_only=True)  # a column of numbers with a word in it is not left out
+
+
+def test_na_values_must_be_a_list_of_strings(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("x,y\n1,?\n")
+    with pytest.raises(TypeError, match="na_values must be a list of strings"):
+        read_table(path, na_values="?")
+    with pytest.raises(TypeError, match="na_values must be a list of strings"):
+        read_table(path, na_values=[-999])

@@ -140,8 +140,9 @@ def run(settings):
     return reporter.write(data, result)
 
 
-def load(settings):
-    """The samples: the lesson's generated blobs, or the file's checked columns."""
+def load(settings, set_aside=()):
+    """The samples: the lesson's generated blobs, or the file's checked columns (without
+    ``--columns``, those that hold numbers, but for the positions ``set_aside``)."""
     from . import _input
 
     if settings.data is None:
@@ -165,6 +166,9 @@ def load(settings):
         )
         data = Data(samples, names, source, n_rows=samples.shape[0], true_centroids=true_centroids)
     else:
+        from ._text import quoted, shown_path
+
+        table_file = not settings.data.lower().endswith(".npy")
         try:
             table = _input.read_table(
                 settings.data,
@@ -173,26 +177,42 @@ def load(settings):
                 settings.decimal,
                 settings.missing,
                 encoding=settings.encoding,
+                na_values=settings.na_values,
+                numeric_only=settings.columns is None,  # what cannot be clustered is left out, and said so
+                set_aside=set_aside,
             )
         except _input.DataError as error:
             raise UsageError(f"--data {error}") from None
-        if table.samples.shape[0] < settings.largest_k:
+        not_clustered = [f"{quoted(name)} ({why.replace('it ', '', 1)})" for name, why in table.left_out]
+        samples, names, id_notes = table.samples, list(table.feature_names), []
+        if settings.columns is None:
+            ids = [j for j in range(len(names)) if _input.looks_like_an_id(samples[:, j], table.rows)]
+            if table_file and 0 < len(ids) < len(names):  # a row number is no measurement
+                not_clustered[:0] = [f"{quoted(names[j])} (counts the rows 1, 2, 3, ...: an id)" for j in ids]
+                keep = [j for j in range(len(names)) if j not in ids]
+                samples, names = samples[:, keep], [names[j] for j in keep]
+            else:
+                id_notes = [
+                    f"Note: {quoted(names[j])} counts 1, 2, 3, ...: an id rather than a measurement? "
+                    "--columns leaves it out."
+                    for j in ids
+                ]
+        if samples.shape[0] < settings.largest_k:
             raise UsageError(
-                f"--data {settings.data}: {table.samples.shape[0]} samples is fewer than --n-clusters {settings.largest_k}"
+                f"--data {shown_path(settings.data)}: {samples.shape[0]} samples is fewer than --n-clusters "
+                f"{settings.largest_k}"
             )
-        data = Data(table.samples, table.feature_names, settings.data, table.rows, table.n_rows)
+        data = Data(samples, names, settings.data, table.rows, table.n_rows)
         if table.delimiter is not None:  # what the table was read with, for the JSON's settings
             data.table_format = {
                 "delimiter": table.delimiter,
                 "decimal": settings.decimal,
                 "encoding": settings.encoding,
+                "na_values": settings.na_values,
             }
-        if settings.columns is None:
-            for j, name in enumerate(table.feature_names):
-                if _input.looks_like_an_id(table.samples[:, j]):
-                    data.notes.append(
-                        f"Note: {name!r} counts 1, 2, 3, ...: an id rather than a measurement? --columns leaves it out."
-                    )
+        if not_clustered:
+            data.notes.append(f"Note: not clustered: {', '.join(not_clustered)}; --columns chooses the columns.")
+        data.notes.extend(id_notes)
     data.plot_columns = plot_columns(settings, data.feature_names)
     if settings.standardize:
         data.standardize()
@@ -214,6 +234,7 @@ def load_with_true_labels(settings):
             settings.delimiter,
             settings.decimal,
             _input.text_encoding(settings.encoding),
+            na_values=settings.na_values or (),  # a marker of a missing value is no label either
         )
     except (_input.DataError, UnicodeError, OSError) as error:
         load(settings)  # the file's problem, in the words of a run without --true-labels
@@ -224,14 +245,9 @@ def load_with_true_labels(settings):
         raise UsageError(f"--true-labels {settings.true_labels}: {str(error).removeprefix(path + ': ')}") from None
     column = names[position]
     if settings.columns is None:
-        features = [name for j, name in enumerate(names) if j != position]
-        if not features:
+        if len(names) == 1:
             raise UsageError(f"--true-labels {column}: the table's only column; no column is left to cluster")
-        # Standardized after the ids are looked for, as load does when every column is clustered.
-        data = load(dataclasses.replace(settings, columns=features, standardize=False))
-        data.notes.extend(_id_notes(data))
-        if settings.standardize:
-            data.standardize()
+        data = load(settings, set_aside=(position,))
     else:
         try:
             chosen = _input.choose_columns(path, names, settings.columns)
@@ -254,16 +270,6 @@ def load_with_true_labels(settings):
     rows = np.arange(len(table)) if data.rows is None else np.asarray(data.rows)
     data.truth = TrueLabels(column, values[rows], labelled[rows])
     return data
-
-
-def _id_notes(data):
-    from . import _input
-
-    return [
-        f"Note: {name!r} counts 1, 2, 3, ...: an id rather than a measurement? --columns leaves it out."
-        for j, name in enumerate(data.feature_names)
-        if _input.looks_like_an_id(data.samples[:, j])
-    ]
 
 
 def plot_columns(settings, names):

@@ -12,10 +12,14 @@ import fcntl
 import math
 import os
 import re
+import shlex
 import stat
 import unicodedata
+import warnings
 
 import numpy as np
+
+from ._text import NUMBER, QUOTE_LIMIT, quoted, shown_path
 
 TABLE_EXTENSIONS = (".csv", ".tsv", ".txt")
 EXTENSIONS = (*TABLE_EXTENSIONS, ".npy")
@@ -25,7 +29,7 @@ class DataError(ValueError):
     """A data file that cannot be clustered; the message names the file, line and column."""
 
 
-Table = collections.namedtuple("Table", "samples feature_names rows n_rows delimiter", defaults=(None,))
+Table = collections.namedtuple("Table", "samples feature_names rows n_rows delimiter left_out", defaults=(None, ()))
 Table.__doc__ = """What ``read_table`` returns.
 
 samples : ndarray of float32 (n_kept, n_features)
@@ -33,10 +37,17 @@ feature_names : list of str, one per column used
 rows : ndarray of int, the 0-based data row (not counting a header) of each sample kept
 n_rows : int, data rows in the file (kept or not)
 delimiter : str or None, the delimiter a table was read with (given or detected); None for .npy
+left_out : tuple of (str, str), with ``numeric_only``: each column left out and why
 """
 
+# What pandas reads as a missing value by default (its keep_default_na), besides an empty cell.
+MISSING_MARKERS = (
+    "NA", "N/A", "n/a", "NaN", "nan", "-NaN", "-nan", "null", "NULL", "None", "<NA>", "#N/A", "#N/A N/A",
+    "#NA", "-1.#IND", "-1.#QNAN", "1.#IND", "1.#QNAN",
+)  # fmt: skip
 
-def load_samples(path, encoding="utf-8"):
+
+def load_samples(path, encoding="utf-8", na_values=None):
     """Read every column of a table or ``.npy`` file as float32 samples (rows x features).
 
     The simple case of ``read_table``: no gaps allowed, every column a number.
@@ -48,6 +59,8 @@ def load_samples(path, encoding="utf-8"):
     encoding : str, default "utf-8"
         A table's text encoding (``"cp1252"`` for many spreadsheet exports; the command's
         ``--encoding``).
+    na_values : list of str, optional
+        More cells that mark a missing value, besides pandas' own (see ``read_table``).
 
     Returns
     -------
@@ -58,54 +71,133 @@ def load_samples(path, encoding="utf-8"):
     DataError
         Naming the file, and the line and column where it applies.
     """
-    return read_table(path, encoding=encoding).samples
+    return read_table(path, encoding=encoding, na_values=na_values).samples
 
 
-def read_table(path, columns=None, delimiter=None, decimal=".", missing="error", encoding="utf-8"):
+def read_table(
+    path,
+    columns=None,
+    delimiter=None,
+    decimal=".",
+    missing="error",
+    encoding="utf-8",
+    na_values=None,
+    numeric_only=False,
+    set_aside=(),
+):
     """Read samples from a table (``.csv``, ``.tsv``, ``.txt``) or a NumPy ``.npy`` file.
 
     Tables are read with pandas' C parser. The first line is a header when none of its cells
-    is a number. Blank lines are skipped.
+    is a number. Blank lines are skipped. Every line must have as many fields as the first
+    (the header, when there is one): a line with more or fewer is refused, never taken as an
+    index or filled in.
 
     Parameters
     ----------
     path : str or path-like
     columns : list of str, optional
         The columns to use, each a name from the header or a position counted from 1 (a name
-        wins where a header has a column called "2"). Default: all of them.
+        wins where a header has a column called "2"). Default: all of them. Each must hold
+        numbers (and missing values); the columns not chosen may hold anything.
     delimiter : str, optional
-        Default: a tab for ``.tsv``; otherwise the one of ``,`` ``;`` tab ``|`` and space that
-        the first lines use consistently (a comma where none does).
+        One character (a space means any run of spaces and tabs). Default: a tab for ``.tsv``;
+        otherwise the one of ``,`` ``;`` tab ``|`` and space that the first lines use
+        consistently (a comma where none does).
     decimal : str, default "."
         The decimal mark (``","`` for ``1,5``, usually with ``;`` as the delimiter).
     missing : {"error", "drop"}
-        An empty cell in a column used: a ``DataError``, or leave the row out.
+        A missing value in a column used: a ``DataError``, or leave the row out.
     encoding : str, default "utf-8"
         A table's text encoding, any that Python knows (``"latin-1"``, ``"cp1252"`` for many
         spreadsheet exports). A UTF-8 byte-order mark is skipped.
+    na_values : list of str, optional
+        More cells that mark a missing value (``["?", "-999"]``), besides those pandas reads as
+        missing by default: an empty cell, ``NA``, ``N/A``, ``NaN``, ``nan``, ``null``,
+        ``None`` and the others of ``MISSING_MARKERS``. In a ``.npy`` file NaN is missing.
+    numeric_only : bool, default False
+        Without ``columns``: leave out the columns that hold no number at all (text, True and
+        False, or nothing), and name them in ``Table.left_out``, instead of refusing them.
+    set_aside : collection of int, optional
+        With ``numeric_only``: the positions (from 0) of columns that are never samples, nor
+        named as left out (the command's ``--true-labels`` column); they may hold anything.
 
     Returns
     -------
     Table
+
+    Raises
+    ------
+    DataError
+        Naming the file, and the line and column where it applies.
+    ValueError
+        For a delimiter or decimal mark that cannot be one.
     """
     path = os.fspath(path)
     extension = os.path.splitext(path)[1].lower()
+    delimiter = check_table_format(delimiter, decimal)
+    na_values = _check_markers(na_values)
     with open_regular(path):  # refuses FIFOs, devices and directories before anything reads them
         pass
     if extension not in EXTENSIONS:
-        raise DataError(f"{path}: unknown file type {extension or '(no extension)'!r}; use {', '.join(EXTENSIONS)}")
+        raise DataError(
+            f"{shown_path(path)}: unknown file type {quoted(extension) if extension else '(no extension)'}; "
+            f"use {', '.join(EXTENSIONS)}"
+        )
     try:
         if extension == ".npy":
             names, values = _read_npy(path)
         else:
-            names, values = _read_text_table(path, extension, delimiter, decimal, text_encoding(encoding))
+            names, values = _read_text_table(path, extension, delimiter, decimal, text_encoding(encoding), na_values)
     except UnicodeError as error:  # beyond a bad byte (caught where it is read): no BOM for utf-16, say
-        raise DataError(f"{path}: cannot be read as {encoding} text ({short_message(error)})") from None
+        raise DataError(f"{shown_path(path)}: cannot be read as {encoding} text ({short_message(error)})") from None
     except OSError as error:  # a read that fails midway: an I/O error, a file that vanished
-        raise DataError(f"{path}: cannot be read ({short_message(error)})") from None
-    positions = choose_columns(path, names, columns)
+        raise DataError(f"{shown_path(path)}: cannot be read ({short_message(error)})") from None
+    left_out = ()
+    if columns is None and numeric_only and not isinstance(values, np.ndarray):
+        candidates = [j for j in range(len(names)) if j not in set_aside]
+        left_out = tuple((names[j], why) for j in candidates if (why := _not_numeric(values[j], decimal)))
+        positions = [j for j in candidates if not _not_numeric(values[j], decimal)]
+        if not positions:
+            raise DataError(f"{shown_path(path)}: no column holds numbers ({_listed(names)})")
+    else:
+        positions = choose_columns(path, names, columns)
     table = _to_samples(path, names, values, positions, missing, decimal)
-    return table._replace(delimiter=None if extension == ".npy" else values.attrs["delimiter"])
+    return table._replace(delimiter=None if extension == ".npy" else values.attrs["delimiter"], left_out=left_out)
+
+
+# Characters that can never separate a table's fields: line ends, the quote, and (as neither
+# can be told from a number's) digits and the signs.
+_NEVER_DELIMITERS = {"\n": "a newline", "\r": "a carriage return", '"': "the quote character", "\0": "a NUL"}
+
+
+def check_table_format(delimiter, decimal):
+    """The delimiter to read with (a space as any run of blanks), after refusing a delimiter or
+    decimal mark that cannot be one, with a ``ValueError`` that says why."""
+    for name, mark in (("delimiter", delimiter), ("decimal mark", decimal)):
+        if mark is None and name == "delimiter":
+            continue
+        if not isinstance(mark, str) or len(mark) != 1:
+            shown = quoted(mark) if isinstance(mark, str) else type(mark).__name__
+            raise ValueError(f"the {name} must be one character, got {shown}")
+        if mark in _NEVER_DELIMITERS:
+            raise ValueError(f"the {name} cannot be {_NEVER_DELIMITERS[mark]} ({mark!r})")
+        if mark in "0123456789+-":
+            raise ValueError(f"the {name} cannot be {mark!r}: numbers are written with it")
+    if decimal in "eE":
+        raise ValueError(f"the decimal mark cannot be {decimal!r}: numbers such as 1e5 are written with it")
+    if not decimal.strip():
+        raise ValueError(f"the decimal mark cannot be a blank ({decimal!r})")
+    if delimiter is not None and delimiter == decimal:
+        raise ValueError(f"the delimiter and the decimal mark cannot both be {delimiter!r}")
+    return r"\s+" if delimiter == " " else delimiter
+
+
+def _check_markers(na_values):
+    if na_values is None:
+        return []
+    if isinstance(na_values, str) or not all(isinstance(marker, str) for marker in na_values):
+        raise TypeError("na_values must be a list of strings, such as ['?', '-999']")
+    return [marker.strip() for marker in na_values]
 
 
 def open_regular(path):
@@ -118,13 +210,13 @@ def open_regular(path):
     try:
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
+        raise DataError(f"{shown_path(path)}: no such file") from None
     except OSError as error:
-        raise DataError(f"{path}: cannot be opened ({short_message(error)})") from None
+        raise DataError(f"{shown_path(path)}: cannot be opened ({short_message(error)})") from None
     mode = os.fstat(descriptor).st_mode
     if not stat.S_ISREG(mode):
         os.close(descriptor)
-        raise DataError(f"{path}: is {_file_kind(mode)}, not a regular file")
+        raise DataError(f"{shown_path(path)}: is {_file_kind(mode)}, not a regular file")
     flags = fcntl.fcntl(descriptor, fcntl.F_GETFL)
     fcntl.fcntl(descriptor, fcntl.F_SETFL, flags & ~os.O_NONBLOCK)
     return os.fdopen(descriptor, "rb")
@@ -208,13 +300,13 @@ def npy_header(path):
 def _read_npy(path):
     header = npy_header(path)
     if 0 in header.shape:
-        raise DataError(f"{path}: the array is empty (shape {header.shape})")
+        raise DataError(f"{shown_path(path)}: the array is empty (shape {header.shape})")
     try:
         array = np.load(path, allow_pickle=False, mmap_mode="r")
     except (ValueError, OSError, EOFError) as error:
-        raise DataError(f"{path}: not a readable .npy file ({short_message(error)})") from None
+        raise DataError(f"{shown_path(path)}: not a readable .npy file ({short_message(error)})") from None
     if array.shape != header.shape or array.dtype != header.dtype:  # replaced since it was checked
-        raise DataError(f"{path}: the file changed while it was being read")
+        raise DataError(f"{shown_path(path)}: the file changed while it was being read")
     return ColumnNames(header.shape[1]), array
 
 
@@ -236,7 +328,7 @@ class ColumnNames(collections.abc.Sequence):
         return f"column {index % self.n_columns + 1}"
 
     def index(self, name, *args):
-        match = re.fullmatch(r"column (\d+)", name)
+        match = re.fullmatch(r"column ([0-9]+)", name)
         if match and 1 <= int(match.group(1)) <= self.n_columns:
             return int(match.group(1)) - 1
         raise ValueError(f"{name!r} is not a column name")
@@ -261,68 +353,159 @@ def text_encoding(name):
     return "utf-8-sig" if info.name == "utf-8" else info.name
 
 
-def _sniff(path, extension, encoding):
-    """The delimiter the first lines use consistently (see ``read_table``)."""
+def _sniff(path, extension, encoding, decimal="."):
+    """The delimiter the first lines that hold anything use consistently (see ``read_table``);
+    never the decimal mark."""
     if extension == ".tsv":
         return "\t"
     with open(path, encoding=encoding, errors="replace") as handle:
         lines = [line.rstrip("\r\n") for line, _ in zip(handle, range(50))]
-    lines = [line for line in lines if line.strip()]
-    for candidate in (",", ";", "\t", "|"):
+    lines = [line for line in lines if line.strip()]  # blank lines say nothing about the delimiter
+    candidates = [candidate for candidate in (",", ";", "\t", "|") if candidate != decimal]
+    for candidate in candidates:
         counts = {line.count(candidate) for line in lines}
         if len(counts) == 1 and counts.pop() > 0:
             return candidate
     if lines and all(len(line.split()) == len(lines[0].split()) > 1 for line in lines):
         return r"\s+"
-    return ","
+    # None is used evenly: one on every line is the delimiter of a ragged table, which is
+    # then refused for its ragged line rather than read as one column of text.
+    for candidate in candidates:
+        if lines and all(candidate in line for line in lines):
+            return candidate
+    if lines and all(len(line.split()) > 1 for line in lines):
+        return r"\s+"
+    return candidates[0]
 
 
-def _read_text_table(path, extension, delimiter, decimal, encoding):
+def _read_text_table(path, extension, delimiter, decimal, encoding, na_values=()):
     """(column names, a DataFrame of the cells, as numbers where pandas could read them)."""
     import pandas as pd
 
-    delimiter = delimiter or _sniff(path, extension, encoding)
+    delimiter = delimiter or _sniff(path, extension, encoding, decimal)
+    if delimiter == decimal:
+        raise ValueError(f"the delimiter and the decimal mark cannot both be {delimiter!r}")
     options = dict(
         sep=delimiter,
         decimal=decimal,
         encoding=encoding,
-        keep_default_na=False,  # only empty cells are missing; "nan" and "NA" are values to reject
-        na_values=[""],
         skip_blank_lines=True,
         skipinitialspace=True,
         engine="c",
+        index_col=False,  # pandas would take a first column the header has no name for as the index
     )
     try:
-        first = pd.read_csv(path, header=None, nrows=1, dtype=str, **options)
+        # The first line as written (no cell read as missing), for the header and the field count.
+        first = pd.read_csv(path, header=None, nrows=1, dtype=str, na_filter=False, **options)
     except pd.errors.EmptyDataError:
-        raise DataError(f"{path}: the file is empty") from None
+        raise DataError(f"{shown_path(path)}: the file is empty") from None
     except UnicodeDecodeError:
-        raise DataError(f"{path}: not a text file in {_shown(encoding)}{_encoding_hint(path, encoding)}") from None
+        raise DataError(_not_text_message(path, encoding)) from None
     except (pd.errors.ParserError, OSError) as error:
-        raise DataError(f"{path}: not a readable table ({short_message(error)})") from None
-    cells = [cell for cell in first.iloc[0].tolist() if isinstance(cell, str)]
-    header = bool(cells) and not any(_is_number(cell, decimal) for cell in cells)
+        raise DataError(f"{shown_path(path)}: not a readable table ({short_message(error)})") from None
+    cells = [cell.strip() for cell in first.iloc[0].tolist()]
+    n_fields = len(cells)
+    header = any(cells) and not any(_is_number(cell, decimal) for cell in cells)
     try:
-        table = pd.read_csv(path, header=0 if header else None, **options)
+        # Every line is read as n_fields fields: one with more is an error (not an index), or
+        # where the first data line has more, a warning that pandas cut them off.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            table = pd.read_csv(
+                path,
+                header=0 if header else None,
+                names=range(n_fields),
+                keep_default_na=True,
+                na_values=list(na_values),
+                **options,
+            )
     except pd.errors.EmptyDataError:
-        raise DataError(f"{path}: the file is empty") from None
+        raise DataError(f"{shown_path(path)}: the file is empty") from None
     except pd.errors.ParserError as error:
-        raise DataError(_ragged_message(path, error)) from None
+        raise DataError(_ragged_message(path, error, header, encoding, delimiter)) from None
     except UnicodeDecodeError:
-        raise DataError(f"{path}: not a text file in {_shown(encoding)}{_encoding_hint(path, encoding)}") from None
+        raise DataError(_not_text_message(path, encoding)) from None
     except OSError as error:
-        raise DataError(f"{path}: cannot be read ({short_message(error)})") from None
-    if header:
-        names = [str(name).strip() for name in table.columns]
-    else:
-        names = [f"column {j + 1}" for j in range(table.shape[1])]
+        raise DataError(f"{shown_path(path)}: cannot be read ({short_message(error)})") from None
     if table.shape[0] == 0:
-        raise DataError(f"{path}: the file has a header line (1) but no data")
-    table.columns = range(table.shape[1])
+        raise DataError(
+            f"{shown_path(path)}: the file has a header line ({_first_line(path, encoding, delimiter)}) but no data"
+        )
+    # ... and one with fewer is filled in with gaps, which only the last column can show.
+    cut = any(issubclass(warning.category, pd.errors.ParserWarning) for warning in caught)
+    if cut or table[n_fields - 1].isna().any():
+        short = _short_line(path, encoding, delimiter, n_fields, header)
+        if short is not None:
+            raise DataError(_fields_message(path, *short, n_fields, header, _first_line(path, encoding, delimiter)))
+        if cut:  # pandas and the count disagree (an odd quote, say): still never cut off silently
+            raise DataError(f"{shown_path(path)}: a line has more fields than the first line ({n_fields})")
+    names = _unique([cell or f"column {j + 1}" for j, cell in enumerate(cells)]) if header else None
     # Line numbers: pandas skipped blank lines, so count them back from the file itself.
-    table.attrs["lines"] = _data_line_numbers(path, header, table.shape[0], encoding)
+    table.attrs["lines"] = _data_line_numbers(path, header, table.shape[0], encoding, delimiter)
     table.attrs["delimiter"] = "whitespace" if delimiter == r"\s+" else delimiter
-    return names, table
+    table.attrs["read"] = dict(options, header=0 if header else None, names=range(n_fields), path=path)
+    return names or ColumnNames(n_fields), table
+
+
+def _unique(names):
+    """Names with a repeated one numbered as pandas numbers it (``a``, ``a.1``, ...)."""
+    seen, unique = collections.Counter(), []
+    for name in names:
+        unique.append(name if not seen[name] else f"{name}.{seen[name]}")
+        seen[name] += 1
+    return unique
+
+
+def _first_line(path, encoding, delimiter):
+    """The number of the first line that holds anything (the header, when there is one)."""
+    with open(path, encoding=encoding, errors="replace") as handle:
+        return next((number for number, line in enumerate(handle, start=1) if _holds_something(line, delimiter)), 1)
+
+
+def _holds_something(line, delimiter):
+    """Whether pandas reads ``line`` as a row: a line of blanks is skipped, unless the delimiter
+    is one of them (a tab table's line of tabs is a row of empty cells)."""
+    return bool(line.strip()) or (delimiter != r"\s+" and delimiter in line.rstrip("\r\n"))
+
+
+def _blank(record):
+    return not record or (len(record) == 1 and not record[0].strip())
+
+
+def _short_line(path, encoding, delimiter, n_fields, header):
+    """(line, fields) of the first line after the header with other than ``n_fields`` fields,
+    or None. Fields are counted as pandas' C parser counts them (quotes included)."""
+    import csv
+
+    with open(path, encoding=encoding, errors="replace", newline="") as handle:
+        if delimiter == r"\s+":
+            records = ((number, line.split()) for number, line in enumerate(handle, start=1))
+        else:
+            reader = csv.reader(handle, delimiter=delimiter, quotechar='"', skipinitialspace=True, strict=False)
+            records = ((reader.line_num, record) for record in reader)
+        skip_header = header
+        for number, record in records:
+            if _blank(record):
+                continue
+            if skip_header:
+                skip_header = False
+                continue
+            if len(record) != n_fields:
+                return number, len(record)
+    return None
+
+
+def _fields_message(path, line, fields, n_fields, header, first_line):
+    """One line for a line of ``fields`` fields where the first line (the header) has ``n_fields``."""
+    what = f"line {first_line} (the {'header' if header else 'first line'})"
+    return (
+        f"{shown_path(path)}, line {line}: {fields} {'field' if fields == 1 else 'fields'}, "
+        f"but {what} has {n_fields}; every line needs the same number"
+    )
+
+
+def _not_text_message(path, encoding):
+    return f"{shown_path(path)}: not a text file in {_shown(encoding)}{_encoding_hint(path, encoding)}"
 
 
 def _shown(encoding):
@@ -339,10 +522,10 @@ def _encoding_hint(path, encoding):
     return ""
 
 
-def _data_line_numbers(path, header, n_rows, encoding):
+def _data_line_numbers(path, header, n_rows, encoding, delimiter):
     """The 1-based line number of each data row (blank lines, and a header, skipped)."""
     with open(path, encoding=encoding, errors="replace") as handle:
-        numbers = [number for number, line in enumerate(handle, start=1) if line.strip()]
+        numbers = [number for number, line in enumerate(handle, start=1) if _holds_something(line, delimiter)]
     numbers = numbers[1:] if header else numbers
     if len(numbers) < n_rows:  # quoted cells spanning lines: fall back on counting rows
         return np.arange(n_rows) + 1 + header
@@ -350,11 +533,14 @@ def _data_line_numbers(path, header, n_rows, encoding):
 
 
 def _is_number(text, decimal):
-    try:
-        float(text.strip().replace(decimal, ".") if decimal != "." else text)
-        return True
-    except ValueError:
-        return False
+    """Whether ``text`` is a number as pandas' parser reads one: ASCII digits only."""
+    text = text.strip()
+    return bool(NUMBER.fullmatch(text.replace(decimal, ".") if decimal != "." else text))
+
+
+def is_count(text):
+    """Whether ``text`` is a count written in ASCII digits (``str.isdigit`` also takes "²")."""
+    return re.fullmatch(r"[0-9]+", text) is not None
 
 
 def short_message(error):
@@ -363,12 +549,16 @@ def short_message(error):
     return text.strip().splitlines()[-1] if text.strip() else type(error).__name__
 
 
-def _ragged_message(path, error):
-    match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(error))
+def _ragged_message(path, error, header, encoding, delimiter):
+    match = re.search(r"Expected ([0-9]+) fields in line ([0-9]+), saw ([0-9]+)", str(error))
     if match:
-        expected, line, saw = match.groups()
-        return f"{path}, line {line}: {saw} columns, but the lines before it have {expected}"
-    return f"{path}: not a readable table ({short_message(error)})"
+        expected, line, saw = map(int, match.groups())
+        return _fields_message(path, line, saw, expected, header, _first_line(path, encoding, delimiter))
+    return f"{shown_path(path)}: not a readable table ({short_message(error)})"
+
+
+def _listed(names, most=12):
+    return ", ".join(quoted(name) for name in names[:most]) + (", ..." if len(names) > most else "")
 
 
 def choose_columns(path, names, columns, flag="--columns"):
@@ -382,15 +572,15 @@ def choose_columns(path, names, columns, flag="--columns"):
             positions.append(names.index(column))
         elif len(matches := _same_letters(column, names)) == 1:
             positions.append(matches[0])
-        elif column.isdigit() and 1 <= int(column) <= len(names):
+        elif is_count(column) and 1 <= int(column) <= len(names):
             positions.append(int(column) - 1)
         else:
-            shown = ", ".join(repr(name) for name in names[:12]) + (", ..." if len(names) > 12 else "")
             raise DataError(
-                f"{path}: no column {column!r} (the columns are {shown}; or give a number from 1 to {len(names)})"
+                f"{shown_path(path)}: no column {quoted(column)} (the columns are {_listed(names)}; "
+                f"or give a number from 1 to {len(names)})"
             )
     if len(set(positions)) != len(positions):
-        raise DataError(f"{path}: a column is asked for twice in {flag}")
+        raise DataError(f"{shown_path(path)}: a column is asked for twice in {flag}")
     return positions
 
 
@@ -415,43 +605,96 @@ def _to_samples(path, names, values, positions, missing, decimal):
     return _table_to_samples(path, names, values, positions, missing, decimal)
 
 
-def _table_to_samples(path, names, table, positions, missing, decimal):
+def _raw_cell(table, row, position):
+    """A cell's text as the file has it (for a message: "NA", "?" or an empty cell)."""
     import pandas as pd
 
+    options = dict(table.attrs["read"])
+    path = options.pop("path")
+    cells = pd.read_csv(path, dtype=str, na_filter=False, usecols=[position], **options)
+    return cells[position].iloc[row].strip()
+
+
+def _number_cells(column, decimal):
+    """(the column as float64, a mask of its cells that hold something other than a number)."""
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(column.dtype):  # True and False are not numbers
+        return np.full(len(column), np.nan), column.notna().to_numpy()
+    if pd.api.types.is_numeric_dtype(column.dtype):
+        return column.to_numpy(dtype=np.float64, na_value=np.nan), np.zeros(len(column), bool)
+    values = column.astype(object)
+    # Only text can be a number: pandas reads True and False as bools even among gaps.
+    text = values.where(values.map(lambda value: isinstance(value, str)))
+    if decimal != ".":  # what pandas could not read whole, it left with the user's decimal mark
+        text = text.str.replace(decimal, ".", regex=False)
+    numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    return numbers, np.isnan(numbers) & column.notna().to_numpy()
+
+
+_DECIMAL_COMMA = r"\s*-?[0-9]+,[0-9]+\s*"
+
+
+def _not_numeric(column, decimal):
+    """Why a column cannot be clustered at all ("it holds text", ...), or "" when it holds a
+    number (any other cell in it is then an error in a numeric column)."""
+    import pandas as pd
+
+    filled = column.notna().to_numpy()
+    if not filled.any():
+        return "it holds no values"
+    _, others = _number_cells(column, decimal)
+    if (filled & ~others).any():
+        return ""
+    if decimal == "." and column[others].astype(str).str.fullmatch(_DECIMAL_COMMA).any():
+        return ""  # numbers, with another decimal mark: said so where the first is refused
+    if pd.api.types.is_bool_dtype(column.dtype) or column[filled].map(lambda v: isinstance(v, (bool, np.bool_))).all():
+        return "it holds True and False"
+    return "it holds text"
+
+
+def _table_to_samples(path, names, table, positions, missing, decimal):
     lines = table.attrs["lines"]
 
     def where(row, position):
-        return f"{path}, line {lines[row]}, {_describe(names, position)}"
+        return f"{shown_path(path)}, line {lines[row]}, {_describe(names, position)}"
 
     columns = []
     for position in positions:
         column = table[position]
-        if not pd.api.types.is_numeric_dtype(column.dtype):
-            numeric = pd.to_numeric(column, errors="coerce")
-            bad = np.flatnonzero(numeric.isna().to_numpy() & column.notna().to_numpy())
-            if len(bad):
-                cell = str(column.iloc[bad[0]]).strip()
-                if _is_number(cell, decimal):  # "nan", "inf": numbers, but not finite ones
-                    raise DataError(f"{where(bad[0], position)}: {cell!r} is not a finite number")
-                hint = (
-                    " (a decimal comma? add --decimal ,)" if decimal == "." and re.fullmatch(r"-?\d+,\d+", cell) else ""
-                )
+        numbers, others = _number_cells(column, decimal)
+        if others.any():
+            row = int(np.flatnonzero(others)[0])
+            cell = str(column.iloc[row]).strip()
+            why = _not_numeric(column, decimal)
+            if why:
                 raise DataError(
-                    f"{where(bad[0], position)}: {cell!r} is not a number{hint}; "
-                    "choose the numeric columns with --columns"
+                    f"{shown_path(path)}: {_describe(names, position)} is not numeric: {why} "
+                    f"(line {lines[row]}: {quoted(cell)}); choose the columns to cluster with --columns"
                 )
-            column = numeric
-        columns.append(column.to_numpy(dtype=np.float64, na_value=np.nan))
+            if _is_number(cell, decimal):  # "inf": a number, but not a finite one
+                raise DataError(f"{where(row, position)}: {quoted(cell)} is not a finite number")
+            if decimal == "." and re.fullmatch(_DECIMAL_COMMA, cell):
+                hint = " (a decimal comma? add --decimal ,)"
+            elif "," not in cell and len(cell) <= QUOTE_LIMIT:
+                hint = f"; if it marks a missing value, add --na-values {shlex.quote(cell)}"
+            else:
+                hint = ""
+            raise DataError(f"{where(row, position)}: {quoted(cell)} is not a number{hint}")
+        columns.append(numbers)
     matrix = np.column_stack(columns)
-    gaps = table[positions].isna().to_numpy()  # empty cells; a NaN parsed from "nan" is not a gap
-    matrix, rows = _drop_or_refuse_gaps(
-        path, matrix, gaps, missing, lambda row, column: where(row, positions[column]), "empty cell"
-    )
+    gaps = table[positions].isna().to_numpy()  # empty cells and missing-value markers
+
+    def gap(row, column):
+        cell = _raw_cell(table, row, positions[column])
+        return f"{where(row, positions[column])}: " + (f"{quoted(cell)}, a missing value" if cell else "empty cell")
+
+    matrix, rows = _drop_or_refuse_gaps(path, matrix, gaps, missing, gap)
     bad = ~np.isfinite(matrix)
     if bad.any():
         row, column = np.argwhere(bad)[0]
         text = str(table[positions[column]].iloc[rows[row]]).strip()
-        raise DataError(f"{where(rows[row], positions[column])}: {text!r} is not a finite number")
+        raise DataError(f"{where(rows[row], positions[column])}: {quoted(text)} is not a finite number")
     return _as_float32(path, matrix, rows, table.shape[0], [names[p] for p in positions], where, positions)
 
 
@@ -459,13 +702,13 @@ def _array_to_samples(path, names, array, positions, missing):
     """A ``.npy`` array: NaN is a missing value, infinity an error."""
 
     def where(row, position):
-        return f"{path}, row {row + 1}, {_describe(names, position)}"
+        return f"{shown_path(path)}, row {row + 1}, {_describe(names, position)}"
 
     matrix = np.asarray(array[:, positions] if positions != list(range(array.shape[1])) else array)
     if matrix.dtype.kind == "f":
         gaps = np.isnan(matrix)
         matrix, rows = _drop_or_refuse_gaps(
-            path, matrix, gaps, missing, lambda row, column: where(row, positions[column]), "NaN, a missing value"
+            path, matrix, gaps, missing, lambda row, column: f"{where(row, positions[column])}: NaN, a missing value"
         )
         infinite = np.isinf(matrix)
         if infinite.any():
@@ -476,17 +719,17 @@ def _array_to_samples(path, names, array, positions, missing):
     return _as_float32(path, matrix, rows, array.shape[0], [names[p] for p in positions], where, positions)
 
 
-def _drop_or_refuse_gaps(path, matrix, gaps, missing, where, gap):
+def _drop_or_refuse_gaps(path, matrix, gaps, missing, gap):
     rows = np.arange(matrix.shape[0])
     if not gaps.any():
         return matrix, rows
     if missing == "drop":
         keep = ~gaps.any(axis=1)
         if not keep.any():
-            raise DataError(f"{path}: every row has a missing value in the columns used; nothing is left")
+            raise DataError(f"{shown_path(path)}: every row has a missing value in the columns used; nothing is left")
         return matrix[keep], rows[keep]
     row, column = np.argwhere(gaps)[0]
-    raise DataError(f"{where(row, column)}: {gap}; --missing drop leaves out the rows that have one")
+    raise DataError(f"{gap(row, column)}; --missing drop leaves out the rows that have one")
 
 
 def _as_float32(path, matrix, rows, n_rows, feature_names, where, positions):
@@ -498,9 +741,14 @@ def _as_float32(path, matrix, rows, n_rows, feature_names, where, positions):
     return Table(samples, feature_names, rows, n_rows)
 
 
-def looks_like_an_id(column):
-    """Whether a column counts 0, 1, 2, ... or 1, 2, 3, ... (an id, not a measurement). The first
-    rows decide most columns at once; only a column that starts like an id is read through."""
-    if len(column) <= 2 or column[0] not in (0, 1) or np.any(np.diff(column[:16]) != 1):
+def looks_like_an_id(column, rows=None):
+    """Whether a column counts the rows 0, 1, 2, ... or 1, 2, 3, ... (an id, not a measurement).
+    ``rows`` are the data rows the values come from, so that an id still counts its rows when
+    rows with gaps were left out. The first values decide most columns at once."""
+    rows = np.arange(len(column)) if rows is None else np.asarray(rows)
+    if len(column) <= 2 or column[0] - rows[0] not in (0, 1):
         return False
-    return bool(np.all(np.diff(column) == 1))
+    offset = column[0] - rows[0]
+    if np.any(column[:16] != rows[:16] + offset):
+        return False
+    return bool(np.all(column == rows + offset))

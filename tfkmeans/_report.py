@@ -13,6 +13,7 @@ import sys
 import numpy as np
 
 from . import _output
+from ._text import printable, shown_path
 from .cli import PROG, UsageError
 
 # Centroids are printed as a table up to this many clusters and features (``-v``: always).
@@ -31,9 +32,10 @@ class Reporter:
 
     def say(self, *lines, level=1):
         if self.verbosity >= level:
+            encoding = getattr(self.out, "encoding", None) or "utf-8"
             try:
-                for line in lines:
-                    print(line, file=self.out, flush=True)
+                for line in lines:  # paths and names as the output can show them, whatever its encoding
+                    print(printable(line, encoding), file=self.out, flush=True)
             except BrokenPipeError:
                 raise
             except OSError as error:  # a full disk, a terminal gone: the run cannot say what it did
@@ -359,7 +361,10 @@ class Reporter:
     def sweep_figure(self, data, result):
         from .plotting import plot_sweep
 
-        source = "the lesson's blobs" if self.settings.data is None else os.path.basename(self.settings.data)
+        # A file name's bytes that are not UTF-8 as \xff: matplotlib cannot draw them as they are
+        source = (
+            "the lesson's blobs" if self.settings.data is None else shown_path(os.path.basename(self.settings.data))
+        )
         return plot_sweep(
             result.entries,
             title=f"Choosing k on {source}: {self.settings.n_init} starts per k",

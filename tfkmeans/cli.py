@@ -18,6 +18,8 @@ import stat
 import sys
 import threading
 
+from ._text import INTEGER, NUMBER, QUOTE_LIMIT, quoted, shown_path
+
 PROG = "tfkmeans"
 
 DESCRIPTION = """\
@@ -45,6 +47,9 @@ GENERATION_DEFAULTS = {"n_features": 2, "n_samples_per_cluster": 500, "embiggen_
 # Seeds are TensorFlow's stateless int64 seeds.
 SEED_LIMIT = 2**63
 FLOAT32_MAX = 3.4028234663852886e38
+# The most values (samples x features) the lesson's blobs may have: 256 MiB of float32. Checked
+# before they are generated, so that a typo in --n-clusters is refused at once.
+GENERATED_VALUES_LIMIT = 2**26
 
 
 class UsageError(Exception):
@@ -58,11 +63,12 @@ class _Parser(argparse.ArgumentParser):
 
 def _integer_at_least(minimum, below=None):
     def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
+        if not INTEGER.fullmatch(text):  # int() would take "١٢", "1_000" and " 12 "
             kind = "positive" if minimum == 1 else "non-negative"
-            raise argparse.ArgumentTypeError(f"expected a {kind} integer, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"expected a {kind} integer, got {quoted(text)}")
+        if len(text.lstrip("+-")) > 30:  # far beyond any count; int() refuses 4,300 digits with a ValueError
+            raise argparse.ArgumentTypeError(f"far too large: {quoted(text)}")
+        value = int(text)
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
         if below is not None and value >= below:
@@ -73,12 +79,11 @@ def _integer_at_least(minimum, below=None):
 
 
 def _non_negative_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not NUMBER.fullmatch(text):  # float() would take "١.٥" and "1_0"
+        raise argparse.ArgumentTypeError(f"expected a number, got {quoted(text)}")
+    value = float(text)
     if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {quoted(text)}")
     return value
 
 
@@ -90,7 +95,7 @@ def _cluster_counts(text):
         return parse(first)
     low, high = parse(first), parse(last)
     if high <= low:
-        raise argparse.ArgumentTypeError(f"a range A:B needs A < B, got {text!r}")
+        raise argparse.ArgumentTypeError(f"a range A:B needs A < B, got {quoted(text)}")
     return range(low, high + 1)
 
 
@@ -100,7 +105,7 @@ def _init_method(text):
         return "random"
     if text in ("k-means++", "kmeans++"):
         return "k-means++"
-    raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from 'random', 'k-means++')")
+    raise argparse.ArgumentTypeError(f"invalid choice: {quoted(text)} (choose from 'random', 'k-means++')")
 
 
 def build_parser():
@@ -198,11 +203,15 @@ def build_parser():
     data.add_argument(
         "--columns",
         metavar="A,B,...",
-        help="the columns to cluster, by name (from the header) or by number (1 is the first); "
-        "default: all. Leave out ids and labels",
+        help="the columns to cluster, by name (from the header) or by number (1 is the first); each must hold "
+        "numbers. Default: every column that holds numbers, less a table's column that counts its rows (an id), "
+        "with a note",
     )
     data.add_argument(
-        "--delimiter", metavar="CHAR", help="the table's delimiter (default: a tab for .tsv, else detected)"
+        "--delimiter",
+        metavar="CHAR",
+        help="the table's delimiter, one character (\\t for a tab; a space for any run of blanks). Default: a tab "
+        "for .tsv, else detected",
     )
     data.add_argument("--decimal", default=".", metavar="CHAR", help="the decimal mark (default '.'; ',' for 1,5)")
     data.add_argument(
@@ -215,8 +224,15 @@ def build_parser():
         "--missing",
         choices=["error", "drop"],
         default="error",
-        help="an empty cell (NaN in .npy) in a column used: stop with an error (default), or leave the "
-        "row out (its cluster is then null in --output and -1 in --labels)",
+        help="a missing value (an empty cell, NA, N/A, NaN, null, ... as pandas reads them; NaN in .npy) in a "
+        "column used: stop with an error (default), or leave the row out (its cluster is then null in --output "
+        "and -1 in --labels)",
+    )
+    data.add_argument(
+        "--na-values",
+        metavar="A,B,...",
+        help="more cells that mark a missing value, besides an empty cell, NA, N/A, NaN, null and pandas' other "
+        "defaults (for example ?,-999)",
     )
     data.add_argument(
         "--standardize",
@@ -267,6 +283,7 @@ class Settings:
     decimal: str = "."
     encoding: str = "utf-8"
     missing: str = "error"
+    na_values: list = None
     standardize: bool = False
     streaming: bool = False
     n_clusters: object = 3  # an int, or a range of them (a sweep)
@@ -290,12 +307,16 @@ class Settings:
 
     @property
     def largest_k(self):
-        return max(self.n_clusters) if self.sweep else self.n_clusters
+        return self.n_clusters[-1] if self.sweep else self.n_clusters  # max() would walk the whole range
 
 
 def parse(argv):
     """The command line ``argv`` as checked ``Settings``, or ``UsageError``."""
-    args = build_parser().parse_args(argv)
+    argv = list(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as error:  # argparse quotes what it was given, however long
+        raise UsageError(_capped(str(error), argv)) from None
     given = {argument.split("=")[0] for argument in argv if argument.startswith("-")}
     settings = Settings(
         data=args.data,
@@ -304,6 +325,7 @@ def parse(argv):
         decimal=args.decimal,
         encoding=args.encoding,
         missing=args.missing,
+        na_values=None if args.na_values is None else args.na_values.split(","),
         standardize=args.standardize,
         n_clusters=args.n_clusters,
         init=args.init,
@@ -321,6 +343,8 @@ def parse(argv):
     settings.iterations = args.iterations or (300 if settings.sweep else 10)
     _check_combinations(settings, args, given)
     _check_true_labels(settings)
+    _check_counts(settings)
+    _check_backend()
     _check_paths(settings)
     return settings
 
@@ -343,6 +367,13 @@ def _check_true_labels(settings):
         )
 
 
+def _capped(message, argv):
+    """``message`` with every long argument from ``argv`` in it cut short (see ``quoted``)."""
+    for argument in sorted({a for a in argv if len(a) > QUOTE_LIMIT}, key=len, reverse=True):
+        message = message.replace(repr(argument), quoted(argument)).replace(argument, quoted(argument)[1:-1])
+    return message
+
+
 def _check_combinations(settings, args, given):
     if settings.sweep:
         for flag in ("--animate", "--tolerance"):
@@ -352,9 +383,9 @@ def _check_combinations(settings, args, given):
                     f"{settings.n_clusters.stop - 1})"
                 )
     if settings.plot_columns is not None and len(settings.plot_columns) != 2:
-        raise UsageError(f"--plot-columns {args.plot_columns}: give two columns, A,B")
+        raise UsageError(f"--plot-columns {quoted(args.plot_columns)[1:-1]}: give two columns, A,B")
     if settings.data is None:
-        for flag in ("--columns", "--delimiter", "--decimal", "--encoding", "--missing", "--stream"):
+        for flag in ("--columns", "--delimiter", "--decimal", "--encoding", "--missing", "--na-values", "--stream"):
             if flag in given:
                 raise UsageError(f"{flag} reads your own data, so it goes with --data")
         settings.generation = {
@@ -368,22 +399,21 @@ def _check_combinations(settings, args, given):
                 raise UsageError(f"--{name.replace('_', '-')} sets up generated samples, so it does not go with --data")
     if settings.delimiter is not None:
         settings.delimiter = "\t" if settings.delimiter in ("\\t", "tab") else settings.delimiter
-        if len(settings.delimiter) != 1:
-            raise UsageError(f"--delimiter {settings.delimiter!r}: give one character (or \\t for a tab)")
-    if len(settings.decimal) != 1:
-        raise UsageError(f"--decimal {settings.decimal!r}: give one character")
+    _check_table_format(settings)
     from ._input import DataError, text_encoding
 
     try:
         text_encoding(settings.encoding)
     except DataError:
         raise UsageError(
-            f"--encoding {settings.encoding!r}: not a text encoding Python knows (utf-8, cp1252, latin-1, ...)"
+            f"--encoding {quoted(settings.encoding)}: not a text encoding Python knows (utf-8, cp1252, latin-1, ...)"
         ) from None
     if settings.data is not None and settings.data.lower().endswith(".npy"):
-        for flag in ("--delimiter", "--decimal", "--encoding"):
+        for flag in ("--delimiter", "--decimal", "--encoding", "--na-values"):
             if flag in given:
-                raise UsageError(f"{flag} reads a table (.csv, .tsv, .txt); --data {settings.data} is a .npy file")
+                raise UsageError(
+                    f"{flag} reads a table (.csv, .tsv, .txt); --data {shown_path(settings.data)} is a .npy file"
+                )
     settings.streaming = args.stream or _large_npy(settings.data)
     if settings.streaming:
         if not settings.data.lower().endswith(".npy"):
@@ -398,6 +428,90 @@ def _check_combinations(settings, args, given):
             raise UsageError("--n-init does not go with streaming the data: each start would read the file again")
         if settings.missing == "drop":
             raise UsageError("--missing drop does not go with streaming the data: a streamed file must have no gaps")
+
+
+def _check_table_format(settings):
+    """The delimiter and decimal mark as the reader checks them: one character each, never a line
+    end, the quote or each other."""
+    from ._input import check_table_format
+
+    try:
+        check_table_format(settings.delimiter, settings.decimal)
+    except ValueError as error:
+        message = str(error)
+        if message.startswith("the delimiter and the decimal mark"):
+            raise UsageError(f"--delimiter and --decimal: {message}") from None
+        if message.startswith("the delimiter"):
+            tab = " (\\t for a tab)" if "one character" in message else ""
+            raise UsageError(f"--delimiter {quoted(settings.delimiter)}: {message}{tab}") from None
+        raise UsageError(f"--decimal {quoted(settings.decimal)}: {message}") from None
+
+
+def _check_counts(settings):
+    """Every count against what it will be compared with, before any heavy work: the lesson's
+    blobs against what can be generated, the largest cluster count against the samples there
+    will be (generated, or the rows a .npy file's header gives)."""
+    k = settings.largest_k
+    if settings.data is None:
+        generation = settings.generation
+        blobs = 3 if settings.sweep else settings.n_clusters
+        n_samples = blobs * generation["n_samples_per_cluster"]
+        values = n_samples * generation["n_features"]
+        if values > GENERATED_VALUES_LIMIT:
+            raise UsageError(
+                f"the lesson's blobs would be {blobs:,} blobs (--n-clusters) x {generation['n_samples_per_cluster']:,} "
+                f"samples (--n-samples-per-cluster) x {generation['n_features']:,} features (--n-features) = "
+                f"{values:,} values, more than the {GENERATED_VALUES_LIMIT:,} the command generates; "
+                "ask for fewer, or cluster your own data with --data"
+            )
+        if n_samples < k:
+            raise UsageError(f"{n_samples} generated samples is fewer than --n-clusters {k}")
+    elif settings.data.lower().endswith(".npy"):
+        from ._input import DataError, npy_header
+
+        try:
+            rows = npy_header(settings.data).shape[0]
+        except DataError:
+            return  # loading it reports the problem
+        if rows < k:
+            raise UsageError(f"--data {shown_path(settings.data)}: {rows} samples is fewer than --n-clusters {k}")
+
+
+def _check_backend():
+    """MPLBACKEND, which matplotlib refuses with a traceback as it is imported, checked first."""
+    name = os.environ.get("MPLBACKEND")
+    if not name:
+        return
+    if name.lower().startswith("module://"):
+        import importlib.util
+
+        module = name[len("module://") :]
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            raise UsageError(f"MPLBACKEND={quoted(name)}: there is no module {quoted(module)}; unset MPLBACKEND")
+        return
+    imported = "matplotlib" in sys.modules
+    if not imported:  # import it without the name it would refuse, then check the name
+        del os.environ["MPLBACKEND"]
+        try:
+            import matplotlib
+        finally:
+            os.environ["MPLBACKEND"] = name
+    import matplotlib
+    from matplotlib import rcsetup
+
+    try:
+        rcsetup.validate_backend(name)
+    except ValueError:
+        raise UsageError(
+            f"MPLBACKEND={quoted(name)}: not a matplotlib backend (agg, tkagg, qtagg, ...); unset MPLBACKEND "
+            "or set it to one"
+        ) from None
+    if not imported:
+        matplotlib.rcParams["backend"] = name  # as matplotlib would have set it from MPLBACKEND
 
 
 def _check_generation(generation):
@@ -447,7 +561,9 @@ def _check_paths(settings):
     for index, (flag, path, _) in enumerate(outputs):
         for other_flag, other in named + [(f, p) for f, p, _ in outputs[:index]]:
             if _same_file(path, other):
-                raise UsageError(f"{flag} {path}: is the same file as {other_flag} {other}; nothing was written")
+                raise UsageError(
+                    f"{flag} {shown_path(path)}: is the same file as {other_flag} {shown_path(other)}; nothing was written"
+                )
     for flag, path, extensions in outputs:
         _check_output_path(path, flag, extensions)
 
@@ -465,23 +581,27 @@ def _check_output_path(path, flag, extensions):
     from ._output import can_create_in
 
     if os.path.splitext(path)[1].lower() not in extensions:
-        raise UsageError(f"{flag} {path or repr(path)}: the file name must end in {' or '.join(extensions)}")
+        raise UsageError(
+            f"{flag} {shown_path(path) or repr(path)}: the file name must end in {' or '.join(extensions)}"
+        )
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
         mode = None
     except OSError as error:
-        raise UsageError(f"{flag} {path}: {_short(error)}") from None
+        raise UsageError(f"{flag} {shown_path(path)}: {_short(error)}") from None
     if mode is not None and stat.S_ISDIR(mode):
-        raise UsageError(f"{flag} {path}: is a directory")
+        raise UsageError(f"{flag} {shown_path(path)}: is a directory")
     if mode is not None and not stat.S_ISREG(mode):
-        raise UsageError(f"{flag} {path}: exists and is not a regular file; it would be replaced")
+        raise UsageError(f"{flag} {shown_path(path)}: exists and is not a regular file; it would be replaced")
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
-        raise UsageError(f"{flag} {path}: the directory {directory} does not exist")
+        raise UsageError(f"{flag} {shown_path(path)}: the directory {shown_path(directory)} does not exist")
     problem = can_create_in(directory)
     if problem:
-        raise UsageError(f"{flag} {path}: cannot write to the directory {directory} ({problem})")
+        raise UsageError(
+            f"{flag} {shown_path(path)}: cannot write to the directory {shown_path(directory)} ({problem})"
+        )
 
 
 def _short(error):
