@@ -8,13 +8,22 @@ display (a server, CI): there the figure is saved instead, and the script says w
 The scripts import this file before TensorFlow, so that ``--help`` and a bad setting answer at
 once: on import, with anything on the command line, it reads the script's settings from its
 source and checks the command line without waiting for TensorFlow to load.
+
+Then it loads TensorFlow itself, so that the learner sees only the lesson's output: TensorFlow's
+C++ libraries print a dozen log lines to stderr ("oneDNN custom operations", "Could not find cuda
+drivers", "cpu_feature_guard", "failed call to cuInit" ...), some while they load, before any
+setting reaches them. ``TF_CPP_MIN_LOG_LEVEL=3`` (unless it is set already) hides the later
+ones, and stderr points at a scratch file while TensorFlow loads; if loading fails, what it
+printed is shown with the error. ``TF_CPP_MIN_LOG_LEVEL=0`` shows everything.
 """
 
 import argparse
 import ast
+import contextlib
 import math
 import os
 import sys
+import tempfile
 
 SETTINGS = ("n_features", "n_clusters", "n_samples_per_cluster", "seed", "embiggen_factor")
 SEED_LIMIT = 2**63  # TensorFlow's stateless seeds are int64
@@ -239,4 +248,42 @@ def show_or_save(figure, save_path=None):
     print(f"{message} {os.path.abspath(save_path)}")
 
 
+@contextlib.contextmanager
+def _stderr_set_aside():
+    """Point file descriptor 2, where C++ libraries write, at a scratch file for a while; if the
+    block raises, copy what was written there to stderr before the error shows."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):  # no real file descriptor 2 (an embedded interpreter)
+        yield
+        return
+    with tempfile.TemporaryFile() as scratch:
+        os.dup2(scratch.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            scratch.seek(0)
+            os.write(2, scratch.read())
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def load_tensorflow_quietly():
+    """Import TensorFlow, its start-up log lines set aside, and set up its devices (the "failed
+    call to cuInit" line of a machine without a GPU driver), unless TF_CPP_MIN_LOG_LEVEL=0 asks
+    for everything or TensorFlow is loaded already."""
+    if "tensorflow" in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0":
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    with _stderr_set_aside():
+        import tensorflow
+
+        tensorflow.config.list_logical_devices()
+
+
 _check_before_tensorflow()
+load_tensorflow_quietly()

@@ -32,7 +32,9 @@
 # In Colab this notebook arrives alone, so the first cell fetches the repository for
 # `functions.py`. Colab already has TensorFlow, NumPy and matplotlib. Anywhere else the cell only
 # puts the repository's root folder on the import path. It also has matplotlib draw figures into
-# the notebook, each one where a cell ends with it (and only there).
+# the notebook, each one where a cell ends with it (and only there). Last, it loads TensorFlow
+# as the lesson's scripts do, through their `lesson_cli.py`: TensorFlow's libraries print a dozen
+# log lines as they start, which that sets aside, so that only the lesson's output shows.
 
 # %%
 # %matplotlib inline
@@ -47,7 +49,6 @@ plt.ioff()  # a figure shows where a cell ends with it, not also where it is mad
 
 REPO_URL = "https://github.com/OWNER/REPO"  # the published repository; mkdocs.yml's repo_url says the same
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # fewer of TensorFlow's start-up notices
 if "google.colab" in sys.modules:
     clone = Path("/content/repository")
     if not clone.is_dir():
@@ -56,6 +57,10 @@ if "google.colab" in sys.modules:
 # This notebook lives in notebooks/; functions.py is in the folder above.
 repository = next(folder for folder in [Path.cwd(), *Path.cwd().parents] if (folder / "functions.py").is_file())
 sys.path.insert(0, str(repository))
+
+from lesson_cli import load_tensorflow_quietly  # noqa: E402 - the lesson scripts' plumbing, beside functions.py
+
+load_tensorflow_quietly()
 
 # %% [markdown]
 # ## Generating samples

@@ -2,6 +2,7 @@
 mkdocs.yml names, and (slow) each runs in a fresh kernel and shows what its text says."""
 
 import ast
+import os
 import re
 
 import numpy as np
@@ -72,8 +73,26 @@ def execute(name):
         startup_timeout=120,
         resources={"metadata": {"path": str(NOTEBOOKS)}},
     )
-    client.execute()
+    # As a learner's kernel: without the tests' log level, and without pytest's own variable,
+    # under which ipykernel leaves file descriptor 2 (TensorFlow's C++ lines) out of the outputs.
+    learner = {
+        key: value for key, value in os.environ.items() if key not in ("TF_CPP_MIN_LOG_LEVEL", "PYTEST_CURRENT_TEST")
+    }
+    client.execute(env=learner)
     return notebook
+
+
+def stderr_lines(notebook):
+    """The lines the notebook's cells wrote to stderr (C++ libraries' included: the kernel shows
+    file descriptor 2 in the cells' output)."""
+    return [
+        line
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+        if output.output_type == "stream" and output.name == "stderr"
+        for line in output.text.splitlines()
+    ]
 
 
 def printed(notebook):
@@ -140,6 +159,7 @@ def test_lesson_notebook_runs_and_ends_where_kmeans_iterate_ends():
     assert [len(images(cell)) for cell in figure_cells] == [1] * len(figure_cells)
     # The empty-cluster example ends where the lesson page says it does.
     assert "update 3: [[0.75, 1.0], [0.25, 0.0]]" in text
+    assert stderr_lines(notebook) == []  # only the lesson's output: none of TensorFlow's log lines
     assert repository_files() == before, "the notebook wrote into the repository"
 
 

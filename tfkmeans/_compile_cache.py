@@ -9,18 +9,37 @@ turns it off; a ``--tf_xla_persistent_cache_directory`` of your own in ``TF_XLA_
 as it is. The setting reaches XLA as long as nothing was compiled with XLA before tfkmeans is
 imported.
 
-The default is on from TensorFlow 2.21. Before it, TensorFlow first tries every entry it reads
-as text, and protobuf prints an error line to stderr for each (it then reads the entry as it
-should): there the cache is on only when ``TFKMEANS_COMPILE_CACHE`` names a directory.
+A compiled program holds machine code for the CPU that compiled it, and XLA loads an entry
+whatever CPU wrote it (it only logs "could lead to execution errors such as SIGILL"). A home
+directory shared by machines with different CPUs, as on a cluster, must not hand one machine's
+code to another: each entry's name begins with a key of the CPU's instruction-set flags
+(``--tf_xla_persistent_cache_prefix``), so a machine reads only what a machine like it wrote.
+
+Reading an entry logs ERROR lines on stderr: TensorFlow first tries each entry as text
+("Error parsing text-format tensorflow.XlaSerializedCacheEntry"), and XLA's loader lists any
+target feature that the host's CPU does not report, LLVM's tuning pseudo-features
+(``+prefer-no-scatter``, ``+prefer-no-gather``) included, so it warns on the very machine that
+wrote the entry. Neither can be turned off; only TensorFlow's log level hides them. So by
+default the cache is on only where its reading prints nothing: TensorFlow 2.21 or later (before
+it, protobuf prints its line whatever the level), with TensorFlow's ERROR lines hidden
+(``TF_CPP_MIN_LOG_LEVEL`` 3, as tfkmeans sets it when it loads TensorFlow itself). A program that
+imports TensorFlow first, with its log lines on, gets no cache by default.
+``TFKMEANS_COMPILE_CACHE=<directory>`` turns it on anyway, lines and all.
 
 Nothing here imports TensorFlow: the tests set their own cache with it first.
 """
 
+import hashlib
 import os
+import platform
+import sys
 
 COMPILE_CACHE = "TFKMEANS_COMPILE_CACHE"
-# The first TensorFlow version known to read its cache without printing anything.
+# The first TensorFlow version known to read its cache without printing anything at log level 3.
 QUIET_FROM = (2, 21)
+# XLA's own name for its entries, which tfkmeans' entries begin with too.
+ENTRY_PREFIX = "xla_compile_cache"
+CPUINFO = "/proc/cpuinfo"
 
 
 def tensorflow_version():
@@ -45,6 +64,50 @@ def quiet(version=None):
         return False
 
 
+def errors_hidden():
+    """Whether TensorFlow's C++ log hides ERROR lines: ``TF_CPP_MIN_LOG_LEVEL`` 3 or more (it
+    counts as it was when TensorFlow loaded, which is now unless the program changed it since)."""
+    try:
+        return int(os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0")) >= 3
+    except ValueError:  # a level we cannot read: the lines may show
+        return False
+
+
+def cpu_features():
+    """What compiled machine code depends on: the architecture and the CPU's instruction-set
+    flags, as the kernel reports them (``/proc/cpuinfo``'s "flags", or "Features" on ARM), or
+    where there is no such file, what the system says of its processor."""
+    machine = platform.machine()
+    try:
+        with open(CPUINFO, encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                name, _, value = line.partition(":")
+                if name.strip().lower() in ("flags", "features"):
+                    return f"{machine}: {' '.join(sorted(set(value.split())))}"
+    except OSError:
+        pass
+    if sys.platform == "darwin":
+        import subprocess
+
+        try:
+            described = subprocess.run(
+                ["sysctl", "-n", "machdep.cpu.brand_string", "machdep.cpu.features", "machdep.cpu.leaf7_features"],
+                capture_output=True,
+                text=True,
+                timeout=5,
+            ).stdout
+        except (OSError, subprocess.SubprocessError):
+            described = ""
+        if described.strip():
+            return f"{machine}: {' '.join(sorted(set(described.split())))}"
+    return f"{machine}: {platform.processor()}"
+
+
+def cpu_key():
+    """A short name for ``cpu_features()``: machines whose CPUs report the same flags share it."""
+    return "cpu-" + hashlib.sha256(cpu_features().encode("utf-8")).hexdigest()[:16]
+
+
 def compile_cache_directory():
     """Where compiled XLA programs are kept across processes, or None when that is turned off."""
     setting = os.environ.get(COMPILE_CACHE, "")
@@ -53,15 +116,21 @@ def compile_cache_directory():
     if setting:
         return setting
     version = tensorflow_version()
-    if not quiet(version):
+    if not (quiet(version) and errors_hidden()):
         return None
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "tfkmeans", "xla", f"tensorflow-{version}")
 
 
+def entry_prefix():
+    """The start of this machine's entries' names: XLA's own, then the CPU's key."""
+    return f"{ENTRY_PREFIX}_{cpu_key()}"
+
+
 def use_compile_cache():
-    """Point XLA at ``compile_cache_directory()`` (made if need be), unless it is off, or the
-    user's ``TF_XLA_FLAGS`` names a directory already, or it cannot be written."""
+    """Point XLA at ``compile_cache_directory()`` (made if need be), its entries named for this
+    CPU, unless it is off, or the user's ``TF_XLA_FLAGS`` names a directory already, or it
+    cannot be written."""
     directory = compile_cache_directory()
     flags = os.environ.get("TF_XLA_FLAGS", "")
     if directory is None or "tf_xla_persistent_cache_directory" in flags:
@@ -72,4 +141,7 @@ def use_compile_cache():
             return
     except OSError:  # a read-only home, say: no cache rather than an error
         return
-    os.environ["TF_XLA_FLAGS"] = f"{flags} --tf_xla_persistent_cache_directory={directory}".strip()
+    flags = f"{flags} --tf_xla_persistent_cache_directory={directory}"
+    if "tf_xla_persistent_cache_prefix" not in flags:
+        flags += f" --tf_xla_persistent_cache_prefix={entry_prefix()}"
+    os.environ["TF_XLA_FLAGS"] = flags.strip()

@@ -19,7 +19,7 @@ import types
 
 import numpy as np
 
-from ._tensorflow import tf
+from ._tensorflow import tf, xla_start_up_silenced
 
 # Up to this many centroids x features, distances are summed feature by feature rather than
 # through a matrix product (measured: benchmarks/README.md).
@@ -733,7 +733,10 @@ def run_compiled(function, samples, weights, *arguments, n_clusters, allow_xla=T
 def _xla_available():
     if "xla" not in _compiled:
         try:
-            tf.function(lambda x: tf.reduce_sum(x), jit_compile=True, autograph=False)(tf.zeros((2,)))
+            # Eagerly even when first asked while a function is traced (init_scope), so that
+            # XLA really compiles here; its service starts and says so, where that would show.
+            with xla_start_up_silenced(), tf.init_scope():
+                tf.function(lambda x: tf.reduce_sum(x), jit_compile=True, autograph=False)(tf.zeros((2,)))
             _compiled["xla"] = True
         except (tf.errors.OpError, NotImplementedError, ValueError):
             _compiled["xla"] = False

@@ -1,12 +1,17 @@
 """TensorFlow, imported without its start-up log lines, and with a compile cache on disk.
 
 TensorFlow's C++ libraries print a dozen "I0000 ..." and "W0000 ..." lines to stderr, some
-while they load (before any setting can reach them) and some during computations (float64
-ones among them). Unless ``TF_CPP_MIN_LOG_LEVEL`` is already set, this sets it to 3 (fatal
-errors only: TensorFlow raises the others as Python exceptions), and it loads TensorFlow with
-stderr pointed at /dev/null (and, before TensorFlow 2.21, starts XLA there too, whose lines
-ignore the setting); a Python exception while loading still shows. Set
-``TF_CPP_MIN_LOG_LEVEL=0`` to see everything.
+while they load (before any setting can reach them), some when the first computation sets up
+its devices ("failed call to cuInit" on a machine without a GPU driver) or XLA's service, and
+some during computations (float64 ones among them). Unless ``TF_CPP_MIN_LOG_LEVEL`` is already
+set, this sets it to 3 (fatal errors only: TensorFlow raises the others as Python exceptions),
+and it loads TensorFlow with stderr pointed at /dev/null; a Python exception while loading
+still shows. Set ``TF_CPP_MIN_LOG_LEVEL=0`` to see everything.
+
+Before TensorFlow 2.21, XLA's start-up lines ignore the level: its service is started here
+too, while stderr is silenced. A program that imported TensorFlow first keeps its own level;
+XLA's first compilation (``_lloyd._xla_available``) is silenced there instead, but nothing is
+computed on import: the program may still set up its devices (``tf.config``) after it.
 
 XLA's compiled programs are kept on disk across processes: see ``_compile_cache``.
 """
@@ -15,7 +20,7 @@ import contextlib
 import os
 import sys
 
-from ._compile_cache import compile_cache_directory, quiet, use_compile_cache  # noqa: F401 - re-exported
+from ._compile_cache import compile_cache_directory, errors_hidden, quiet, use_compile_cache  # noqa: F401 - re-exported
 
 
 @contextlib.contextmanager
@@ -35,10 +40,14 @@ def _stderr_silenced():
         os.close(saved)
 
 
-use_compile_cache()
-
-if "tensorflow" not in sys.modules and os.environ.get("TF_CPP_MIN_LOG_LEVEL") != "0":
+# As it is now: a program that imported TensorFlow first has its level set already, or never.
+_loaded_before = "tensorflow" in sys.modules
+_show_everything = os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0"
+if not _loaded_before and not _show_everything:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+use_compile_cache()  # after the level: by default the cache is on only where its lines are hidden
+
+if not _loaded_before and not _show_everything:
     with _stderr_silenced():
         import tensorflow
 
@@ -52,4 +61,15 @@ if "tensorflow" not in sys.modules and os.environ.get("TF_CPP_MIN_LOG_LEVEL") !=
 
 import tensorflow as tf  # noqa: E402
 
-__all__ = ["tf"]
+
+def xla_start_up_silenced():
+    """Silence stderr around XLA's first compilation, where its start-up lines ("XLA service ...
+    initialized", "Compiled cluster using XLA!") would show: in a program that imported
+    TensorFlow first, with its errors shown (and not TF_CPP_MIN_LOG_LEVEL=0, which asks for
+    everything). Where tfkmeans loaded TensorFlow, its level hides them already."""
+    if _show_everything or (quiet(tf.__version__) and errors_hidden()):
+        return contextlib.nullcontext()
+    return _stderr_silenced()
+
+
+__all__ = ["tf", "xla_start_up_silenced"]
