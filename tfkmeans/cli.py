@@ -677,7 +677,8 @@ def main(argv=None):
         _stdout_to_devnull()
         return _fail(f"{error.strerror}; no output file was written or changed")
     except OSError as error:
-        where = f"{error.filename}: " if getattr(error, "filename", None) else ""
+        filename = getattr(error, "filename", None)
+        where = f"{shown_path(filename) if isinstance(filename, (str, bytes)) else filename}: " if filename else ""
         return _fail(f"{where}{_short(error)}")
 
 
