@@ -540,27 +540,27 @@ class KMeans(_BaseKMeans):
 
     def _runs(self, X, samples, weights, init, random_state):
         """The ``_n_init`` runs; returns the best one's ``_lloyd.LoopResult`` and labels."""
-        tensor_weights = samples.weights(weights)
+        run = samples.runner(samples.weights(weights), self.n_clusters)
         history = _lloyd.HISTORY_SCALARS if self.verbose else _lloyd.HISTORY_NONE
         best, best_labels = None, None
         for _ in range(self._n_init):
             start = self._init_centroids(X, None, init, random_state, weights, samples=samples)
             if self.verbose:
                 print("Initialization complete")
-            result = samples.run(
-                _lloyd.lloyd_loop,
-                tensor_weights,
+            progress = _LloydProgress(self.max_iter, self._tol) if self.verbose else None
+            result = _lloyd.lloyd(
+                run,
                 samples.relative(start),
                 tf.constant(self._tol, samples.dtype),
                 tf.constant(-1.0, samples.dtype),
                 tf.constant(True),
-                n_clusters=self.n_clusters,
-                max_iter=self.max_iter,
-                history=history,
-                relocation="sklearn",
+                self.max_iter,
+                history,
+                "sklearn",
+                report=progress,
             )
             if self.verbose:
-                _print_lloyd_progress(result, self.max_iter, self._tol)
+                progress.finish(result)
             labels = samples.labels(result.labels)
             inertia = float(result.inertia)
             # scikit-learn's rule: a lower inertia wins unless it is the same clustering (the
@@ -610,17 +610,33 @@ class KMeans(_BaseKMeans):
         return self
 
 
-def _print_lloyd_progress(result, max_iter, tol):
-    """scikit-learn's verbose lines for one run, from its history."""
-    n_iter = _sklearn_iterations(result, max_iter)
-    inertias = [float(result.start_inertia), *result.inertias.numpy().tolist()]
-    for i in range(n_iter):
-        print(f"Iteration {i}, inertia {inertias[i]}.")
-    if bool(result.unchanged) and not bool(result.tol_reached):
-        print(f"Converged at iteration {n_iter - 1}: strict convergence.")
-    elif bool(result.tol_reached):
-        total = float(result.shift_totals.numpy()[int(result.n_updates) - 1])
-        print(f"Converged at iteration {n_iter - 1}: center shift {total} within tolerance {tol}.")
+class _LloydProgress:
+    """scikit-learn's verbose lines for one run, printed as the run goes (``_lloyd.lloyd``'s
+    ``report``): "Iteration i, inertia x." once iteration i is known to be one scikit-learn
+    counts, then why the run stopped."""
+
+    def __init__(self, max_iter, tol):
+        self.max_iter, self.tol, self.printed = max_iter, tol, 0
+
+    def _print_up_to(self, result, n_lines):
+        inertias = result.inertias
+        for i in range(self.printed, n_lines):
+            print(f"Iteration {i}, inertia {result.start_inertia if i == 0 else float(inertias[i - 1])}.", flush=True)
+        self.printed = max(self.printed, n_lines)
+
+    def __call__(self, result):
+        # scikit-learn counts one iteration more than the updates run when the labels stopped
+        # changing (``_sklearn_iterations``): the updates so far are always counted.
+        self._print_up_to(result, result.n_updates)
+
+    def finish(self, result):
+        n_iter = _sklearn_iterations(result, self.max_iter)
+        self._print_up_to(result, n_iter)
+        if result.unchanged and not result.tol_reached:
+            print(f"Converged at iteration {n_iter - 1}: strict convergence.")
+        elif result.tol_reached:
+            total = float(result.shift_totals[result.n_updates - 1])
+            print(f"Converged at iteration {n_iter - 1}: center shift {total} within tolerance {self.tol}.")
 
 
 class MiniBatchKMeans(_BaseKMeans):
@@ -801,22 +817,21 @@ class MiniBatchKMeans(_BaseKMeans):
         samples = Samples(X, n_clusters=self.n_clusters)
         start = self._best_start(X, samples, weights, init, random_state)
         n_steps = (self.max_iter * n_samples) // self._batch_size
-        state, trace = samples.run(
-            _minibatch.loop,
-            samples.cumulative(weights),
+        state = _minibatch.run(
+            samples.runner(samples.cumulative(weights), self.n_clusters),
             samples.relative(start),
             tf.zeros([self.n_clusters], samples.dtype),
             tf.constant(random_state.randint(2**31 - 1), tf.int64),
             tf.constant(self._tol, tf.float64),
-            n_clusters=self.n_clusters,
-            n_steps=n_steps,
+            n_steps,
+            trace=bool(self.verbose),
+            report=functools.partial(_print_minibatch_steps, n_steps=n_steps) if self.verbose else None,
             batch_size=self._batch_size,
             max_no_improvement=self.max_no_improvement,
             reassignment_ratio=float(self.reassignment_ratio),
-            trace=bool(self.verbose),
         )
         if self.verbose:
-            _print_minibatch_progress(state, trace, n_steps)
+            _print_minibatch_end(state, n_steps)
         centres = (state.centres.numpy() + samples.offset).astype(X.dtype)
         self.cluster_centers_ = centres
         self._counts = state.counts.numpy()
@@ -927,23 +942,27 @@ class MiniBatchKMeans(_BaseKMeans):
         return self
 
 
-def _print_minibatch_progress(state, trace, n_steps):
-    """scikit-learn's verbose lines for a mini-batch fit, from its trace."""
+def _print_minibatch_steps(state, trace, first, n_steps):
+    """scikit-learn's verbose lines for the steps of one call of ``_minibatch.loop``, printed
+    as the fit goes (``_minibatch.run``'s ``report``)."""
     batch_inertias, ewas, reassigned = (values.numpy() for values in trace)
-    steps = int(state.step)
-    for step in range(steps):
-        if reassigned[step]:
-            print(f"[MiniBatchKMeans] Reassigning {int(reassigned[step])} cluster centers.")
+    for index, step in enumerate(range(first, int(state.step))):
+        if reassigned[index]:
+            print(f"[MiniBatchKMeans] Reassigning {int(reassigned[index])} cluster centers.")
         if step == 0:
-            print(f"Minibatch step {step + 1}/{n_steps}: mean batch inertia: {batch_inertias[step]}")
+            print(f"Minibatch step {step + 1}/{n_steps}: mean batch inertia: {batch_inertias[index]}", flush=True)
         else:
             print(
-                f"Minibatch step {step + 1}/{n_steps}: mean batch inertia: {batch_inertias[step]}, "
-                f"ewa inertia: {ewas[step]}"
+                f"Minibatch step {step + 1}/{n_steps}: mean batch inertia: {batch_inertias[index]}, "
+                f"ewa inertia: {ewas[index]}",
+                flush=True,
             )
+
+
+def _print_minibatch_end(state, n_steps):
     if bool(state.stop):
         reason = "small centers change" if bool(state.stopped_by_tol) else "lack of improvement in inertia"
-        print(f"Converged ({reason}) at step {steps}/{n_steps}")
+        print(f"Converged ({reason}) at step {int(state.step)}/{n_steps}")
 
 
 @tf.function

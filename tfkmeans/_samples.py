@@ -61,6 +61,14 @@ class Samples:
             **static,
         )
 
+    def runner(self, weights, n_clusters):
+        """``run`` with ``weights`` and ``n_clusters`` given: what ``_lloyd.lloyd`` calls."""
+
+        def run(function, *arguments, **static):
+            return self.run(function, weights, *arguments, n_clusters=n_clusters, **static)
+
+        return run
+
     def assign(self, centres, weights=None):
         """Each sample's nearest of ``centres`` (in the data's coordinates) and the (weighted)
         inertia of that assignment: (labels as NumPy, float). One pass, run as a plain
