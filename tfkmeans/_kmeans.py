@@ -19,12 +19,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.sparsefuncs import mean_variance_axis
-from sklearn.utils.validation import _check_sample_weight, check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _lloyd, _minibatch, _seeding, _sparse, _stream
 from ._samples import Samples, sparse_in_range
 from ._tensorflow import tf
-from ._validation import FLOAT_DTYPES
+from ._validation import FLOAT_DTYPES, check_sparse_structure, check_weights, refuse_bools
 
 
 def _keeps_state_on_error(method):
@@ -79,22 +79,21 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
                 f"this {type(self).__name__} method does not take a tf.data.Dataset; pass an array, a tensor "
                 "or a sparse matrix"
             )
+        check_sparse_structure(X)
         return validate_data(
             self, X, accept_sparse="csr", dtype=FLOAT_DTYPES, order="C", accept_large_sparse=False, reset=reset
         )
 
-    def _check_weights(self, sample_weight, X):
-        """None where all weights are equal (they do not move the centres; the inertia is
-        scaled after), else a NumPy array of non-negative weights in ``X``'s dtype. Returns
-        ``(weights, scale)``."""
-        if sample_weight is None:
-            return None, 1.0
-        weights = _check_sample_weight(sample_weight, X, dtype=X.dtype)
-        if np.any(weights < 0) or not np.any(weights > 0):
-            raise ValueError("sample_weight must be non-negative, with at least one positive weight")
-        if np.all(weights == weights[0]):
-            return None, float(weights[0])
-        return weights, 1.0
+    def _check_weights(self, sample_weight, X, rescale=True):
+        """``(weights, scale)``: ``_validation.check_weights``."""
+        return check_weights(sample_weight, X, rescale)
+
+    # Parameters that are integers: a bool there is refused, where scikit-learn takes True for 1.
+    _integer_parameters = ("n_clusters", "n_init", "max_iter", "batch_size", "max_no_improvement", "init_size")
+
+    def _validate_params(self):
+        refuse_bools(self, (*self._integer_parameters, "random_state"))
+        super()._validate_params()
 
     def _check_params_vs_input(self, X, default_n_init, check_n_samples=True):
         if check_n_samples and X.shape[0] < self.n_clusters:
@@ -905,7 +904,7 @@ class MiniBatchKMeans(_BaseKMeans):
         if not has_centres:
             self._validate_params()
         X = self._check_data(X, reset=not has_centres)
-        weights, _ = self._check_weights(sample_weight, X)
+        weights, _ = self._check_weights(sample_weight, X, rescale=False)
         self._random_state = getattr(self, "_random_state", None) or check_random_state(self.random_state)
         self.n_steps_ = getattr(self, "n_steps_", 0)
         if not has_centres:
