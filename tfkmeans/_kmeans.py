@@ -294,7 +294,8 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
 
         Its ``serving_default`` signature takes ``samples``, a float32 batch of shape
         (None, n_features), and returns ``cluster_index`` (int64, each sample's nearest centre,
-        as ``predict`` gives) and ``squared_distance`` (float32, to that centre). Load it with
+        as ``predict`` gives; -1 for a sample with a NaN or infinite value), ``squared_distance``
+        and ``distance`` (float32, to that centre; NaN for such a sample). Load it with
         ``tf.saved_model.load(path)`` in any process that has TensorFlow: this package is not
         needed there. The directory is written whole or not at all.
 

@@ -44,8 +44,10 @@ XLA_MIN_WORK = 2**16
 # dominates a pass, and a plain tf.function (``chunked_pass``, oneDNN's product on cache-sized
 # chunks) runs it faster than XLA (benchmarks/README.md).
 CHUNKED_MIN_PRODUCT = 2048
-# The smallest step between buckets of padded row counts (``padded_rows``).
+# The smallest step between buckets of padded row counts (``padded_rows``), and the padding
+# that is always allowed, in bytes (beyond it, at most 1/16 of the data).
 MIN_BUCKET_STEP = 1024
+PAD_FREE_BYTES = 2**20
 # The offset that ``centred`` subtracts is the mean of every (n // OFFSET_SAMPLE)-th row: from this
 # many rows to twice as many, or all of them when there are fewer than twice as many.
 OFFSET_SAMPLE = 4096
@@ -163,11 +165,20 @@ def refuse_float64_overflow(largest, n_features, origin="the centre they are mea
         )
 
 
-def padded_rows(n_samples):
-    """The bucket of ``n_samples``: rounded up to a multiple of 2**e with 16 to 32 multiples (at
-    most 1/16 more rows), and of 1,024 at least. Every sample count in a bucket shares one XLA
-    compilation: a few buckets an octave, and at most four below 4,096 samples."""
+def padded_rows(n_samples, row_bytes=0):
+    """The bucket of ``n_samples`` rows of ``row_bytes`` each: rounded up to a multiple of 2**e
+    with 16 to 32 multiples (at most 1/16 more rows), and of 1,024 at least. Every sample count
+    in a bucket shares one XLA compilation: a few buckets an octave, and at most four below
+    4,096 samples.
+
+    The padding costs at most ``PAD_FREE_BYTES`` or 1/16 of the data, whichever is more: for
+    wide rows the step shrinks (to a power of two) until it does, down to no padding at all
+    (10 rows of a million float32 features were once padded to 1,024 rows, 4 GB for 40 MB)."""
     step = max(MIN_BUCKET_STEP, 1 << max(0, (n_samples - 1).bit_length() - 5))
+    if row_bytes:
+        allowed = max(PAD_FREE_BYTES, n_samples * row_bytes // 16) // row_bytes
+        while step > 1 and step - 1 > allowed:
+            step //= 2
     return -(-n_samples // step) * step
 
 
