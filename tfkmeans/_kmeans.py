@@ -391,7 +391,9 @@ class KMeans(_BaseKMeans):
         cluster).
     verbose : int, default 0
         Print the progress as scikit-learn does: "Initialization complete", the inertia of
-        each iteration, and why the run stopped (printed when the compiled run returns).
+        each iteration, and why the run stopped, printed as the run goes: the compiled loop
+        runs in calls of 1, 2, 4, ... iterations while a call takes under half a second, and
+        each call's lines are printed when it returns.
     random_state : int, RandomState instance or None, default None
         Seeds the starts: the same value gives the same result in every process.
     copy_x : bool, default True
@@ -661,8 +663,8 @@ class MiniBatchKMeans(_BaseKMeans):
     batch_size : int, default 1024
         Samples per step (at most the number of samples).
     verbose : int, default 0
-        Print the progress as scikit-learn does, step by step (printed when the compiled run
-        returns).
+        Print the progress as scikit-learn does, step by step, printed as the fit goes (in
+        calls of 1, 2, 4, ... steps while a call takes under half a second).
     compute_labels : bool, default True
         Compute ``labels_`` and ``inertia_`` with one last pass over all the data.
     random_state : int, RandomState instance or None, default None
@@ -827,7 +829,8 @@ class MiniBatchKMeans(_BaseKMeans):
             trace=bool(self.verbose),
             report=functools.partial(_print_minibatch_steps, n_steps=n_steps) if self.verbose else None,
             batch_size=self._batch_size,
-            max_no_improvement=self.max_no_improvement,
+            # (No fit runs 2**62 steps: a larger patience is the same, and fits the int64 counter.)
+            max_no_improvement=None if self.max_no_improvement is None else min(self.max_no_improvement, 2**62),
             reassignment_ratio=float(self.reassignment_ratio),
         )
         if self.verbose:
