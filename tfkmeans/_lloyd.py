@@ -647,7 +647,13 @@ def lloyd_loop(
     def inertia_of(centroids, labels):
         return data.inertia(weights, centroids, labels)
 
-    labels, sums, counts = resume if resume else pass_(centroids)
+    if resume:
+        labels, sums, counts = resume
+        # The labels as a pass gives them: of as many rows as the samples have, known or not
+        # (the loop needs the same shape on every iteration).
+        labels = tf.slice(labels, [0], tf.reshape(tf.cast(data.n_rows, tf.int32), [1]))
+    else:
+        labels, sums, counts = pass_(centroids)
     size = capacity if history else 0
     inertias = tf.TensorArray(tf.float64, size=size, element_shape=())
     shifts = tf.TensorArray(dtype, size=size, element_shape=())

@@ -229,7 +229,8 @@ def run(call, centres, counts, seed, tol, n_steps, trace=False, report=None, **s
     import time
 
     capacity = min(n_steps, TRACE_CHUNK) if trace else 0
-    limit = 1 if report is not None else (capacity if trace else n_steps)
+    # Without a trace, one call (2**62 steps fit its int64 counter and will never all run).
+    limit = 1 if report is not None else (capacity if trace else 2**62)
     resume = ()
     while True:
         began = time.perf_counter()
