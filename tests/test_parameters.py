@@ -171,8 +171,19 @@ def dense_or_sparse(kind):
     return X
 
 
-@pytest.mark.parametrize("kind", ["dense", "small", "float32", "sparse"])
-@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize(
+    "kind, weighted",
+    [
+        ("dense", True),
+        ("small", False),
+        ("sparse", True),
+        pytest.param("dense", False, marks=pytest.mark.slow),
+        pytest.param("float32", False, marks=pytest.mark.slow),
+        pytest.param("float32", True, marks=pytest.mark.slow),
+        pytest.param("small", True, marks=pytest.mark.slow),
+        pytest.param("sparse", False, marks=pytest.mark.slow),
+    ],
+)
 def test_verbose_fit_in_one_iteration_chunks_is_the_same_fit(monkeypatch, kind, weighted):
     """With ``REPORT_SECONDS`` 0 every compiled call runs one iteration, resuming where the
     last stopped: the centres, labels, inertia and iterations are those of one call
@@ -194,7 +205,7 @@ def test_lesson_history_in_chunks_is_the_same_history(monkeypatch):
     """Chunks of 3 iterations give ``kmeans`` the same history as one call, centroids too."""
     from tfkmeans import _functions
 
-    X = blobs(3000, 4)
+    X = blobs(1500, 4)
     whole = _functions.lloyd_with_history(X, X[:7], 40, None, keep_centroids=True)
     monkeypatch.setattr(_lloyd, "HISTORY_CHUNK", 3)
     chunked = _functions.lloyd_with_history(X, X[:7], 40, None, keep_centroids=True)
@@ -221,7 +232,7 @@ def test_kmeans_verbose_prints_each_chunk_before_the_next_runs(monkeypatch):
     """Each compiled call starts with the previous calls' iterations printed; all of the
     lines are scikit-learn's (the same count, the same stopping line)."""
     monkeypatch.setattr(_lloyd, "REPORT_SECONDS", 0.0)
-    X = blobs(3000, 4)
+    X = blobs(1000, 4)
     start = X[:6]
     with contextlib.redirect_stdout(io.StringIO()) as output:
         recorder = CallRecorder(monkeypatch, output, "Iteration ")
@@ -393,7 +404,7 @@ def test_unsorted_and_duplicate_indices_are_not_lies():
 
 
 WEIGHT_FACTORS = [
-    (np.float64, 1e300),
+    (np.float64, 1e307),
     (np.float64, 1e-310),  # subnormal
     (np.float32, 3e38 / 2),
     (np.float32, 1e300),  # beyond float32 itself
@@ -512,6 +523,7 @@ def test_samples_of_wide_data_are_not_padded_beyond_the_bound():
     assert samples.tensor.shape[0] * X.shape[1] * 4 <= X.nbytes + max(_lloyd.PAD_FREE_BYTES, X.nbytes / 16)
 
 
+@pytest.mark.slow
 def test_fit_of_wide_data_works_as_scikit_learn():
     """10 x 1,000,000 float32 (40 MB) fits, as scikit-learn fits it from the same start."""
     rng = np.random.default_rng(0)
@@ -532,7 +544,7 @@ def served(tmp_path_factory):
 
     models = {}
     rng = np.random.default_rng(0)
-    for scale in (1.0, 1e15, 1e20, 1e30):
+    for scale in (1.0, 1e20, 1e30):
         X = ((rng.standard_normal((900, 3)) + rng.integers(0, 3, (900, 1)) * 6) * scale).astype(np.float32)
         model = KMeans(3, random_state=0, n_init=1).fit(X)
         path = tmp_path_factory.mktemp("export") / "model"
@@ -541,7 +553,7 @@ def served(tmp_path_factory):
     return models
 
 
-@pytest.mark.parametrize("scale", [1.0, 1e15, 1e20, 1e30])
+@pytest.mark.parametrize("scale", [1.0, 1e20, 1e30])
 def test_saved_model_serves_predict_and_transform(served, scale):
     """At 1e20 the served distances were infinite and the clusters wrong where predict works:
     the SavedModel now measures in float64 where predict does."""
