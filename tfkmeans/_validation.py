@@ -159,7 +159,8 @@ def check_weights(sample_weight, X, rescale=True):
     if not rescale:
         smallest = float(weights[weights > 0].min())
         limit = float(np.finfo(dtype).max) / 2**32
-        total = float(np.sum(weights))
+        with np.errstate(over="ignore"):  # an infinite sum is refused just below
+            total = float(np.sum(weights))
         if smallest < float(np.finfo(dtype).tiny) * 2**32 or not total < limit:
             raise ValueError(
                 f"sample_weight holds weights from {smallest:.3g} to {largest:.3g} (summing to {total:.3g}); "
