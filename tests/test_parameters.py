@@ -214,15 +214,40 @@ def test_lesson_history_in_chunks_is_the_same_history(monkeypatch):
         np.testing.assert_array_equal(getattr(chunked, field), getattr(whole, field), err_msg=field)
 
 
-def test_minibatch_in_one_step_chunks_is_the_same_fit(monkeypatch):
-    monkeypatch.setattr(_minibatch, "REPORT_SECONDS", 0.0)
-    X = blobs(2000, 3)
+def verbose_output(monkeypatch, module, seconds, fit):
+    """What ``fit()`` prints with ``module.REPORT_SECONDS`` set to ``seconds`` (0: calls of one
+    iteration or step each; huge: calls of 1, 2, 4, ...), and the fitted model."""
+    monkeypatch.setattr(module, "REPORT_SECONDS", seconds)
     with contextlib.redirect_stdout(io.StringIO()) as output:
-        chunked = MiniBatchKMeans(5, batch_size=64, random_state=4, verbose=1).fit(X)
+        model = fit()
+    return output.getvalue(), model
+
+
+def test_minibatch_in_one_step_chunks_is_the_same_fit(monkeypatch):
+    X = blobs(2000, 3)
+
+    def fit():
+        return MiniBatchKMeans(5, batch_size=64, random_state=4, verbose=1).fit(X)
+
+    ones, chunked = verbose_output(monkeypatch, _minibatch, 0.0, fit)
+    doubling, _ = verbose_output(monkeypatch, _minibatch, 1e9, fit)
     whole = MiniBatchKMeans(5, batch_size=64, random_state=4).fit(X)
     assert_same_fit(chunked, whole)
-    assert chunked.n_steps_ == whole.n_steps_
-    assert output.getvalue().count("Minibatch step ") == whole.n_steps_
+    assert chunked.n_steps_ == whole.n_steps_ > 8
+    assert ones.count("Minibatch step ") == whole.n_steps_
+    assert ones == doubling  # every step's batch inertia, whatever the calls
+
+
+def test_kmeans_verbose_lines_do_not_depend_on_the_calls(monkeypatch):
+    X = blobs(1000, 4)
+
+    def fit():
+        return KMeans(6, init=X[:6], n_init=1, tol=0.0, verbose=1).fit(X)
+
+    ones, model = verbose_output(monkeypatch, _lloyd, 0.0, fit)
+    doubling, _ = verbose_output(monkeypatch, _lloyd, 1e9, fit)
+    assert model.n_iter_ >= 4 and ones.count("Iteration ") == model.n_iter_
+    assert ones == doubling
 
 
 # --- 8: verbose prints as it goes -----------------------------------------------------------
@@ -444,6 +469,23 @@ def test_extreme_weights_fit_as_moderate_ones(estimator, dtype, factor):
     np.testing.assert_allclose(model.cluster_centers_, reference.cluster_centers_, rtol=tolerance, atol=tolerance)
     # The inertia scaled back: infinite where the true value is beyond float64 (1e307 here).
     np.testing.assert_allclose(model.inertia_, reference.inertia_ * factor, rtol=tolerance)
+
+
+@pytest.mark.parametrize("exponent", [-1060, -1020, -600, -3, 0, 5, 900, 1023])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_weights_are_rescaled_exactly_by_a_power_of_two(exponent, dtype):
+    """What the kernels get: the weights divided by a power of two, in [1, 2) at the largest,
+    from which the given weights come back exactly (for weights the dtype holds exactly); at
+    2**1023 and beyond the scale once became 2**1024, infinite."""
+    from tfkmeans._validation import check_weights
+
+    X = np.zeros((200, 2), dtype)
+    given = np.ldexp(np.random.default_rng(0).uniform(0.5, 1.99, 200).astype(dtype).astype(np.float64), exponent)
+    weights, scale = check_weights(given, X)
+    mantissa, power = np.frexp(scale)
+    assert mantissa == 0.5 and weights.dtype == dtype
+    assert 1.0 <= weights.max() < 2.0
+    np.testing.assert_array_equal(weights.astype(np.float64) * scale, given)
 
 
 @pytest.mark.parametrize("exponent", [-1020, -600, -3, 5, 900, 1020])

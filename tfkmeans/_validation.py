@@ -139,7 +139,7 @@ def check_weights(sample_weight, X, rescale=True):
 
     Scaling every weight by one positive constant changes neither the centres nor the labels
     of k-means, only the inertia, by that constant. So the weights are divided by the power of
-    two just above the largest (exact: the centres, labels and inertia of moderate weights are
+    two at or below the largest (exact: the centres, labels and inertia of moderate weights are
     the same to the bit) and the inertia is multiplied back by it: weights near float64's (or
     float32's) largest number no longer overflow the sums into NaN centres, and subnormal ones
     no longer vanish. Non-finite or negative weights, or none above 0, are refused. With
@@ -172,5 +172,7 @@ def check_weights(sample_weight, X, rescale=True):
         return weights.astype(dtype), 1.0
     if np.all(weights == weights[0]):
         return None, float(weights[0])
-    scale = float(np.ldexp(1.0, int(np.frexp(largest)[1])))
+    # The power of two at or below the largest weight (2**1024, just above float64's largest
+    # number, is infinite): the largest weight becomes one in [1, 2).
+    scale = float(np.ldexp(1.0, int(np.frexp(largest)[1]) - 1))
     return (weights / scale).astype(dtype), scale
