@@ -644,3 +644,23 @@ def test_saved_model_serves_an_empty_batch(served):
     _, serve = served[1.0]
     out = serve(samples=tf.zeros((0, 3), tf.float32))
     assert out["cluster_index"].shape == (0,) and out["distance"].shape == (0,)
+
+
+@pytest.mark.parametrize("name", ["batch_size", "init_size"])
+def test_minibatch_sizes_beyond_int32_are_the_data_size(name):
+    """A batch or an init sample beyond the data is the whole data, as in scikit-learn: 2**40
+    reaches no TensorFlow shape (it would not fit an int32)."""
+    X = blobs(500, 2)
+    big = MiniBatchKMeans(3, random_state=0, n_init=1, **{name: 2**40}).fit(X)
+    whole = MiniBatchKMeans(3, random_state=0, n_init=1, **{name: 500}).fit(X)
+    assert_same_fit(big, whole)
+
+
+@pytest.mark.parametrize("estimator", [KMeans, MiniBatchKMeans, BisectingKMeans])
+def test_random_state_beyond_numpy_seeds_is_refused_as_in_scikit_learn(estimator):
+    X = blobs(100, 2)
+    message = f"'random_state' parameter of {estimator.__name__} must be an int in the range \\[0, 4294967295\\]"
+    with pytest.raises(ValueError, match=message):
+        getattr(sklearn.cluster, estimator.__name__)(2, random_state=2**40).fit(X)
+    with pytest.raises(ValueError, match=message):
+        estimator(2, random_state=2**40).fit(X)
