@@ -181,23 +181,21 @@ class BisectingKMeans(_BaseKMeans):
         subset = X[node.indices]
         subset_weights = None if weights is None else weights[node.indices]
         samples = Samples(subset, n_clusters=2)
-        tensor_weights = samples.weights(subset_weights)
+        run = samples.runner(samples.weights(subset_weights), 2)
         best = None
         for _ in range(self.n_init):
             start = self._init_centroids(
                 subset, None, self.init, self._random_state, subset_weights, n_centroids=2, samples=samples
             )
-            result = samples.run(
-                _lloyd.lloyd_loop,
-                tensor_weights,
+            result = _lloyd.lloyd(
+                run,
                 samples.relative(start),
                 tf.constant(self.tol, samples.dtype),
                 tf.constant(-1.0, samples.dtype),
                 tf.constant(True),
-                n_clusters=2,
-                max_iter=self.max_iter,
-                history=_lloyd.HISTORY_NONE,
-                relocation="sklearn",
+                self.max_iter,
+                _lloyd.HISTORY_NONE,
+                "sklearn",
             )
             inertia = float(result.inertia)
             if best is None or inertia < best[0] * (1 - 1e-6):

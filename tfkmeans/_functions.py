@@ -119,30 +119,27 @@ def lloyd_with_history(samples, initial_centroids, max_iterations, tolerance, ke
     iteration (else None)."""
     stop_early = tolerance is not None
     data = Samples(samples, n_clusters=len(initial_centroids))
-    result = data.run(
-        _lloyd.lloyd_loop,
-        None,
+    result = _lloyd.lloyd(
+        data.runner(None, len(initial_centroids)),
         data.relative(initial_centroids),
         tf.constant(-1.0, data.dtype),
         tf.constant(tolerance if stop_early else -1.0, data.dtype),
         tf.constant(stop_early),
-        n_clusters=len(initial_centroids),
-        max_iter=max_iterations,
-        history=_lloyd.HISTORY_CENTROIDS if keep_centroids else _lloyd.HISTORY_SCALARS,
-        relocation="lesson",
+        max_iterations,
+        _lloyd.HISTORY_CENTROIDS if keep_centroids else _lloyd.HISTORY_SCALARS,
+        "lesson",
     )
-    n = int(result.n_updates)
     history = None
     if keep_centroids:
-        history = list((result.history.numpy()[:n] + data.offset).astype(samples.dtype))
+        history = list((result.history + data.offset).astype(samples.dtype))
     return History(
         centroids=(result.centroids.numpy() + data.offset).astype(samples.dtype),
         labels=data.labels(result.labels),
-        start_inertia=float(result.start_inertia),
-        inertias=result.inertias.numpy()[:n].tolist(),
-        shifts=result.shifts.numpy()[:n].astype(np.float64).tolist(),
-        changes=result.changes.numpy()[:n].tolist(),
-        converged=bool(result.unchanged) or bool(result.tol_reached),
+        start_inertia=result.start_inertia,
+        inertias=result.inertias.tolist(),
+        shifts=result.shifts.astype(np.float64).tolist(),
+        changes=result.changes.tolist(),
+        converged=result.unchanged or result.tol_reached,
         centroid_history=history,
     )
 

@@ -19,12 +19,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.sparsefuncs import mean_variance_axis
-from sklearn.utils.validation import _check_sample_weight, check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _lloyd, _minibatch, _seeding, _sparse, _stream
 from ._samples import Samples, sparse_in_range
 from ._tensorflow import tf
-from ._validation import FLOAT_DTYPES
+from ._validation import FLOAT_DTYPES, check_sparse_structure, check_weights, refuse_bools
 
 
 def _keeps_state_on_error(method):
@@ -79,22 +79,21 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
                 f"this {type(self).__name__} method does not take a tf.data.Dataset; pass an array, a tensor "
                 "or a sparse matrix"
             )
+        check_sparse_structure(X)
         return validate_data(
             self, X, accept_sparse="csr", dtype=FLOAT_DTYPES, order="C", accept_large_sparse=False, reset=reset
         )
 
-    def _check_weights(self, sample_weight, X):
-        """None where all weights are equal (they do not move the centres; the inertia is
-        scaled after), else a NumPy array of non-negative weights in ``X``'s dtype. Returns
-        ``(weights, scale)``."""
-        if sample_weight is None:
-            return None, 1.0
-        weights = _check_sample_weight(sample_weight, X, dtype=X.dtype)
-        if np.any(weights < 0) or not np.any(weights > 0):
-            raise ValueError("sample_weight must be non-negative, with at least one positive weight")
-        if np.all(weights == weights[0]):
-            return None, float(weights[0])
-        return weights, 1.0
+    def _check_weights(self, sample_weight, X, rescale=True):
+        """``(weights, scale)``: ``_validation.check_weights``."""
+        return check_weights(sample_weight, X, rescale)
+
+    # Parameters that are integers: a bool there is refused, where scikit-learn takes True for 1.
+    _integer_parameters = ("n_clusters", "n_init", "max_iter", "batch_size", "max_no_improvement", "init_size")
+
+    def _validate_params(self):
+        refuse_bools(self, (*self._integer_parameters, "random_state"))
+        super()._validate_params()
 
     def _check_params_vs_input(self, X, default_n_init, check_n_samples=True):
         if check_n_samples and X.shape[0] < self.n_clusters:
@@ -295,7 +294,8 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
 
         Its ``serving_default`` signature takes ``samples``, a float32 batch of shape
         (None, n_features), and returns ``cluster_index`` (int64, each sample's nearest centre,
-        as ``predict`` gives) and ``squared_distance`` (float32, to that centre). Load it with
+        as ``predict`` gives; -1 for a sample with a NaN or infinite value), ``squared_distance``
+        and ``distance`` (float32, to that centre; NaN for such a sample). Load it with
         ``tf.saved_model.load(path)`` in any process that has TensorFlow: this package is not
         needed there. The directory is written whole or not at all.
 
@@ -391,7 +391,9 @@ class KMeans(_BaseKMeans):
         cluster).
     verbose : int, default 0
         Print the progress as scikit-learn does: "Initialization complete", the inertia of
-        each iteration, and why the run stopped (printed when the compiled run returns).
+        each iteration, and why the run stopped, printed as the run goes: the compiled loop
+        runs in calls of 1, 2, 4, ... iterations while a call takes under half a second, and
+        each call's lines are printed when it returns.
     random_state : int, RandomState instance or None, default None
         Seeds the starts: the same value gives the same result in every process.
     copy_x : bool, default True
@@ -540,27 +542,27 @@ class KMeans(_BaseKMeans):
 
     def _runs(self, X, samples, weights, init, random_state):
         """The ``_n_init`` runs; returns the best one's ``_lloyd.LoopResult`` and labels."""
-        tensor_weights = samples.weights(weights)
+        run = samples.runner(samples.weights(weights), self.n_clusters)
         history = _lloyd.HISTORY_SCALARS if self.verbose else _lloyd.HISTORY_NONE
         best, best_labels = None, None
         for _ in range(self._n_init):
             start = self._init_centroids(X, None, init, random_state, weights, samples=samples)
             if self.verbose:
                 print("Initialization complete")
-            result = samples.run(
-                _lloyd.lloyd_loop,
-                tensor_weights,
+            progress = _LloydProgress(self.max_iter, self._tol) if self.verbose else None
+            result = _lloyd.lloyd(
+                run,
                 samples.relative(start),
                 tf.constant(self._tol, samples.dtype),
                 tf.constant(-1.0, samples.dtype),
                 tf.constant(True),
-                n_clusters=self.n_clusters,
-                max_iter=self.max_iter,
-                history=history,
-                relocation="sklearn",
+                self.max_iter,
+                history,
+                "sklearn",
+                report=progress,
             )
             if self.verbose:
-                _print_lloyd_progress(result, self.max_iter, self._tol)
+                progress.finish(result)
             labels = samples.labels(result.labels)
             inertia = float(result.inertia)
             # scikit-learn's rule: a lower inertia wins unless it is the same clustering (the
@@ -610,17 +612,33 @@ class KMeans(_BaseKMeans):
         return self
 
 
-def _print_lloyd_progress(result, max_iter, tol):
-    """scikit-learn's verbose lines for one run, from its history."""
-    n_iter = _sklearn_iterations(result, max_iter)
-    inertias = [float(result.start_inertia), *result.inertias.numpy().tolist()]
-    for i in range(n_iter):
-        print(f"Iteration {i}, inertia {inertias[i]}.")
-    if bool(result.unchanged) and not bool(result.tol_reached):
-        print(f"Converged at iteration {n_iter - 1}: strict convergence.")
-    elif bool(result.tol_reached):
-        total = float(result.shift_totals.numpy()[int(result.n_updates) - 1])
-        print(f"Converged at iteration {n_iter - 1}: center shift {total} within tolerance {tol}.")
+class _LloydProgress:
+    """scikit-learn's verbose lines for one run, printed as the run goes (``_lloyd.lloyd``'s
+    ``report``): "Iteration i, inertia x." once iteration i is known to be one scikit-learn
+    counts, then why the run stopped."""
+
+    def __init__(self, max_iter, tol):
+        self.max_iter, self.tol, self.printed = max_iter, tol, 0
+
+    def _print_up_to(self, result, n_lines):
+        inertias = result.inertias
+        for i in range(self.printed, n_lines):
+            print(f"Iteration {i}, inertia {result.start_inertia if i == 0 else float(inertias[i - 1])}.", flush=True)
+        self.printed = max(self.printed, n_lines)
+
+    def __call__(self, result):
+        # scikit-learn counts one iteration more than the updates run when the labels stopped
+        # changing (``_sklearn_iterations``): the updates so far are always counted.
+        self._print_up_to(result, result.n_updates)
+
+    def finish(self, result):
+        n_iter = _sklearn_iterations(result, self.max_iter)
+        self._print_up_to(result, n_iter)
+        if result.unchanged and not result.tol_reached:
+            print(f"Converged at iteration {n_iter - 1}: strict convergence.")
+        elif result.tol_reached:
+            total = float(result.shift_totals[result.n_updates - 1])
+            print(f"Converged at iteration {n_iter - 1}: center shift {total} within tolerance {self.tol}.")
 
 
 class MiniBatchKMeans(_BaseKMeans):
@@ -645,8 +663,8 @@ class MiniBatchKMeans(_BaseKMeans):
     batch_size : int, default 1024
         Samples per step (at most the number of samples).
     verbose : int, default 0
-        Print the progress as scikit-learn does, step by step (printed when the compiled run
-        returns).
+        Print the progress as scikit-learn does, step by step, printed as the fit goes (in
+        calls of 1, 2, 4, ... steps while a call takes under half a second).
     compute_labels : bool, default True
         Compute ``labels_`` and ``inertia_`` with one last pass over all the data.
     random_state : int, RandomState instance or None, default None
@@ -801,22 +819,22 @@ class MiniBatchKMeans(_BaseKMeans):
         samples = Samples(X, n_clusters=self.n_clusters)
         start = self._best_start(X, samples, weights, init, random_state)
         n_steps = (self.max_iter * n_samples) // self._batch_size
-        state, trace = samples.run(
-            _minibatch.loop,
-            samples.cumulative(weights),
+        state = _minibatch.run(
+            samples.runner(samples.cumulative(weights), self.n_clusters),
             samples.relative(start),
             tf.zeros([self.n_clusters], samples.dtype),
             tf.constant(random_state.randint(2**31 - 1), tf.int64),
             tf.constant(self._tol, tf.float64),
-            n_clusters=self.n_clusters,
-            n_steps=n_steps,
-            batch_size=self._batch_size,
-            max_no_improvement=self.max_no_improvement,
-            reassignment_ratio=float(self.reassignment_ratio),
+            n_steps,
             trace=bool(self.verbose),
+            report=functools.partial(_print_minibatch_steps, n_steps=n_steps) if self.verbose else None,
+            batch_size=self._batch_size,
+            # (No fit runs 2**62 steps: a larger patience is the same, and fits the int64 counter.)
+            max_no_improvement=None if self.max_no_improvement is None else min(self.max_no_improvement, 2**62),
+            reassignment_ratio=float(self.reassignment_ratio),
         )
         if self.verbose:
-            _print_minibatch_progress(state, trace, n_steps)
+            _print_minibatch_end(state, n_steps)
         centres = (state.centres.numpy() + samples.offset).astype(X.dtype)
         self.cluster_centers_ = centres
         self._counts = state.counts.numpy()
@@ -890,7 +908,7 @@ class MiniBatchKMeans(_BaseKMeans):
         if not has_centres:
             self._validate_params()
         X = self._check_data(X, reset=not has_centres)
-        weights, _ = self._check_weights(sample_weight, X)
+        weights, _ = self._check_weights(sample_weight, X, rescale=False)
         self._random_state = getattr(self, "_random_state", None) or check_random_state(self.random_state)
         self.n_steps_ = getattr(self, "n_steps_", 0)
         if not has_centres:
@@ -927,23 +945,27 @@ class MiniBatchKMeans(_BaseKMeans):
         return self
 
 
-def _print_minibatch_progress(state, trace, n_steps):
-    """scikit-learn's verbose lines for a mini-batch fit, from its trace."""
+def _print_minibatch_steps(state, trace, first, n_steps):
+    """scikit-learn's verbose lines for the steps of one call of ``_minibatch.loop``, printed
+    as the fit goes (``_minibatch.run``'s ``report``)."""
     batch_inertias, ewas, reassigned = (values.numpy() for values in trace)
-    steps = int(state.step)
-    for step in range(steps):
-        if reassigned[step]:
-            print(f"[MiniBatchKMeans] Reassigning {int(reassigned[step])} cluster centers.")
+    for index, step in enumerate(range(first, int(state.step))):
+        if reassigned[index]:
+            print(f"[MiniBatchKMeans] Reassigning {int(reassigned[index])} cluster centers.")
         if step == 0:
-            print(f"Minibatch step {step + 1}/{n_steps}: mean batch inertia: {batch_inertias[step]}")
+            print(f"Minibatch step {step + 1}/{n_steps}: mean batch inertia: {batch_inertias[index]}", flush=True)
         else:
             print(
-                f"Minibatch step {step + 1}/{n_steps}: mean batch inertia: {batch_inertias[step]}, "
-                f"ewa inertia: {ewas[step]}"
+                f"Minibatch step {step + 1}/{n_steps}: mean batch inertia: {batch_inertias[index]}, "
+                f"ewa inertia: {ewas[index]}",
+                flush=True,
             )
+
+
+def _print_minibatch_end(state, n_steps):
     if bool(state.stop):
         reason = "small centers change" if bool(state.stopped_by_tol) else "lack of improvement in inertia"
-        print(f"Converged ({reason}) at step {steps}/{n_steps}")
+        print(f"Converged ({reason}) at step {int(state.step)}/{n_steps}")
 
 
 @tf.function

@@ -44,8 +44,10 @@ XLA_MIN_WORK = 2**16
 # dominates a pass, and a plain tf.function (``chunked_pass``, oneDNN's product on cache-sized
 # chunks) runs it faster than XLA (benchmarks/README.md).
 CHUNKED_MIN_PRODUCT = 2048
-# The smallest step between buckets of padded row counts (``padded_rows``).
+# The smallest step between buckets of padded row counts (``padded_rows``), and the padding
+# that is always allowed, in bytes (beyond it, at most 1/16 of the data).
 MIN_BUCKET_STEP = 1024
+PAD_FREE_BYTES = 2**20
 # The offset that ``centred`` subtracts is the mean of every (n // OFFSET_SAMPLE)-th row: from this
 # many rows to twice as many, or all of them when there are fewer than twice as many.
 OFFSET_SAMPLE = 4096
@@ -163,11 +165,20 @@ def refuse_float64_overflow(largest, n_features, origin="the centre they are mea
         )
 
 
-def padded_rows(n_samples):
-    """The bucket of ``n_samples``: rounded up to a multiple of 2**e with 16 to 32 multiples (at
-    most 1/16 more rows), and of 1,024 at least. Every sample count in a bucket shares one XLA
-    compilation: a few buckets an octave, and at most four below 4,096 samples."""
+def padded_rows(n_samples, row_bytes=0):
+    """The bucket of ``n_samples`` rows of ``row_bytes`` each: rounded up to a multiple of 2**e
+    with 16 to 32 multiples (at most 1/16 more rows), and of 1,024 at least. Every sample count
+    in a bucket shares one XLA compilation: a few buckets an octave, and at most four below
+    4,096 samples.
+
+    The padding costs at most ``PAD_FREE_BYTES`` or 1/16 of the data, whichever is more: for
+    wide rows the step shrinks (to a power of two) until it does, down to no padding at all
+    (10 rows of a million float32 features were once padded to 1,024 rows, 4 GB for 40 MB)."""
     step = max(MIN_BUCKET_STEP, 1 << max(0, (n_samples - 1).bit_length() - 5))
+    if row_bytes:
+        allowed = max(PAD_FREE_BYTES, n_samples * row_bytes // 16) // row_bytes
+        while step > 1 and step - 1 > allowed:
+            step //= 2
     return -(-n_samples // step) * step
 
 
@@ -544,24 +555,36 @@ def sklearn_means(sums, counts, dtype):
 LoopResult = collections.namedtuple(
     "LoopResult",
     "centroids labels inertia n_updates counts unchanged tol_reached start_inertia inertias shifts shift_totals changes "
-    "history",
+    "history sums",
 )
-LoopResult.__doc__ = """What ``lloyd_loop`` returns (tensors).
+LoopResult.__doc__ = """What ``lloyd_loop`` returns (tensors) for one chunk of iterations, and ``lloyd``
+for a whole run (the counts as Python values, the histories as NumPy arrays).
 
 centroids, labels, inertia : the final centroids, each sample's nearest of them, and the exact
     inertia of that assignment (float64)
 n_updates : the iterations run (centroid updates)
-counts : the final clusters' sizes (or weights)
+counts, sums : the final clusters' sizes (or weights) and sums (float64), which a next chunk
+    resumes from
 unchanged, tol_reached : why the last iteration stopped the loop (neither: it ran out)
 start_inertia, inertias, shifts, shift_totals, changes : with ``history``: the inertia of the
     start's assignment, then per iteration the inertia after it, the largest distance a centroid
     moved, the squared distances the centroids moved summed, and the samples that changed
-    cluster (empty tensors without ``history``)
-history : with ``history=2``, the centroids after each iteration, (max_iter, k, d)
+    cluster (empty without ``history``)
+history : with ``history=2``, the centroids after each iteration, (n_updates, k, d)
 """
 
 HISTORY_NONE, HISTORY_SCALARS, HISTORY_CENTROIDS = 0, 1, 2
 RELOCATIONS = ("lesson", "sklearn")
+# The most iterations one compiled call runs: its counter is an int32. A run allowed more goes on
+# in further calls, so any Python int is a valid cap.
+CHUNK_LIMIT = 2**31 - 1
+# With a history, the most iterations one call keeps (its buffers are this long, never as long
+# as the cap), and the most bytes of centroids it keeps (``HISTORY_CENTROIDS``).
+HISTORY_CHUNK = 1024
+HISTORY_BYTES = 64 * 2**20
+# With ``report``, a call's iterations double from 1 while a call takes less than this many
+# seconds: a long fit reports soon after it starts, a fast one in few calls.
+REPORT_SECONDS = 0.5
 
 
 def lloyd_loop(
@@ -571,13 +594,16 @@ def lloyd_loop(
     tol_total,
     tol_max_shift,
     stop_unchanged,
-    max_iter,
+    limit,
+    *resume,
     history,
+    capacity=0,
     relocation="lesson",
     valid=None,
 ):
     """Lloyd's algorithm on ``data`` (``DenseSamples`` or ``_sparse.SparseSamples``) from
-    ``centroids``, at most ``max_iter`` updates.
+    ``centroids``, at most ``limit`` updates (an int32 tensor): one chunk of a run (``lloyd``
+    runs a whole one).
 
     Each iteration moves the centroids to the means of their clusters (empty clusters
     relocated), then assigns every sample to its nearest new centroid. It stops after an
@@ -585,12 +611,16 @@ def lloyd_loop(
     the centroids summed to at most ``tol_total``, or no centroid moved farther than
     ``tol_max_shift`` (a negative tolerance never stops the loop).
 
-    ``max_iter``, ``history`` and ``relocation`` are Python values, part of the trace:
+    ``resume``: none, or the ``labels``, ``sums`` and ``counts`` of ``centroids`` that a previous
+    chunk returned, so that the run goes on exactly where it stopped (no pass is recomputed).
+
+    ``history``, ``capacity`` and ``relocation`` are Python values, part of the trace:
     ``history`` 0 keeps nothing, 1 the inertia (``exact_inertia``), the largest shift and the
-    number of samples that changed cluster after each iteration, 2 also the centroids.
-    ``relocation`` is the rule for an empty cluster: "lesson" (``relocate_empty_clusters``:
-    the sample farthest from its cluster's new mean) or "sklearn" (``relocate_empty_sums``:
-    the sample farthest from its previous centroid, taken out of its old cluster).
+    number of samples that changed cluster after each iteration, 2 also the centroids, in
+    buffers of ``capacity`` iterations (at least ``limit``). ``relocation`` is the rule for an
+    empty cluster: "lesson" (``relocate_empty_clusters``: the sample farthest from its cluster's
+    new mean) or "sklearn" (``relocate_empty_sums``: the sample farthest from its previous
+    centroid, taken out of its old cluster).
 
     ``valid``: with padded rows (which must weigh 0), how many rows are samples.
 
@@ -617,17 +647,23 @@ def lloyd_loop(
     def inertia_of(centroids, labels):
         return data.inertia(weights, centroids, labels)
 
-    labels, sums, counts = pass_(centroids)
-    size = max_iter if history else 0
+    if resume:
+        labels, sums, counts = resume
+        # The labels as a pass gives them: of as many rows as the samples have, known or not
+        # (the loop needs the same shape on every iteration).
+        labels = tf.slice(labels, [0], tf.reshape(tf.cast(data.n_rows, tf.int32), [1]))
+    else:
+        labels, sums, counts = pass_(centroids)
+    size = capacity if history else 0
     inertias = tf.TensorArray(tf.float64, size=size, element_shape=())
     shifts = tf.TensorArray(dtype, size=size, element_shape=())
     shift_totals = tf.TensorArray(dtype, size=size, element_shape=())
     changes = tf.TensorArray(tf.int32, size=size, element_shape=())
-    trail = tf.TensorArray(dtype, size=max_iter if history >= 2 else 0, element_shape=(n_clusters, n_features))
+    trail = tf.TensorArray(dtype, size=size if history >= 2 else 0, element_shape=(n_clusters, n_features))
 
     def condition(i, centroids, labels, sums, counts, unchanged, tol_reached, *histories):
         stop = tf.logical_or(tf.logical_and(stop_unchanged, unchanged), tol_reached)
-        return tf.logical_and(i < max_iter, tf.logical_not(stop))
+        return tf.logical_and(i < limit, tf.logical_not(stop))
 
     def body(
         i, centroids, labels, sums, counts, unchanged, tol_reached, inertias, shifts, shift_totals, changes, trail
@@ -663,7 +699,7 @@ def lloyd_loop(
         )
 
     start = (tf.constant(0), centroids, labels, sums, counts, tf.constant(False), tf.constant(False))
-    i, centroids, labels, _, counts, unchanged, tol_reached, inertias, shifts, shift_totals, changes, trail = (
+    i, centroids, labels, sums, counts, unchanged, tol_reached, inertias, shifts, shift_totals, changes, trail = (
         tf.while_loop(condition, body, (*start, inertias, shifts, shift_totals, changes, trail))
     )
     empty = tf.zeros((0,), tf.float64)
@@ -675,12 +711,90 @@ def lloyd_loop(
         counts=counts,
         unchanged=unchanged,
         tol_reached=tol_reached,
-        start_inertia=inertia_of(start[1], start[2]) if history else tf.constant(0.0, tf.float64),
+        start_inertia=inertia_of(start[1], start[2]) if history and not resume else tf.constant(0.0, tf.float64),
         inertias=inertias.stack() if history else empty,
         shifts=shifts.stack() if history else tf.cast(empty, dtype),
         shift_totals=shift_totals.stack() if history else tf.cast(empty, dtype),
         changes=changes.stack() if history else tf.zeros((0,), tf.int32),
         history=trail.stack() if history >= 2 else tf.zeros((0, n_clusters, n_features), dtype),
+        sums=sums,
+    )
+
+
+def lloyd(run, centroids, tol_total, tol_max_shift, stop_unchanged, max_iter, history, relocation, report=None):
+    """A whole run of Lloyd's algorithm, at most ``max_iter`` updates (any Python int), as calls
+    of ``lloyd_loop`` that each run a chunk of it and resume where the last stopped: the same
+    numbers as one call, but no buffer is ever sized by ``max_iter`` and no count wraps.
+
+    ``run(function, *arguments, **static)`` calls ``function`` compiled on the samples
+    (``Samples.run`` with the weights and ``n_clusters`` given). Without a history one call runs
+    the whole run (up to ``CHUNK_LIMIT`` iterations); with one, each call keeps at most
+    ``HISTORY_CHUNK`` iterations' history. ``report(result)``, when given, is called after every
+    call with the run so far (a ``LoopResult`` as ``lloyd`` returns), and the calls start at one
+    iteration, doubling while they take under ``REPORT_SECONDS``, so that a long fit reports as
+    it goes. Returns a ``LoopResult`` with Python counts and NumPy histories.
+    """
+    import time
+
+    n_clusters, n_features = centroids.shape
+    capacity = 0
+    if history:
+        capacity = min(max_iter, HISTORY_CHUNK)
+        if history >= 2:
+            capacity = min(capacity, max(1, HISTORY_BYTES // (n_clusters * n_features * centroids.dtype.size)))
+    largest = capacity if history else CHUNK_LIMIT
+    limit = 1 if report is not None else largest
+    static = dict(history=history, capacity=capacity, relocation=relocation)
+    done, resume, start_inertia, parts = 0, (), 0.0, []
+    while True:
+        began = time.perf_counter()
+        step = min(limit, largest, max_iter - done)
+        chunk = run(
+            lloyd_loop,
+            centroids,
+            tol_total,
+            tol_max_shift,
+            stop_unchanged,
+            tf.constant(step, tf.int32),
+            *resume,
+            **static,
+        )
+        ran = int(chunk.n_updates)
+        if not resume:
+            start_inertia = float(chunk.start_inertia)
+        if history:
+            kept = [chunk.inertias, chunk.shifts, chunk.shift_totals, chunk.changes, chunk.history]
+            parts.append([values.numpy()[:ran] for values in kept])
+        done += ran
+        centroids, resume = chunk.centroids, (chunk.labels, chunk.sums, chunk.counts)
+        stopped = (bool(chunk.unchanged) and bool(stop_unchanged)) or bool(chunk.tol_reached)
+        result = _joined(chunk, done, start_inertia, parts, history, n_clusters, n_features)
+        if report is not None:
+            report(result)
+            if time.perf_counter() - began < REPORT_SECONDS:
+                limit *= 2
+        if stopped or done >= max_iter:
+            return result
+
+
+def _joined(chunk, done, start_inertia, parts, history, n_clusters, n_features):
+    """The run so far as one ``LoopResult``: the last chunk's state, every chunk's history."""
+    dtype = chunk.centroids.dtype.as_numpy_dtype
+    empties = [np.zeros(0), np.zeros(0, dtype), np.zeros(0, dtype), np.zeros(0, np.int32)]
+    empties.append(np.zeros((0, n_clusters, n_features), dtype))
+    joined = [np.concatenate(values) for values in zip(*parts)] if parts else empties
+    if history < 2:
+        joined[4] = empties[4]
+    return chunk._replace(
+        n_updates=done,
+        unchanged=bool(chunk.unchanged),
+        tol_reached=bool(chunk.tol_reached),
+        start_inertia=start_inertia,
+        inertias=joined[0],
+        shifts=joined[1],
+        shift_totals=joined[2],
+        changes=joined[3],
+        history=joined[4],
     )
 
 

@@ -90,7 +90,9 @@ State = collections.namedtuple(
 def start_state(centres, counts):
     nan = tf.constant(float("nan"), tf.float64)
     false = tf.constant(False)
-    return State(tf.constant(0), centres, counts, tf.constant(0), nan, nan, tf.constant(0), false, false)
+    # int64 step and no-improvement counters: a fit may be allowed more than 2**31 steps.
+    zero = tf.constant(0, tf.int64)
+    return State(zero, centres, counts, tf.constant(0), nan, nan, zero, false, false)
 
 
 def step(state, batch, weights, seed, tol, n_samples, max_no_improvement, reassignment_ratio):
@@ -117,7 +119,9 @@ def step(state, batch, weights, seed, tol, n_samples, max_no_improvement, reassi
     ewa = tf.where(tf.math.is_nan(state.ewa), per_sample, state.ewa * (1 - alpha) + per_sample * alpha)
     ewa = tf.where(first, state.ewa, ewa)
     improved = tf.logical_or(tf.math.is_nan(state.ewa_min), ewa < state.ewa_min)
-    no_improvement = tf.where(first, state.no_improvement, tf.where(improved, 0, state.no_improvement + 1))
+    no_improvement = tf.where(
+        first, state.no_improvement, tf.where(improved, tf.zeros_like(state.no_improvement), state.no_improvement + 1)
+    )
     ewa_min = tf.where(tf.logical_and(tf.logical_not(first), improved), ewa, state.ewa_min)
     squared_shift = tf.cast(tf.reduce_sum(tf.square(centres - state.centres)), tf.float64)
     by_tol = tf.logical_and(tol > 0, squared_shift <= tol)
@@ -147,26 +151,31 @@ def loop(
     counts,
     seed,
     tol,
-    n_steps,
+    end,
+    *resume,
     batch_size,
     max_no_improvement,
     reassignment_ratio,
     trace=False,
+    capacity=0,
     valid=None,
 ):
-    """Up to ``n_steps`` steps on batches drawn at random (with replacement) from ``data``, in
-    proportion to the weights whose running sum is ``cumulative_weights`` (None: uniformly).
-    The arguments after ``tol`` are Python values. Returns the last ``State`` and, with
-    ``trace``, each step's batch inertia per sample, smoothed inertia and reassigned centres
-    (else empty tensors). ``valid``: with padded rows, how many rows are samples (the others
-    are never drawn)."""
+    """Steps on batches drawn at random (with replacement) from ``data``, in proportion to the
+    weights whose running sum is ``cumulative_weights`` (None: uniformly), until step ``end``
+    (an int64 tensor) or the stopping rule: one chunk of a fit (``run`` runs a whole one).
+    ``resume``: none (start from ``centres`` and ``counts``), or the ``State`` a previous chunk
+    returned. The arguments after ``resume`` are Python values. Returns the last ``State`` and,
+    with ``trace``, each step's batch inertia per sample, smoothed inertia and reassigned
+    centres, in buffers of ``capacity`` steps (at least the chunk's; else empty tensors).
+    ``valid``: with padded rows, how many rows are samples (the others are never drawn)."""
     if isinstance(data, tf.Tensor):
         data = _lloyd.DenseSamples(data, valid)
     n_samples = tf.cast(data.n_samples, tf.int32)
-    size = n_steps if trace else 0
+    size = capacity if trace else 0
     inertias = tf.TensorArray(tf.float64, size=size, element_shape=())
     ewas = tf.TensorArray(tf.float64, size=size, element_shape=())
     reassignments = tf.TensorArray(tf.int32, size=size, element_shape=())
+    begin = State(*resume) if resume else start_state(centres, counts)
 
     def draw(state_step):
         draw_seed = tf.stack([seed, tf.cast(state_step, tf.int64)])
@@ -184,15 +193,16 @@ def loop(
             state, batch, None, seed, tol, n_samples, max_no_improvement, reassignment_ratio
         )
         if trace:
-            inertias = inertias.write(state.step, per_sample)
-            ewas = ewas.write(state.step, new_state.ewa)
-            reassignments = reassignments.write(state.step, reassigned)
+            index = tf.cast(state.step - begin.step, tf.int32)
+            inertias = inertias.write(index, per_sample)
+            ewas = ewas.write(index, new_state.ewa)
+            reassignments = reassignments.write(index, reassigned)
         return (*new_state, inertias, ewas, reassignments)
 
     final = tf.while_loop(
-        lambda *values: tf.logical_and(values[0] < n_steps, tf.logical_not(values[7])),
+        lambda *values: tf.logical_and(values[0] < end, tf.logical_not(values[7])),
         body,
-        (*start_state(centres, counts), inertias, ewas, reassignments),
+        (*begin, inertias, ewas, reassignments),
     )
     state = State(*final[: len(State._fields)])
     inertias, ewas, reassignments = final[len(State._fields) :]
@@ -200,6 +210,51 @@ def loop(
         return state, (inertias.stack(), ewas.stack(), reassignments.stack())
     empty = tf.zeros((0,), tf.float64)
     return state, (empty, empty, tf.zeros((0,), tf.int32))
+
+
+# Without a trace, one call runs a whole fit; with one, each call keeps at most this many steps
+# (its buffers are this long, never as long as the fit's steps).
+TRACE_CHUNK = 1024
+# With ``report``, a call's steps double from 1 while a call takes less than this many seconds.
+REPORT_SECONDS = 0.5
+
+
+def run(call, centres, counts, seed, tol, n_steps, trace=False, report=None, **static):
+    """A whole fit of at most ``n_steps`` steps (any Python int) as calls of ``loop`` that each
+    run a chunk and resume where the last stopped: the same numbers as one call, with no buffer
+    sized by ``n_steps``. ``call(function, *arguments, **static)`` runs ``function`` compiled on
+    the samples (``Samples.run`` with the weights and ``n_clusters`` given). ``report(state,
+    trace, first)``, when given, is called after every call with that call's steps (``first``:
+    the step the call began at). Returns the last ``State``."""
+    import time
+
+    capacity = min(n_steps, TRACE_CHUNK) if trace else 0
+    # Without a trace, one call (2**62 steps fit its int64 counter and will never all run).
+    limit = 1 if report is not None else (capacity if trace else 2**62)
+    resume = ()
+    while True:
+        began = time.perf_counter()
+        first = int(resume[0]) if resume else 0
+        end = first + min(limit, capacity) if trace else first + limit
+        state, chunk_trace = call(
+            loop,
+            centres,
+            counts,
+            seed,
+            tol,
+            tf.constant(min(end, n_steps), tf.int64),
+            *resume,
+            trace=trace,
+            capacity=capacity,
+            **static,
+        )
+        if report is not None:
+            report(state, chunk_trace, first)
+            if time.perf_counter() - began < REPORT_SECONDS:
+                limit *= 2
+        resume = tuple(state)
+        if bool(state.stop) or int(state.step) >= n_steps:
+            return state
 
 
 def epoch(dataset, offset, state, seed, tol, n_samples, max_no_improvement, reassignment_ratio):

@@ -450,8 +450,10 @@ def save_figure_new(figure, stem, extension=".png", directory="."):
 
 def export_saved_model(centres, path):
     """Write a SavedModel whose ``serving_default`` maps float32 samples (None, n_features) to
-    ``cluster_index`` (int64) and ``squared_distance`` (float32), through a temporary directory
-    beside ``path`` renamed into place: ``path`` appears whole or not at all."""
+    ``cluster_index`` (int64, as ``predict``), ``squared_distance`` and ``distance`` (float32,
+    to that centre; ``distance`` as ``transform`` gives it), through a temporary directory
+    beside ``path`` renamed into place: ``path`` appears whole or not at all. A sample with a
+    NaN or infinite value gets cluster -1 and NaN distances."""
     import numpy as np
 
     from ._lloyd import nearest_centroids
@@ -468,15 +470,37 @@ def export_saved_model(centres, path):
     if not os.access(parent, os.W_OK):
         raise ValueError(f"export path {path!r}: cannot write to the directory {parent}")
     centres = np.asarray(centres, np.float32)
-    offset = tf.constant(centres.mean(axis=0))
-    relative_centres = tf.constant(centres - centres.mean(axis=0))
+    n_features = centres.shape[1]
+    mean = centres.mean(axis=0)
+    # Relative to the centres' mean, as predict measures them; in float64 where float32 squares
+    # could overflow (predict's rule, ``squares_could_overflow``), else float32, as predict.
+    dtypes = (np.float32, np.float64)
+    wide = {dtype: tf.constant(centres.astype(dtype) - mean.astype(dtype)) for dtype in dtypes}
+    offsets = {dtype: tf.constant(mean.astype(dtype)) for dtype in dtypes}
+    limit = float(np.sqrt(np.finfo(np.float32).max / (64.0 * n_features)))
 
-    @tf.function(input_signature=[tf.TensorSpec([None, centres.shape[1]], tf.float32, name="samples")])
-    def serve(samples):
-        relative = samples - offset
+    def nearest_in(samples, dtype):
+        relative = tf.cast(samples, dtype) - offsets[dtype]
+        relative_centres = wide[dtype]
         nearest, _ = nearest_centroids(relative, relative_centres)  # the kernel predict uses
         squared = tf.reduce_sum(tf.square(relative - tf.gather(relative_centres, nearest)), axis=1)
-        return {"cluster_index": tf.cast(nearest, tf.int64), "squared_distance": squared}
+        return nearest, tf.cast(squared, tf.float32), tf.cast(tf.sqrt(squared), tf.float32)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, n_features], tf.float32, name="samples")])
+    def serve(samples):
+        finite = tf.reduce_all(tf.math.is_finite(samples), axis=1)
+        clean = tf.where(finite[:, tf.newaxis], samples, tf.zeros_like(samples))
+        largest = tf.reduce_max(tf.abs(clean - offsets[np.float32]))  # -inf for no samples
+        nearest, squared, distance = tf.cond(
+            largest < limit, lambda: nearest_in(clean, np.float32), lambda: nearest_in(clean, np.float64)
+        )
+        # A sample with a NaN or infinite value has no nearest centre: -1, and NaN distances.
+        nan = tf.constant(float("nan"), tf.float32)
+        return {
+            "cluster_index": tf.where(finite, tf.cast(nearest, tf.int64), tf.constant(-1, tf.int64)),
+            "squared_distance": tf.where(finite, squared, nan),
+            "distance": tf.where(finite, distance, nan),
+        }
 
     module = tf.Module()
     module.serve = serve

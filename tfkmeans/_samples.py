@@ -36,7 +36,7 @@ class Samples:
             shifting_in_place = in_place and _lloyd.can_centre_in_place(X)
             padding = n_clusters is not None and not shifting_in_place
             if padding and _lloyd.pads(self.n_samples, self.n_features, n_clusters):
-                rows = _lloyd.padded_rows(self.n_samples)
+                rows = _lloyd.padded_rows(self.n_samples, self.n_features * X.dtype.itemsize)
                 # Even when the count is a bucket's own: one compiled function per bucket.
                 self.valid = tf.constant(self.n_samples, tf.int32)
             self.tensor, self.offset = _lloyd.centred(X, offset, in_place=in_place, rows=rows)
@@ -60,6 +60,14 @@ class Samples:
             valid=self.valid,
             **static,
         )
+
+    def runner(self, weights, n_clusters):
+        """``run`` with ``weights`` and ``n_clusters`` given: what ``_lloyd.lloyd`` calls."""
+
+        def run(function, *arguments, **static):
+            return self.run(function, weights, *arguments, n_clusters=n_clusters, **static)
+
+        return run
 
     def assign(self, centres, weights=None):
         """Each sample's nearest of ``centres`` (in the data's coordinates) and the (weighted)

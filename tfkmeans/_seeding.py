@@ -96,10 +96,15 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, x_squared_norms=None, 
     """
     import scipy.sparse as sp
     from sklearn.utils import check_random_state
-    from sklearn.utils.validation import _check_sample_weight, check_array
+    from sklearn.utils.validation import check_array
 
+    from ._validation import check_sparse_structure, check_weights
+
+    check_sparse_structure(X)
     X = check_array(X, accept_sparse="csr", dtype=[np.float64, np.float32])
-    sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+    # Rescaled (only their proportions matter here): weights near the dtype's largest number
+    # would overflow the probabilities, subnormal ones vanish.
+    weights, _ = check_weights(sample_weight, X)
     if X.shape[0] < n_clusters:
         raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={n_clusters}.")
     if x_squared_norms is not None:
@@ -114,7 +119,6 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, x_squared_norms=None, 
         default_local_trials(n_clusters) if n_local_trials is None else check_count(n_local_trials, "n_local_trials")
     )
     seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
-    weights = None if np.all(sample_weight == sample_weight[0]) else sample_weight
     if sp.issparse(X):
         from . import _sparse
 
@@ -218,7 +222,8 @@ def _plusplus(data, weights, seed, k, trials, valid=None):
 def _as_weights(sample_weight, samples):
     from sklearn.utils.validation import _check_sample_weight
 
-    weights = _check_sample_weight(sample_weight, samples, dtype=samples.dtype)
+    # float64: the draw takes their logarithms, and float32 would make a weight of 1e39 infinite.
+    weights = _check_sample_weight(sample_weight, samples, dtype=np.float64)
     if np.any(weights < 0) or not np.any(weights > 0):
         raise ValueError("sample_weight must be non-negative, with at least one positive weight")
     return weights

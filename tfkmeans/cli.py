@@ -46,6 +46,9 @@ STREAM_ABOVE_BYTES = 512 * 2**20
 GENERATION_DEFAULTS = {"n_features": 2, "n_samples_per_cluster": 500, "embiggen_factor": 70.0}
 # Seeds are TensorFlow's stateless int64 seeds.
 SEED_LIMIT = 2**63
+# Without --tolerance the command runs exactly --iterations iterations and keeps every one's
+# history (for --output and --animate): 2**31 of them would never finish, so they are refused.
+ITERATION_LIMIT = 2**31
 FLOAT32_MAX = 3.4028234663852886e38
 # The most values (samples x features) the lesson's blobs may have: 256 MiB of float32. Checked
 # before they are generated, so that a typo in --n-clusters is refused at once.
@@ -150,7 +153,7 @@ def build_parser():
     )
     add(
         "--iterations",
-        type=_integer_at_least(1),
+        type=_integer_at_least(1, below=ITERATION_LIMIT),
         metavar="N",
         help="iterations to run (default 10, as in the lesson's exercise 2); with --tolerance, the most to run; "
         "with --n-clusters A:B, the most per fit (default 300)",
