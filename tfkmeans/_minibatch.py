@@ -206,7 +206,7 @@ def epoch(dataset, offset, state, seed, tol, n_samples, max_no_improvement, reas
     """One pass over a dataset, each batch a step, until the stopping rule says stop. Returns
     the new state and the rows of the batches stepped on (all of the pass's, unless it stopped)."""
     rows = tf.constant(0, tf.int64)
-    for batch in dataset:
+    for batch in iter(dataset):
         if state.stop:
             break
         state, _, _ = step(state, batch - offset, None, seed, tol, n_samples, max_no_improvement, reassignment_ratio)

@@ -11,7 +11,14 @@ serves both. Each worker of a ``MultiWorkerMirroredStrategy`` runs the same prog
 dataset; the strategy shards the dataset and all-reduces the sums, so every worker updates the
 centres to the same values.
 
-No input validation happens here beyond what only a pass can find (NaN in the data).
+No input validation happens here beyond what only a pass can find: NaN in the data, and a
+dataset that changes between passes (``Consistency``).
+
+Each compiled pass loops over ``iter(dataset)``, not the dataset itself: over a dataset,
+AutoGraph builds the loop as a tf.data reduction, whose body is instantiated afresh on every
+call, and the XLA-compiled function in it was compiled again and kept on every pass (about
+0.2 MB a pass, and seconds); over an iterator the loop is a ``tf.while_loop`` of the function's
+own graph, compiled once.
 """
 
 import collections
@@ -135,22 +142,22 @@ def _differ(first, second):
     return abs(first[0] - second[0]) > 1e-9 * max(first[1], second[1])
 
 
-_functions = collections.OrderedDict()
+_functions = collections.defaultdict(collections.OrderedDict)
 
 
 def _function(name, make, *key):
-    """``make()``, a new ``tf.function``, kept for ``key`` (what its trace depends on) among the
-    ``MAX_TRACED_SHAPES`` used last. One function object per shape keeps TensorFlow from adding
-    trace after trace to one object for good, and a process that fits many shapes holds only
-    the latest few (a module-level ``tf.function`` grew by megabytes a shape)."""
-    key = (name, *key)
-    if key in _functions:
-        _functions.move_to_end(key)
+    """``make()``, a new ``tf.function`` for the pass ``name``, kept for ``key`` (what its trace
+    depends on) among the ``MAX_TRACED_SHAPES`` of that pass used last. One function object
+    per shape keeps TensorFlow from adding trace after trace to one object for good, and a
+    process that fits many shapes holds only the latest few."""
+    functions = _functions[name]
+    if key in functions:
+        functions.move_to_end(key)
     else:
-        _functions[key] = make()
-        while len(_functions) > MAX_TRACED_SHAPES:
-            _functions.popitem(last=False)
-    return _functions[key]
+        functions[key] = make()
+        while len(functions) > MAX_TRACED_SHAPES:
+            functions.popitem(last=False)
+    return functions[key]
 
 
 def _spec_key(dataset):
@@ -217,7 +224,7 @@ def _moments_pass(dataset, n_features):
     high = tf.fill([n_features], tf.constant(-np.inf, tf.float64))
     index, first_bad = tf.constant(0, tf.int64), tf.constant(-1, tf.int64)
     fingerprint = tf.zeros([2], tf.float64)
-    for batch in dataset:
+    for batch in iter(dataset):
         values = tf.cast(batch, tf.float64)
         finite = tf.reduce_all(tf.math.is_finite(values))
         first_bad = tf.where(tf.logical_and(first_bad < 0, tf.logical_not(finite)), index, first_bad)
@@ -243,7 +250,7 @@ def _sample_pass(dataset, rows):
     begin = tf.constant(0, tf.int64)
     index = tf.constant(0, tf.int64)
     fingerprint = tf.zeros([2], tf.float64)
-    for batch in dataset:
+    for batch in iter(dataset):
         count, batch_fingerprint = _fingerprint(batch, index)
         end = begin + count
         bounds = tf.searchsorted(rows, tf.stack([begin, end]))
@@ -270,7 +277,7 @@ def _make_statistics(strategy):
         counts = tf.zeros([n_clusters], tf.float64)
         rows, fingerprint = tf.constant(0, tf.int64), tf.zeros([2], tf.float64)
         index, first_bad = tf.constant(0, tf.int64), tf.constant(-1, tf.int64)
-        for batch in distributed:
+        for batch in iter(distributed):
             per_replica = strategy.run(replica_statistics, args=(batch, index, offset, centroids, with_inertia))
             batch_inertia, batch_sums, batch_counts, batch_rows, batch_fingerprint = (
                 strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None) for value in per_replica
@@ -308,7 +315,7 @@ def _make_farthest(strategy):
         best = tf.fill([k], tf.constant(-1.0, centroids.dtype))
         rows = tf.zeros_like(centroids)
         clusters = tf.zeros([k], tf.int32)
-        for batch in distributed:
+        for batch in iter(distributed):
             top, candidates, sources = strategy.run(replica_farthest, args=(batch, offset, centroids, reference))
             top = strategy.gather(top, axis=0)
             candidates = strategy.gather(candidates, axis=0)
@@ -481,7 +488,7 @@ def _labels_pass(dataset, offset, centroids):
     inertia = tf.constant(0.0, tf.float64)
     rows, fingerprint = tf.constant(0, tf.int64), tf.zeros([2], tf.float64)
     index, first_bad = tf.constant(0, tf.int64), tf.constant(-1, tf.int64)
-    for batch in dataset:
+    for batch in iter(dataset):
         relative = batch - offset
         nearest, _ = _lloyd.nearest_centroids(relative, centroids)
         labels = labels.write(tf.cast(index + 1, tf.int32), nearest)
@@ -505,7 +512,7 @@ def _distances_pass(dataset, offset, centroids):
     parts = parts.write(0, tf.zeros((0, centroids.shape[0]), centroids.dtype))
     rows, fingerprint = tf.constant(0, tf.int64), tf.zeros([2], tf.float64)
     index, first_bad = tf.constant(0, tf.int64), tf.constant(-1, tf.int64)
-    for batch in dataset:
+    for batch in iter(dataset):
         distances = _distances.python_function(batch - offset, centroids)
         finite = tf.reduce_all(tf.math.is_finite(distances))
         first_bad = tf.where(tf.logical_and(first_bad < 0, tf.logical_not(finite)), index, first_bad)
