@@ -483,8 +483,9 @@ class KMeans(_BaseKMeans):
             scikit-learn. A dataset is streamed: each iteration is one pass over it, so the
             data never has to be in memory at once; the starts are chosen from a uniform sample
             of up to 100,000 of its rows (greedy k-means++ on the sample, or random rows of
-            it), and ``labels_`` come from a last pass. It must give the same batches in the
-            same order on every pass (no reshuffling).
+            it), and ``labels_`` come from a last pass. It must give the same rows in the
+            same order on every pass (no reshuffling; each pass's rows and checksum are
+            checked), and be finite.
         y : ignored
         sample_weight : array-like of shape (n_samples,), optional
             Each sample's weight in the means and the inertia (and in the seeding). Not with
@@ -789,7 +790,8 @@ class MiniBatchKMeans(_BaseKMeans):
             Of shape (n_samples, n_features); a dataset yields float batches of shape (batch,
             n_features). With a dataset, each of its batches is one step (``batch_size`` does not apply),
             ``max_iter`` counts passes over it, and the starts come from a uniform sample of
-            it; it may reshuffle between passes.
+            it; it may reshuffle between passes only with ``compute_labels=False`` (``labels_``
+            come from a last pass, in its order).
         sample_weight : array-like of shape (n_samples,), optional (not with a dataset)
             Batches are drawn in proportion to the weights, as in scikit-learn.
 
