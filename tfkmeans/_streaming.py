@@ -41,7 +41,9 @@ def run(settings, reporter):
         with _file_read(path):
             survey = _stream.survey(dataset, _stream.SEED_SAMPLE_ROWS, settings.seed, at_least=settings.n_clusters)
             survey.consistency.check(n_samples, None, order=False)  # the rows the header promised
-    except (_input.DataError, ValueError) as error:
+    except _input.DataError as error:  # names the file itself
+        raise UsageError(f"--data {_input.short_message(error)}") from None
+    except ValueError as error:
         message = _input.short_message(error)
         if header.dtype.itemsize > 4 and "infinite" in message:  # read as float32
             message += " (or values beyond float32's range, about 3.4e38, which --stream reads as infinite)"
