@@ -168,6 +168,8 @@ def _file_read(path):
 
     try:
         yield
+    except tf.errors.ResourceExhaustedError:  # out of memory: the command says so itself
+        raise
     except tf.errors.OpError:
         raise ValueError(_CHANGED) from None
     except ValueError as error:
