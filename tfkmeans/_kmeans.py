@@ -485,8 +485,9 @@ class KMeans(_BaseKMeans):
             scikit-learn. A dataset is streamed: each iteration is one pass over it, so the
             data never has to be in memory at once; the starts are chosen from a uniform sample
             of up to 100,000 of its rows (greedy k-means++ on the sample, or random rows of
-            it), and ``labels_`` come from a last pass. It must give the same batches in the
-            same order on every pass (no reshuffling).
+            it), and ``labels_`` come from a last pass. It must give the same rows in the
+            same order on every pass (no reshuffling; each pass's rows and checksum are
+            checked), and be finite.
         y : ignored
         sample_weight : array-like of shape (n_samples,), optional
             Each sample's weight in the means and the inertia (and in the seeding). Not with
@@ -579,9 +580,12 @@ class KMeans(_BaseKMeans):
         replica. Seeded from ``X`` when given, else from a uniform sample of the stream."""
         random_state = check_random_state(self.random_state)
         dtype = dataset.element_spec.dtype
+        consistency = None  # a stream's rows and their order, from its survey, for every pass after
         if X is None:
-            survey = _stream.survey(dataset, _stream.SEED_SAMPLE_ROWS, int(random_state.randint(2**31 - 1)))
+            seed = int(random_state.randint(2**31 - 1))
+            survey = _stream.survey(dataset, _stream.SEED_SAMPLE_ROWS, seed, at_least=self.n_clusters)
             sample, mean, variance, n_samples = survey.sample, survey.mean, survey.variance, survey.n_samples
+            consistency = survey.consistency
             if dtype == tf.float32 and _stream.squares_could_overflow(survey):  # compute in float64
                 dataset = dataset.map(lambda batch: tf.cast(batch, tf.float64))
         else:
@@ -589,7 +593,7 @@ class KMeans(_BaseKMeans):
             largest = float(np.max(np.abs(X - mean))) if X.size else 0.0
             if X.dtype == np.float32 and _lloyd.squares_could_overflow(largest, X.shape[1]):
                 dataset = _stream.array_dataset(X.astype(np.float64))
-        passes = _stream.Passes(dataset, self.strategy)
+        passes = _stream.Passes(dataset, self.strategy, consistency)
         if n_samples < self.n_clusters:
             raise ValueError(f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}.")
         self._check_params_vs_input(sample, default_n_init=10, check_n_samples=False)
@@ -605,6 +609,14 @@ class KMeans(_BaseKMeans):
             if best is None or result.inertia < best.inertia:
                 best = result
         labels, inertia = passes.labels(offset, best.centroids)
+        distinct = np.count_nonzero(np.bincount(labels, minlength=self.n_clusters))
+        if distinct < self.n_clusters:  # as for an array
+            warnings.warn(
+                f"Number of distinct clusters ({distinct}) found smaller than n_clusters ({self.n_clusters}). "
+                "Possibly due to duplicate points in X.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
         self.cluster_centers_ = (best.centroids.numpy() + mean).astype(dtype.as_numpy_dtype)
         self.labels_ = labels
         self.inertia_ = inertia
@@ -796,7 +808,8 @@ class MiniBatchKMeans(_BaseKMeans):
             Of shape (n_samples, n_features); a dataset yields float batches of shape (batch,
             n_features). With a dataset, each of its batches is one step (``batch_size`` does not apply),
             ``max_iter`` counts passes over it, and the starts come from a uniform sample of
-            it; it may reshuffle between passes.
+            it; it may reshuffle between passes only with ``compute_labels=False`` (``labels_``
+            come from a last pass, in its order).
         sample_weight : array-like of shape (n_samples,), optional (not with a dataset)
             Batches are drawn in proportion to the weights, as in scikit-learn.
 
@@ -850,7 +863,11 @@ class MiniBatchKMeans(_BaseKMeans):
         return self
 
     def _fit_dataset(self, dataset, random_state):
-        survey = _stream.survey(dataset, _stream.SEED_SAMPLE_ROWS, int(random_state.randint(2**31 - 1)))
+        # labels_ come from one last pass, which must give the rows in the order every pass does;
+        # without them the dataset may reshuffle, but must give the same rows.
+        seed = int(random_state.randint(2**31 - 1))
+        order = bool(self.compute_labels)
+        survey = _stream.survey(dataset, _stream.SEED_SAMPLE_ROWS, seed, same_order=order, at_least=self.n_clusters)
         if survey.n_samples < self.n_clusters:
             raise ValueError(f"n_samples={survey.n_samples} should be >= n_clusters={self.n_clusters}.")
         self._check_params_vs_input(survey.sample, check_n_samples=False)
@@ -863,21 +880,31 @@ class MiniBatchKMeans(_BaseKMeans):
         state = _minibatch.start_state(tf.constant(start - survey.mean, dtype), tf.zeros([self.n_clusters], dtype))
         seed = tf.constant(random_state.randint(2**31 - 1), tf.int64)
         batches = 0
+        epoch = _stream._function(
+            "epoch",
+            lambda: tf.function(_minibatch.epoch),
+            dtype,
+            survey.sample.shape[1],
+            self.n_clusters,
+            self.max_no_improvement,
+            float(self.reassignment_ratio),
+        )
         for _ in range(self.max_iter):
             batches_before = int(state.step)
-            state = _epoch(
+            state, rows = epoch(
                 dataset,
                 offset,
                 state,
                 seed,
                 tf.constant(self._tol, tf.float64),
-                survey.n_samples,
+                tf.constant(survey.n_samples, tf.int64),
                 self.max_no_improvement,
                 float(self.reassignment_ratio),
             )
             batches = max(batches, int(state.step) - batches_before)
             if bool(state.stop):
                 break
+            survey.consistency.check(rows, None, order=False)  # a whole pass: the same rows
         self.cluster_centers_ = (state.centres.numpy() + survey.mean).astype(dtype.as_numpy_dtype)
         self._counts = state.counts.numpy()
         self._n_since_last_reassign = 0
@@ -885,7 +912,9 @@ class MiniBatchKMeans(_BaseKMeans):
         self.n_iter_ = int(np.ceil(self.n_steps_ / max(batches, 1)))
         if self.compute_labels:
             centres = tf.constant(state.centres.numpy())
-            self.labels_, self.inertia_ = _stream.Passes(dataset).labels(offset, centres)
+            self.labels_, self.inertia_ = _stream.Passes(dataset, consistency=survey.consistency).labels(
+                offset, centres
+            )
         else:
             self.inertia_ = float(state.ewa) * survey.n_samples
         return self
@@ -966,11 +995,6 @@ def _print_minibatch_end(state, n_steps):
     if bool(state.stop):
         reason = "small centers change" if bool(state.stopped_by_tol) else "lack of improvement in inertia"
         print(f"Converged ({reason}) at step {int(state.step)}/{n_steps}")
-
-
-@tf.function
-def _epoch(dataset, offset, state, seed, tol, n_samples, max_no_improvement, reassignment_ratio):
-    return _minibatch.epoch(dataset, offset, state, seed, tol, n_samples, max_no_improvement, reassignment_ratio)
 
 
 def _sklearn_iterations(result, max_iter):

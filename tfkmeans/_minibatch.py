@@ -258,9 +258,12 @@ def run(call, centres, counts, seed, tol, n_steps, trace=False, report=None, **s
 
 
 def epoch(dataset, offset, state, seed, tol, n_samples, max_no_improvement, reassignment_ratio):
-    """One pass over a dataset, each batch a step, until the stopping rule says stop."""
-    for batch in dataset:
+    """One pass over a dataset, each batch a step, until the stopping rule says stop. Returns
+    the new state and the rows of the batches stepped on (all of the pass's, unless it stopped)."""
+    rows = tf.constant(0, tf.int64)
+    for batch in iter(dataset):
         if state.stop:
             break
         state, _, _ = step(state, batch - offset, None, seed, tol, n_samples, max_no_improvement, reassignment_ratio)
-    return state
+        rows += tf.shape(batch, out_type=tf.int64)[0]
+    return state, rows

@@ -7,6 +7,8 @@ one compiled pass (``_stream``). Each pass checks every batch for NaN and infini
 are written a batch at a time to a temporary file that takes ``--labels``' place at the end.
 """
 
+import contextlib
+
 import numpy as np
 
 from ._command import Data, SingleRun, plot_columns, starts
@@ -36,12 +38,17 @@ def run(settings, reporter):
 
     try:
         dataset, _, _ = _stream.npy_dataset(path, columns=positions)
-        survey = _stream.survey(dataset, _stream.SEED_SAMPLE_ROWS, settings.seed)
-    except (_input.DataError, ValueError) as error:
+        with _file_read(path):
+            survey = _stream.survey(dataset, _stream.SEED_SAMPLE_ROWS, settings.seed, at_least=settings.n_clusters)
+            survey.consistency.check(n_samples, None, order=False)  # the rows the header promised
+    except _input.DataError as error:  # names the file itself
+        raise UsageError(f"--data {_input.short_message(error)}") from None
+    except ValueError as error:
         message = _input.short_message(error)
         if header.dtype.itemsize > 4 and "infinite" in message:  # read as float32
             message += " (or values beyond float32's range, about 3.4e38, which --stream reads as infinite)"
         raise UsageError(f"--data {path}: {message}") from None
+    consistency = survey.consistency
     if _stream.squares_could_overflow(survey):  # values near float32's limit: compute in float64
         dataset = dataset.map(lambda batch: tf.cast(batch, tf.float64))
     names = list(names)
@@ -59,13 +66,14 @@ def run(settings, reporter):
         data.standardized = True
         mean, inverse = tf.constant(data.mean, dtype), tf.constant(1.0 / data.scale, dtype)
         dataset = dataset.map(lambda batch: (batch - mean) * inverse)
+        consistency = consistency.rows_only()
         data.samples = ((survey.sample - data.mean) / data.scale).astype(np.float32)
         reporter.say(
             "Each column standardized to mean 0 and standard deviation 1; centroids below are in the data's units."
         )
     offset = data.samples.mean(axis=0, dtype=np.float64)  # the sample's mean: close to the data's, for precision
     start = starts(settings, data.samples, settings.n_clusters)[0]
-    passes = _stream.Passes(dataset)
+    passes = _stream.Passes(dataset, consistency=consistency)
     bar = reporter.progress(range(settings.iterations), "passes over the file")
     history = []
 
@@ -75,15 +83,16 @@ def run(settings, reporter):
 
     tolerance = -1.0 if settings.tolerance is None else settings.tolerance
     try:
-        result = _stream.lloyd(
-            passes,
-            tf.constant(offset, dtype),
-            tf.constant(start - offset, dtype),
-            settings.iterations,
-            tol_max_shift=tolerance,
-            on_iteration=on_iteration,
-        )
-    except ValueError as error:  # NaN or infinity met in a pass
+        with _file_read(path):
+            result = _stream.lloyd(
+                passes,
+                tf.constant(offset, dtype),
+                tf.constant(start - offset, dtype),
+                settings.iterations,
+                tol_max_shift=tolerance,
+                on_iteration=on_iteration,
+            )
+    except ValueError as error:  # NaN or infinity met in a pass, or the file changed
         raise UsageError(f"--data {path}: {error}") from None
     finally:
         bar.close()
@@ -100,7 +109,7 @@ def run(settings, reporter):
         converged=bool(result.tol_reached),
         best_start=0,
         centroid_history=history,
-        n_distinct=settings.n_clusters,
+        n_distinct=int(np.count_nonzero(result.counts)),
     )
     reporter.single_run(data, run)
 
@@ -108,9 +117,14 @@ def run(settings, reporter):
         written = []
         if settings.labels is not None:
             try:
-                count = _stream.write_labels_to(
-                    outputs.stage(settings.labels), dataset, tf.constant(offset, dtype), result.centroids
-                )
+                with _file_read(path):
+                    count = _stream.write_labels_to(
+                        outputs.stage(settings.labels),
+                        dataset,
+                        tf.constant(offset, dtype),
+                        result.centroids,
+                        consistency,
+                    )
             except ValueError as error:
                 raise UsageError(f"--data {path}: {error}") from None
             written.append(f"Labels written to {settings.labels} ({count:,} labels)")
@@ -139,6 +153,29 @@ def run(settings, reporter):
             _output.draw_figure(figure, outputs.stage(settings.save), extension)
             written.append(f"Figure saved to {_abspath(settings.save)}")
         return reporter.put_in_place(outputs, written, figure)
+
+
+@contextlib.contextmanager
+def _file_read(path):
+    """A pass over the file: TensorFlow's errors from reading it (a file cut short or replaced
+    under the reader: tf.data calls that an "implementation error") become a ValueError that
+    says so, and so does a pass that gave other rows than the file had."""
+    from ._tensorflow import tf
+
+    try:
+        yield
+    except tf.errors.ResourceExhaustedError:  # out of memory: the command says so itself
+        raise
+    except tf.errors.OpError:
+        raise ValueError(_CHANGED) from None
+    except ValueError as error:
+        if str(error).startswith("the dataset changed between passes: "):  # the what, not the tf.data advice
+            detail = str(error).split(": ", 1)[1].split("; ")[0].replace(" (is it reshuffled on every pass?)", "")
+            raise ValueError(f"{_CHANGED} ({detail})") from None
+        raise
+
+
+_CHANGED = "the file changed during the run (truncated, or written to, while it was being read); run again on a file that stays as it is"
 
 
 def _abspath(path):

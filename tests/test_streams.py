@@ -1,0 +1,343 @@
+"""tf.data streams that lie: infinite ones, ones that change between passes or are reshuffled,
+wide rows, every .npy type, a file cut short under the reader, and what many fits cost."""
+
+import os
+import textwrap
+import warnings
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from sklearn.cluster import KMeans as ScikitKMeans
+from sklearn.exceptions import ConvergenceWarning
+
+from conftest import error_lines, run_python
+from tfkmeans import KMeans, MiniBatchKMeans, _stream
+from tfkmeans._input import DataError
+from tfkmeans._stream import npy_dataset
+
+
+def blobs(n_samples=200, n_features=3, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(-10, 10, size=(4, n_features))
+    return (centres[rng.integers(0, 4, n_samples)] + rng.normal(size=(n_samples, n_features))).astype(np.float32)
+
+
+def batches(X, rows=50):
+    return tf.data.Dataset.from_tensor_slices(X).batch(rows)
+
+
+def fitted(Estimator=KMeans):
+    return Estimator(3, random_state=0, n_init=1).fit(blobs())
+
+
+# --- infinite datasets --------------------------------------------------------------------
+
+METHODS = {
+    "KMeans.fit": lambda ds: KMeans(3, random_state=0).fit(ds),
+    "KMeans.fit_predict": lambda ds: KMeans(3, random_state=0).fit_predict(ds),
+    "KMeans.fit_transform": lambda ds: KMeans(3, random_state=0).fit_transform(ds),
+    "KMeans.predict": lambda ds: fitted().predict(ds),
+    "KMeans.transform": lambda ds: fitted().transform(ds),
+    "MiniBatchKMeans.fit": lambda ds: MiniBatchKMeans(3, random_state=0).fit(ds),
+    "MiniBatchKMeans.fit_predict": lambda ds: MiniBatchKMeans(3, random_state=0).fit_predict(ds),
+    "MiniBatchKMeans.predict": lambda ds: fitted(MiniBatchKMeans).predict(ds),
+    "MiniBatchKMeans.transform": lambda ds: fitted(MiniBatchKMeans).transform(ds),
+}
+
+
+@pytest.mark.parametrize("method", METHODS.values(), ids=METHODS.keys())
+def test_every_method_refuses_an_infinite_dataset(method):
+    """repeat() with no count: no pass ends (fit, predict and transform hung)."""
+    with pytest.raises(ValueError, match=r"infinite \(repeat\(\) with no count\?\).*take\(n\)"):
+        method(batches(blobs()).repeat())
+
+
+def test_a_finite_repeat_is_its_rows_twice():
+    X = blobs()
+    model = KMeans(3, init=X[:3], n_init=1).fit(batches(X).repeat(2))
+    reference = ScikitKMeans(3, init=X[:3], n_init=1).fit(np.concatenate([X, X]))
+    np.testing.assert_array_equal(model.labels_, reference.labels_)
+    np.testing.assert_array_equal(model.predict(batches(X).repeat(2)), reference.labels_)
+
+
+# --- the same rows, in the same order, on every pass ----------------------------------------
+
+
+def changing(X, first, later, from_pass, rows=50):
+    """Batches of the first ``first`` rows of ``X`` on the passes before ``from_pass``, of the
+    first ``later`` after (a table growing or shrinking under the reader)."""
+    passes = [0]
+
+    def generate():
+        passes[0] += 1
+        data = X[: first if passes[0] < from_pass else later]
+        for begin in range(0, len(data), rows):
+            yield data[begin : begin + rows]
+
+    return tf.data.Dataset.from_generator(generate, output_signature=tf.TensorSpec((None, X.shape[1]), tf.float32))
+
+
+# Passes: 1 counts, 2 draws the sample, 3 on are Lloyd's, the last the labels.
+@pytest.mark.parametrize("from_pass", [2, 3, 4])
+@pytest.mark.parametrize("later", [150, 250])
+def test_a_dataset_whose_rows_change_between_passes_is_refused(from_pass, later):
+    """labels_ had 150 labels for 200 rows."""
+    X = blobs(250)
+    model = KMeans(3, init=X[:3], n_init=1, tol=0, max_iter=10)
+    with pytest.raises(ValueError, match=rf"changed between passes: a pass gave 200 rows, a later one {later};"):
+        model.fit(changing(X, 200, later, from_pass))
+    assert not hasattr(model, "labels_")
+
+
+def test_the_last_pass_of_a_fit_is_checked_too():
+    """The labels pass (the 5th: the count, the sample, and two of Lloyd's, the start being converged)."""
+    X = blobs(250)
+    start = ScikitKMeans(3, init=X[:3], n_init=1).fit(X[:200]).cluster_centers_
+    model = KMeans(3, init=start, n_init=1, max_iter=10)
+    with pytest.raises(ValueError, match="a pass gave 200 rows, a later one 150"):
+        model.fit(changing(X, 200, 150, 5))
+    assert KMeans(3, init=start, n_init=1, max_iter=10).fit(changing(X, 200, 200, 5)).n_iter_ == 1
+
+
+def test_minibatch_refuses_a_dataset_whose_rows_change():
+    X = blobs()
+    dataset = changing(X, 200, 150, 3)
+    model = MiniBatchKMeans(3, random_state=0, max_iter=4, max_no_improvement=None, tol=0, compute_labels=False)
+    with pytest.raises(ValueError, match="a pass gave 200 rows, a later one 150"):
+        model.fit(dataset)
+    assert not hasattr(model, "cluster_centers_")
+
+
+def reshuffled(X, rows=50):
+    return tf.data.Dataset.from_tensor_slices(X).shuffle(len(X), seed=0).batch(rows)
+
+
+@pytest.mark.parametrize("rows", [50, 200])  # several batches, and one batch reshuffled within
+def test_kmeans_refuses_a_dataset_reshuffled_on_every_pass(rows):
+    """Its labels agreed with predict 38% of the time."""
+    with pytest.raises(ValueError, match=r"same 200 rows, but other values or in another order.*reshuffle_each"):
+        KMeans(3, random_state=0).fit(reshuffled(blobs(), rows))
+
+
+def test_a_dataset_shuffled_once_gives_labels_in_its_order():
+    X = blobs()
+    dataset = tf.data.Dataset.from_tensor_slices(X).shuffle(200, seed=0, reshuffle_each_iteration=False).batch(50)
+    order = np.concatenate([batch.numpy() for batch in dataset])
+    assert not np.array_equal(order, X)  # shuffled, the same way on every pass
+    model = KMeans(3, random_state=0).fit(dataset)
+    nearest = ((order[:, None, :] - model.cluster_centers_[None]) ** 2).sum(axis=2).argmin(axis=1)
+    np.testing.assert_array_equal(model.labels_, nearest)
+    np.testing.assert_array_equal(model.predict(dataset), model.labels_)
+
+
+def test_minibatch_takes_a_reshuffled_dataset_only_without_labels():
+    X = blobs()
+    with pytest.raises(ValueError, match="another order"):
+        MiniBatchKMeans(3, random_state=0).fit(reshuffled(X))
+    model = MiniBatchKMeans(3, random_state=0, compute_labels=False).fit(reshuffled(X))
+    reference = ScikitKMeans(3, random_state=0, n_init=10).fit(X)
+    assert -model.score(X) <= reference.inertia_ * 1.25  # mini-batch steps: near the full fit
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("rows", [1, 7, 64])
+def test_the_fingerprint_of_a_pass_changes_when_two_rows_swap(seed, rows):
+    """Any two different rows swapped, in one batch or across batches, change the pass's
+    fingerprint by far more than its tolerance; the same values in float64 do not."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(200, 3)).astype(np.float32)
+    i, j = rng.choice(200, size=2, replace=False)
+    swapped = X.copy()
+    swapped[[i, j]] = swapped[[j, i]]
+
+    def fingerprint(data):
+        total = np.zeros(2)
+        for index, batch in enumerate(batches(data, rows)):
+            total += _stream._fingerprint(batch, tf.constant(index, tf.int64))[1].numpy()
+        return total
+
+    original = fingerprint(X)
+    assert _stream._differ(original, fingerprint(swapped))
+    assert not _stream._differ(original, fingerprint(X.astype(np.float64)))
+
+
+# --- clusters left empty -------------------------------------------------------------------
+
+
+def test_a_stream_of_identical_points_warns_as_an_array_does():
+    X = np.ones((50, 2), np.float32)
+    for data in (X, batches(X, 16)):
+        with pytest.warns(ConvergenceWarning, match=r"Number of distinct clusters \(1\) found smaller than n_clusters"):
+            KMeans(3, random_state=0, n_init=1).fit(data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        KMeans(3, random_state=0, n_init=1).fit(batches(blobs(), 16))
+
+
+@pytest.mark.parametrize("stream", [[], ["--stream"]])
+def test_the_command_warns_of_identical_points_streamed_or_not(cli, tmp_path, stream):
+    np.save(tmp_path / "same.npy", np.ones((50, 2), np.float32))
+    finished = cli("--data", "same.npy", *stream, "--n-clusters", "3", "--save", "f.png")
+    assert finished.returncode == 0, finished.stderr
+    assert "only 1 distinct clusters for --n-clusters 3" in finished.stderr
+
+
+# --- batches by bytes -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype, rows", [("<f2", 3), ("<f4", 3), ("<f8", 1), ("<i1", 3)])
+def test_a_streamed_batch_is_bounded_by_its_bytes(tmp_path, dtype, rows):
+    """batch_bytes 48 over 4 features: 16 bytes a row as float32 (the decoded size, even for
+    a narrower type), 32 as float64."""
+    X = np.arange(7 * 4).reshape(7, 4).astype(dtype)
+    np.save(tmp_path / "x.npy", X)
+    dataset, _, _ = npy_dataset(tmp_path / "x.npy", batch_bytes=48)
+    sizes = [len(batch) for batch in dataset]
+    assert max(sizes) == rows and sum(sizes) == 7
+
+
+def test_a_row_wider_than_a_batch_is_refused(tmp_path):
+    np.save(tmp_path / "wide.npy", np.zeros((2, 13), np.float32))
+    with pytest.raises(DataError, match=r"one row of 13 features is .* MiB, more than a streamed batch may take"):
+        npy_dataset(tmp_path / "wide.npy", batch_bytes=48)
+
+
+def test_the_command_refuses_a_row_wider_than_a_batch_in_one_line(cli, tmp_path):
+    """1 x 20,000,000 aborted with std::bad_alloc."""
+    features = _stream.BATCH_BYTES // 4 + 1
+    np.lib.format.open_memmap(tmp_path / "wide.npy", mode="w+", dtype=np.float32, shape=(1, features)).flush()
+    finished = cli("--data", "wide.npy", "--stream", "--n-clusters", "1")
+    assert finished.returncode == 2
+    lines = error_lines(finished.stderr)
+    assert len(lines) == 1
+    assert lines[0].startswith(f"tfkmeans: error: --data wide.npy: one row of {features:,} features is 64 MiB, more")
+
+
+def test_the_seed_sample_is_bounded_by_its_bytes(monkeypatch):
+    monkeypatch.setattr(_stream, "SAMPLE_BYTES", 10 * 3 * 4)
+    survey = _stream.survey(batches(blobs()), 1000, seed=0)
+    assert survey.sample.shape == (10, 3)
+    assert _stream.survey(batches(blobs()), 1000, seed=0, at_least=25).sample.shape == (25, 3)
+
+
+# --- every .npy type the loader takes --------------------------------------------------------
+
+TYPES = ["i1", "<i2", ">i4", "<i8", "u1", ">u2", "<u4", "<u8", ">u8", "<f2", ">f4", "<f8", ">f8", np.longdouble]
+
+
+@pytest.mark.parametrize("dtype", TYPES, ids=str)
+def test_every_npy_type_streams_as_it_loads(tmp_path, dtype):
+    dtype = np.dtype(dtype)
+    rng = np.random.default_rng(0)
+    high = (
+        100
+        if dtype.kind in "iu" and dtype.itemsize == 1
+        else 2**62
+        if dtype.kind == "u" and dtype.itemsize == 8
+        else 1000
+    )
+    X = rng.integers(0, high, size=(9, 3)).astype(dtype)
+    if dtype.kind == "f":
+        X = X / 7 - 50
+    np.save(tmp_path / "x.npy", X)
+    dataset, _, _ = npy_dataset(tmp_path / "x.npy", batch_bytes=4 * 3 * 16)
+    streamed = np.concatenate([batch.numpy() for batch in dataset])
+    np.testing.assert_array_equal(streamed, np.load(tmp_path / "x.npy").astype(np.float32))
+
+
+@pytest.mark.parametrize("dtype", ["<u8", np.longdouble], ids=str)
+def test_the_command_streams_every_type_it_loads(cli, tmp_path, dtype):
+    """uint64 and float128 raised TensorFlow's TypeError with --stream."""
+    X = (blobs(300) + 20).astype(dtype)
+    np.save(tmp_path / "x.npy", X)
+    results = []
+    for stream in ([], ["--stream"]):
+        finished = cli("--data", "x.npy", *stream, "--n-clusters", "4", "--init", "random", "--labels", "l.npy")
+        assert finished.returncode == 0, finished.stderr
+        results.append(np.load(tmp_path / "l.npy"))
+    np.testing.assert_array_equal(*results)
+
+
+# --- a file that changes under the reader -----------------------------------------------------
+
+
+@pytest.mark.parametrize("when", ["lloyd", "write_labels_to"])
+@pytest.mark.parametrize("cut", [1, 4096])
+def test_a_file_truncated_during_a_stream_is_one_line(cli, tmp_path, monkeypatch, when, cut):
+    """It gave tf.data's 'implementation error'. Cut short by a few bytes or by batches."""
+    np.save(tmp_path / "x.npy", blobs(2000))
+    original = getattr(_stream, when)
+
+    def truncate_then(*args, **kwargs):
+        size = os.path.getsize(tmp_path / "x.npy")
+        os.truncate(tmp_path / "x.npy", size - cut)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(_stream, when, truncate_then)
+    finished = cli("--data", "x.npy", "--stream", "--n-clusters", "3", "--labels", "l.npy", "--save", "f.png")
+    assert finished.returncode == 2
+    lines = error_lines(finished.stderr)
+    assert len(lines) == 1, finished.stderr
+    assert "--data x.npy: the file changed during the run (truncated, or written to" in lines[0]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["x.npy"]
+
+
+def test_a_file_rewritten_during_a_stream_is_one_line(cli, tmp_path, monkeypatch):
+    """The same size, other values: the passes' fingerprints disagree."""
+    X = blobs(2000)
+    np.save(tmp_path / "x.npy", X)
+    original = _stream.lloyd
+
+    def rewrite_then(*args, **kwargs):
+        np.save(tmp_path / "x.npy", X[::-1].copy())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(_stream, "lloyd", rewrite_then)
+    finished = cli("--data", "x.npy", "--stream", "--n-clusters", "3", "--labels", "l.npy")
+    lines = error_lines(finished.stderr)
+    assert finished.returncode == 2 and len(lines) == 1, finished.stderr
+    assert "the file changed during the run" in lines[0] and "another order" in lines[0]
+    assert not (tmp_path / "l.npy").exists()
+
+
+# --- many fits in one process ----------------------------------------------------------------
+
+MANY_FITS = """
+import numpy as np, tensorflow as tf
+from tfkmeans import KMeans, MiniBatchKMeans
+
+def status():
+    fields = dict(line.split(":", 1) for line in open("/proc/self/status"))
+    return int(fields["VmRSS"].split()[0]) // 1024, int(fields["VmHWM"].split()[0]) // 1024, int(fields["Threads"])
+
+rng = np.random.default_rng(0)
+def fit(index):
+    n_features = 2 + index % SHAPES
+    X = rng.normal(size=(600, n_features)).astype(np.float32)
+    dataset = tf.data.Dataset.from_tensor_slices(X).batch(128).prefetch(2)
+    model = KMeans(3, n_init=1, max_iter=20, tol=0, random_state=0).fit(dataset)
+    model.predict(dataset)
+    MiniBatchKMeans(3, n_init=1, max_iter=2, random_state=0).fit(dataset)
+    KMeans(3, n_init=1, max_iter=5, random_state=0).fit(X)
+
+for index in range(WARM):
+    fit(index)
+before = status()
+for index in range(WARM, WARM + FITS):
+    fit(index)
+print(*before, *status())
+"""
+
+
+@pytest.mark.slow
+def test_many_fits_in_one_process_keep_memory_and_threads_flat(tmp_path):
+    """60 fits of one shape grew by 9 MB a fit; varying shapes added 2 threads a fit, and 500
+    ended in "Thread tf_data_prefetch creation via pthread_create() failed". Here 40 fits
+    (and 10 predictions) of 3 shapes in turn, after each shape's first."""
+    code = MANY_FITS.replace("SHAPES", "3").replace("WARM", "6").replace("FITS", "10")
+    rss, hwm, threads, rss_after, hwm_after, threads_after = map(
+        int, run_python(textwrap.dedent(code), tmp_path).split()
+    )
+    assert threads_after <= threads, (threads, threads_after)
+    assert rss_after - rss < 10 and hwm_after - hwm < 10, (rss, rss_after, hwm, hwm_after)
