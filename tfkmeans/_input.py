@@ -155,8 +155,16 @@ def read_table(
     left_out = ()
     if columns is None and numeric_only and not isinstance(values, np.ndarray):
         candidates = [j for j in range(len(names)) if j not in set_aside]
-        left_out = tuple((names[j], why) for j in candidates if (why := _not_numeric(values[j], decimal)))
-        positions = [j for j in candidates if not _not_numeric(values[j], decimal)]
+        bare = _without_attrs(values)
+        numeric, filled = _numeric_dtypes(bare), bare.notna().any().to_numpy()
+        # A column pandas read as numbers holds numbers where it holds anything: no column loop
+        # for those (a table of 100,000 columns).
+        reasons = {
+            j: ("" if filled[j] else "it holds no values") if numeric[j] else _not_numeric(bare[j], decimal)
+            for j in candidates
+        }
+        left_out = tuple((names[j], why) for j, why in reasons.items() if why)
+        positions = [j for j, why in reasons.items() if not why]
         if not positions:
             raise DataError(f"{shown_path(path)}: no column holds numbers ({_listed(names)})")
     else:
@@ -653,14 +661,32 @@ def _not_numeric(column, decimal):
     return "it holds text"
 
 
+def _numeric_dtypes(table):
+    """Whether each column of ``table`` was read as numbers (not True and False)."""
+    return np.array([kind in "iuf" for kind in (dtype.kind for dtype in table.dtypes)], bool)
+
+
+def _without_attrs(table):
+    """``table`` without its ``attrs``, which pandas deep-copies into every column taken from
+    it: a table of many columns took minutes to read for that alone."""
+    bare = table.copy(deep=False)
+    bare.attrs = {}
+    return bare
+
+
 def _table_to_samples(path, names, table, positions, missing, decimal):
-    lines = table.attrs["lines"]
+    lines, as_read = table.attrs["lines"], table
+    table = _without_attrs(table)
 
     def where(row, position):
         return f"{shown_path(path)}, line {lines[row]}, {_describe(names, position)}"
 
-    columns = []
+    numeric = _numeric_dtypes(table)
+    parsed = [position for position in positions if numeric[position]]
+    columns = dict(zip(parsed, table[parsed].to_numpy(dtype=np.float64, na_value=np.nan).T))
     for position in positions:
+        if position in columns:  # read as numbers by pandas, all at once
+            continue
         column = table[position]
         numbers, others = _number_cells(column, decimal)
         if others.any():
@@ -681,12 +707,12 @@ def _table_to_samples(path, names, table, positions, missing, decimal):
             else:
                 hint = ""
             raise DataError(f"{where(row, position)}: {quoted(cell)} is not a number{hint}")
-        columns.append(numbers)
-    matrix = np.column_stack(columns)
+        columns[position] = numbers
+    matrix = np.column_stack([columns[position] for position in positions])
     gaps = table[positions].isna().to_numpy()  # empty cells and missing-value markers
 
     def gap(row, column):
-        cell = _raw_cell(table, row, positions[column])
+        cell = _raw_cell(as_read, row, positions[column])
         return f"{where(row, positions[column])}: " + (f"{quoted(cell)}, a missing value" if cell else "empty cell")
 
     matrix, rows = _drop_or_refuse_gaps(path, matrix, gaps, missing, gap)
