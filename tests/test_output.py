@@ -262,6 +262,42 @@ def test_a_signal_during_the_write_changes_no_file_and_leaves_nothing(tmp_path, 
     assert listing(tmp_path) == sorted(OLD)
 
 
+SIGNAL_BETWEEN_TWO_RENAMES = """
+import os, signal, sys
+from tfkmeans.cli import main
+
+replace, renamed = os.replace, []
+def replace_then_signal(source, destination):
+    replace(source, destination)
+    renamed.append(destination)
+    if len(renamed) == 1:  # reaches the process, so one of TensorFlow's threads may take it
+        os.kill(os.getpid(), signal.{name})
+os.replace = replace_then_signal
+sys.exit(main(["--labels", "l.npy", "--output", "o.json", "--save", "f.png"]))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, status", [("SIGTERM", 143), ("SIGINT", 130)])
+def test_a_signal_between_two_renames_puts_every_old_file_back(tmp_path, name, status):
+    """The signal comes right after the first file was put in place: it is handled after the
+    renames, which are then undone, so every old file is back and nothing is left."""
+    lay_out(tmp_path)
+    finished = subprocess.run(
+        [sys.executable, "-c", SIGNAL_BETWEEN_TWO_RENAMES.format(name=name)],
+        cwd=tmp_path,
+        env={**headless_environment(), "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert finished.returncode == status, finished.stderr
+    (line,) = error_lines(finished.stderr)
+    assert "no output file was written or changed" in line
+    assert all((tmp_path / name).read_bytes() == content for name, content in OLD.items())
+    assert listing(tmp_path) == sorted(OLD)
+
+
 @pytest.mark.slow
 def test_stdout_on_dev_full_writes_no_file(tmp_path):
     lay_out(tmp_path)

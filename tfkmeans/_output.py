@@ -163,17 +163,31 @@ def can_create_in(directory):
 @contextlib.contextmanager
 def _signals_held():
     """Hold Ctrl-C, SIGTERM and SIGHUP while files are renamed into place or put back, so that
-    a signal lands before or after, never between two renames. Only the main thread receives
-    Python's signals."""
-    held = {getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)}
-    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+    a signal lands before or after, never between two renames. A blocked signal mask would not
+    do: the signal reaches one of TensorFlow's threads, and Python runs its handler in the main
+    thread at the next bytecode, wherever that is. So for the while the handlers only note the
+    signal, and the first one noted is handled as it would have been, after. Only the main
+    thread can set handlers (and only it receives Python's signals)."""
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    noted = []
+    numbers = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    previous = {
+        number: signal.signal(number, lambda number, frame: noted.append((number, frame))) for number in numbers
+    }
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        if noted:
+            number, frame = noted[0]
+            handler = previous[number]
+            if callable(handler):
+                handler(number, frame)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(number)
 
 
 @contextlib.contextmanager
@@ -200,6 +214,7 @@ class Outputs:
         self._staged = []  # [temporary, destination or a new name's (stem, extension), replace]
         self._journals = {}  # directory: _Journal
         self._placed = {}  # temporary: the path it was put in place at
+        self.committed = False
 
     def _temporary_in(self, directory, extension, make=tempfile.mkstemp):
         if directory not in self._journals:
@@ -256,6 +271,7 @@ class Outputs:
             with _signals_held():
                 self._undo(done)
             raise
+        self.committed = True  # a signal from here on comes after the files were written
         with _signals_held():
             for _, kept, _ in done:
                 if kept is not None:
@@ -278,7 +294,10 @@ class Outputs:
                 os.remove(temporary)
         except BaseException as error:
             if kept is not None:
-                os.remove(kept)
+                if os.path.lexists(temporary):  # nothing was put in place: the old file is there
+                    os.remove(kept)
+                else:  # put in place, then stopped: the old file goes back
+                    os.replace(kept, destination)
             if not isinstance(error, OSError) or isinstance(error, FileExistsError):
                 raise
             raise OSError(

@@ -8,6 +8,7 @@ figure name (no display, no ``--save``) is taken atomically and never replaces a
 """
 
 import os
+import signal
 import sys
 
 import numpy as np
@@ -292,7 +293,14 @@ class Reporter:
                 lines.append(f"No display to show the figure on, so it was saved to {saved}")
             self.say(*lines, level=0)
 
-        outputs.commit(announce)
+        try:
+            outputs.commit(announce)
+        except BaseException as error:  # Ctrl-C, SIGTERM or SIGHUP once every file was in place
+            if not outputs.committed:
+                raise
+            number = getattr(error, "number", signal.SIGINT)
+            print(f"{PROG}: stopped by {signal.Signals(number).name} after its files were written", file=sys.stderr)
+            return 128 + number
         if self.settings.save is not None or default is not None:
             plt.close(figure)
             return 0
