@@ -213,7 +213,6 @@ BAD_RUNS = [
     (["--columns", "a"], "--columns reads your own data, so it goes with --data"),
     (["--n-clusters", "5:3"], "a range A:B needs A < B"),
     (["--n-clusters", "2:4", "--animate", "k.gif"], "--animate goes with one cluster count, not a range"),
-    (["--n-clusters", "2:4", "--tolerance", "0"], "--tolerance goes with one cluster count"),
     (["--data", "two_rows.csv", "--delimiter", "ab"], "--delimiter 'ab': the delimiter must be one character"),
     (["--data", "empty.csv"], "empty.csv: the file is empty"),
     (["--data", "header_only.csv"], "header line (1) but no data"),
@@ -522,6 +521,26 @@ def test_choosing_k_on_iris(cli, tmp_path):
     assert labels.shape == (150,) and len(np.unique(labels)) == 2
     assert silhouette_score(samples, labels) == pytest.approx(result["sweep"][0]["silhouette"], abs=1e-4)
     assert "Labels written to sweep.npy (k = 2)" in finished.stdout
+
+
+@pytest.mark.parametrize("tolerance", [[], ["--tolerance", "0.05"]])
+def test_a_range_fits_each_k_as_one_k_is_fitted(cli, tmp_path, tolerance):
+    """One path: each count of a range is the fit the command makes of that count alone, with
+    the same starts, empty-cluster rule and stopping rule (a range stops each fit once no
+    sample changes cluster, as --tolerance 0, unless told otherwise)."""
+    common = ["--data", REPO / "data" / "iris.csv", "--init", "k-means++", "--n-init", "3", "--iterations", "50"]
+    common += tolerance or ["--tolerance", "0"]
+    swept = cli(
+        *common[: len(common) - (0 if tolerance else 2)], "--n-clusters", "2:4", "--output", "s.json", "--save", "s.png"
+    )
+    assert swept.returncode == 0, swept.stderr
+    entries = {entry["n_clusters"]: entry for entry in strict_json(tmp_path / "s.json")["sweep"]}
+    for k in (2, 3, 4):
+        single = cli(*common, "--n-clusters", str(k), "--output", f"{k}.json", "--save", f"{k}.png")
+        assert single.returncode == 0, single.stderr
+        result = strict_json(tmp_path / f"{k}.json")
+        assert entries[k]["inertia"] == result["inertia"][-1]
+        assert entries[k]["n_iter"] == result["iterations"]
 
 
 def test_a_best_k_at_the_edge_of_the_range_is_flagged(cli, tmp_path):

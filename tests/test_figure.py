@@ -459,15 +459,16 @@ def test_each_k_of_a_range_gets_its_adjusted_rand_index(cli, labelled_iris, monk
     them; the chosen k's also from --labels), printed in the table and written in the JSON."""
     from sklearn.metrics import adjusted_rand_score
 
-    from tfkmeans._kmeans import KMeans
+    from tfkmeans import _command
 
-    clusters, fit_predict = {}, KMeans.fit_predict
+    clusters, single_run = {}, _command.single_run
 
-    def record(self, *args, **kwargs):
-        clusters[self.n_clusters] = np.asarray(fit_predict(self, *args, **kwargs))
-        return clusters[self.n_clusters]
+    def record(settings, data, n_clusters=None, **options):
+        fit = single_run(settings, data, n_clusters, **options)
+        clusters[n_clusters] = np.asarray(fit.labels)
+        return fit
 
-    monkeypatch.setattr(KMeans, "fit_predict", record)
+    monkeypatch.setattr(_command, "single_run", record)
     finished = cli(
         "--data", labelled_iris, "--true-labels", "species", "--n-clusters", "2:4", "--init", "k-means++",
         "--n-init", "3", "--output", "o.json", "--labels", "l.npy", "--save", "s.png",

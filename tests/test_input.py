@@ -1,10 +1,13 @@
 """Reading tables and .npy files: delimiters, headers, columns, gaps, and every bad file."""
 
+import os
+
 import numpy as np
 import pytest
 
+from conftest import run_python
 from tfkmeans import load_samples
-from tfkmeans._input import DataError, read_table
+from tfkmeans._input import DataError, npy_dataset, read_table
 
 EXPECTED = np.array([[0, 0], [0, 1], [10, 10], [10, 11]], dtype=np.float32)
 
@@ -205,7 +208,6 @@ def test_a_npy_header_is_checked_against_the_file_before_anything_is_sized_from_
 def test_a_lying_header_costs_little_memory(tmp_path):
     """A 192-byte file claiming shape (1, 2**62) once made the command build 2**62 column names;
     now it is refused, and the whole process peaks far below 300 MiB."""
-    from conftest import run_python
 
     (tmp_path / "huge.npy").write_bytes(
         npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 4611686018427387904), }")
@@ -223,7 +225,6 @@ def test_a_lying_header_costs_little_memory(tmp_path):
 @pytest.mark.parametrize("kind", ["fifo", "device", "directory"])
 def test_only_regular_files_are_read(tmp_path, kind):
     """A FIFO would block for ever and /dev/zero never ends: both are refused at once."""
-    import os
     import threading
 
     path = {"fifo": tmp_path / "pipe.csv", "device": "/dev/zero", "directory": tmp_path / "dir.csv"}[kind]
@@ -249,7 +250,6 @@ def test_npy_in_either_byte_order_and_fortran_order_read_the_same(tmp_path):
 
 
 def test_an_unreadable_file_is_one_clear_error(tmp_path):
-    import os
 
     if os.geteuid() == 0:  # root can open any file; /proc/self/mem opens, and reading it fails
         path = tmp_path / "mem.csv"
@@ -311,3 +311,36 @@ def test_na_values_must_be_a_list_of_strings(tmp_path):
         read_table(path, na_values="?")
     with pytest.raises(TypeError, match="na_values must be a list of strings"):
         read_table(path, na_values=[-999])
+
+
+def test_npy_streamed_in_records_equals_the_file(tmp_path):
+    X = np.arange(7 * 3, dtype=np.float64).reshape(7, 3)
+    np.save(tmp_path / "x.npy", X)
+    dataset, n_samples, n_features = npy_dataset(tmp_path / "x.npy", batch_bytes=3 * 3 * 8)
+    parts = [batch.numpy() for batch in dataset]
+    assert (n_samples, n_features) == (7, 3) and [len(part) for part in parts] == [3, 3, 1]
+    np.testing.assert_array_equal(np.concatenate(parts), X.astype(np.float32))
+    columns, _, width = npy_dataset(tmp_path / "x.npy", batch_bytes=4 * 3 * 8, columns=[2, 0])
+    assert width == 2
+    np.testing.assert_array_equal(np.concatenate([b.numpy() for b in columns]), X[:, [2, 0]].astype(np.float32))
+
+
+@pytest.mark.slow
+def test_the_package_imports_reads_and_fits_where_fcntl_is_missing(tmp_path):
+    """TensorFlow runs natively on Windows, which has no ``fcntl``: with the module blocked, the
+    package imports, reads a table and a .npy file, and fits; the command runs on a table."""
+    (tmp_path / "t.csv").write_text("a,b\n1,2\n3,4\n5,7\n8,8\n")
+    np.save(tmp_path / "t.npy", np.arange(12.0).reshape(6, 2))
+    code = (
+        "import sys\n"
+        "sys.modules['fcntl'] = None  # import fcntl now raises ImportError, as on Windows\n"
+        "import tfkmeans\n"
+        "from tfkmeans import KMeans, load_samples\n"
+        "from tfkmeans.cli import main\n"
+        "X = load_samples('t.csv')\n"
+        "assert load_samples('t.npy').shape == (6, 2)\n"
+        "print(sorted(KMeans(2, n_init=1, random_state=0).fit(X).labels_.tolist()))\n"
+        "assert main(['--data', 't.csv', '--n-clusters', '2', '--save', 'f.png', '-q']) == 0\n"
+        "assert 'fcntl' not in [name for name in sys.modules if sys.modules[name] is not None]\n"
+    )
+    assert "[0, 0, 1, 1]" in run_python(code, tmp_path).splitlines()

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from conftest import REPO, error_lines, headless_environment
-from tfkmeans import _output
+from tfkmeans import _output, _serving
 
 OLD = {"l.npy": b"old labels", "o.json": b'{"old": true}\n', "f.png": b"old figure"}
 
@@ -423,7 +423,7 @@ def test_an_export_onto_a_full_disk_is_one_clear_error_and_leaves_nothing(tmp_pa
 
     monkeypatch.setattr(tf.saved_model, "save", full)
     with pytest.raises(OSError, match=r"export path .*model.*could not be written \(saved_model.pb; No space left"):
-        _output.export_saved_model([[0.0, 0.0], [1.0, 1.0]], tmp_path / "model")
+        _serving.export([[0.0, 0.0], [1.0, 1.0]], tmp_path / "model")
     assert listing(tmp_path) == []
 
 
@@ -442,7 +442,7 @@ def test_an_export_whose_path_is_taken_meanwhile_is_told_so_and_replaces_nothing
 
     monkeypatch.setattr(tf.saved_model, "save", save_while_another_takes_the_path)
     with pytest.raises(ValueError, match="already exists; give a new directory") as raised:
-        _output.export_saved_model([[0.0, 0.0], [1.0, 1.0]], tmp_path / "model")
+        _serving.export([[0.0, 0.0], [1.0, 1.0]], tmp_path / "model")
     assert ".tmp" not in str(raised.value)
     assert listing(tmp_path) == ["model"]
     assert (tmp_path / "model" / "saved_model.pb").read_bytes() == b"the other export's"

@@ -15,7 +15,17 @@ import sklearn.cluster
 from sklearn.datasets import make_blobs
 
 from conftest import error_lines
-from tfkmeans import BisectingKMeans, KMeans, MiniBatchKMeans, _lloyd, _minibatch, k_means, kmeans, kmeans_plusplus
+from tfkmeans import (
+    BisectingKMeans,
+    KMeans,
+    MiniBatchKMeans,
+    _dispatch,
+    _loop,
+    _minibatch,
+    k_means,
+    kmeans,
+    kmeans_plusplus,
+)
 from tfkmeans._samples import Samples
 
 
@@ -94,7 +104,7 @@ def test_history_buffers_are_sized_by_a_chunk_not_by_the_cap(monkeypatch):
     with contextlib.redirect_stdout(io.StringIO()):
         KMeans(4, n_init=1, max_iter=10**9, verbose=1, random_state=0).fit(X)
     loops = [static for name, static, _ in recorder.calls if name == "lloyd_loop"]
-    assert loops and all(0 < static["capacity"] <= _lloyd.HISTORY_CHUNK for static in loops)
+    assert loops and all(0 < static["capacity"] <= _loop.HISTORY_CHUNK for static in loops)
 
 
 def test_verbose_zero_runs_each_start_in_one_compiled_call(monkeypatch):
@@ -189,7 +199,7 @@ def test_verbose_fit_in_one_iteration_chunks_is_the_same_fit(monkeypatch, kind, 
     last stopped: the centres, labels, inertia and iterations are those of one call
     (``verbose=0``), to the bit. Dense data runs under XLA with padded rows; sparse stays
     sparse."""
-    monkeypatch.setattr(_lloyd, "REPORT_SECONDS", 0.0)
+    monkeypatch.setattr(_loop, "REPORT_SECONDS", 0.0)
     X = dense_or_sparse(kind)
     weights = np.random.default_rng(1).uniform(0.5, 3.0, X.shape[0]) if weighted else None
     recorder = CallRecorder(monkeypatch)
@@ -207,7 +217,7 @@ def test_lesson_history_in_chunks_is_the_same_history(monkeypatch):
 
     X = blobs(1500, 4)
     whole = _functions.lloyd_with_history(X, X[:7], 40, None, keep_centroids=True)
-    monkeypatch.setattr(_lloyd, "HISTORY_CHUNK", 3)
+    monkeypatch.setattr(_loop, "HISTORY_CHUNK", 3)
     chunked = _functions.lloyd_with_history(X, X[:7], 40, None, keep_centroids=True)
     assert len(chunked.inertias) == 40
     for field in ("centroids", "labels", "start_inertia", "inertias", "shifts", "changes", "centroid_history"):
@@ -244,8 +254,8 @@ def test_kmeans_verbose_lines_do_not_depend_on_the_calls(monkeypatch):
     def fit():
         return KMeans(6, init=X[:6], n_init=1, tol=0.0, verbose=1).fit(X)
 
-    ones, model = verbose_output(monkeypatch, _lloyd, 0.0, fit)
-    doubling, _ = verbose_output(monkeypatch, _lloyd, 1e9, fit)
+    ones, model = verbose_output(monkeypatch, _loop, 0.0, fit)
+    doubling, _ = verbose_output(monkeypatch, _loop, 1e9, fit)
     assert model.n_iter_ >= 4 and ones.count("Iteration ") == model.n_iter_
     assert ones == doubling
 
@@ -256,7 +266,7 @@ def test_kmeans_verbose_lines_do_not_depend_on_the_calls(monkeypatch):
 def test_kmeans_verbose_prints_each_chunk_before_the_next_runs(monkeypatch):
     """Each compiled call starts with the previous calls' iterations printed; all of the
     lines are scikit-learn's (the same count, the same stopping line)."""
-    monkeypatch.setattr(_lloyd, "REPORT_SECONDS", 0.0)
+    monkeypatch.setattr(_loop, "REPORT_SECONDS", 0.0)
     X = blobs(1000, 4)
     start = X[:6]
     with contextlib.redirect_stdout(io.StringIO()) as output:
@@ -556,17 +566,17 @@ def test_bad_weights_are_refused(weights, error, dtype):
 def test_padding_costs_at_most_a_small_fraction_of_the_data(n_samples, row_bytes):
     """The padded rows cost at most 1 MiB or 1/16 of the data (10 x 1,000,000 float32 once
     asked for 3.81 GiB, padded to 1,024 rows); narrow data keeps its buckets."""
-    rows = _lloyd.padded_rows(n_samples, row_bytes)
+    rows = _dispatch.padded_rows(n_samples, row_bytes)
     assert n_samples <= rows
-    assert (rows - n_samples) * row_bytes <= max(_lloyd.PAD_FREE_BYTES, n_samples * row_bytes / 16)
-    if row_bytes * 1024 <= _lloyd.PAD_FREE_BYTES:
-        assert rows == _lloyd.padded_rows(n_samples)
+    assert (rows - n_samples) * row_bytes <= max(_dispatch.PAD_FREE_BYTES, n_samples * row_bytes / 16)
+    if row_bytes * 1024 <= _dispatch.PAD_FREE_BYTES:
+        assert rows == _dispatch.padded_rows(n_samples)
 
 
 def test_samples_of_wide_data_are_not_padded_beyond_the_bound():
     X = np.zeros((10, 300_000), np.float32)
     samples = Samples(X, n_clusters=3)
-    assert samples.tensor.shape[0] * X.shape[1] * 4 <= X.nbytes + max(_lloyd.PAD_FREE_BYTES, X.nbytes / 16)
+    assert samples.tensor.shape[0] * X.shape[1] * 4 <= X.nbytes + max(_dispatch.PAD_FREE_BYTES, X.nbytes / 16)
 
 
 @pytest.mark.slow

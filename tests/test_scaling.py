@@ -10,12 +10,9 @@ import textwrap
 import numpy as np
 import pytest
 import tensorflow as tf
-from sklearn.cluster import KMeans as ScikitKMeans
-from sklearn.cluster import MiniBatchKMeans as ScikitMiniBatchKMeans
 
 from conftest import error_lines, headless_environment, run_python
-from tfkmeans import KMeans, MiniBatchKMeans, kmeans
-from tfkmeans._stream import npy_dataset
+from tfkmeans import KMeans, kmeans
 
 
 def separated_blobs(n_samples=20_000, n_features=4, n_centres=5, seed=0, spread=1.0):
@@ -33,81 +30,17 @@ def batches(X, rows):
 # --- streaming ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("rows", [999, 20_000])
-def test_a_stream_gives_the_arrays_result_from_the_same_start(rows):
-    X = separated_blobs(spread=4.0)  # overlapping: several iterations, many samples change cluster
-    start = X[:5]
-    in_memory = KMeans(5, init=start, n_init=1, tol=0).fit(X)
-    streamed = KMeans(5, init=start, n_init=1, tol=0).fit(batches(X, rows))
-    np.testing.assert_allclose(streamed.cluster_centers_, in_memory.cluster_centers_, rtol=1e-5, atol=1e-4)
-    np.testing.assert_array_equal(streamed.labels_, in_memory.labels_)
-    assert streamed.n_iter_ == in_memory.n_iter_ > 3
-    assert streamed.inertia_ == pytest.approx(in_memory.inertia_, rel=1e-6)
-    assert streamed.n_features_in_ == 4 and not hasattr(streamed, "feature_names_in_")
-    np.testing.assert_array_equal(streamed.predict(batches(X, 4096)), in_memory.predict(X))
-
-
-def test_a_stream_is_seeded_from_a_sample_of_it():
-    """k-means++ on a uniform sample of the stream finds the five separated blobs."""
-    X = separated_blobs()
-    model = KMeans(5, random_state=0).fit(batches(X, 3000))
-    reference = ScikitKMeans(5, random_state=0, n_init=10).fit(X)
-    assert model.inertia_ == pytest.approx(reference.inertia_, rel=1e-4)
-    same = KMeans(5, random_state=0).fit(batches(X, 3000))
-    np.testing.assert_array_equal(same.cluster_centers_, model.cluster_centers_)
-
-
-@pytest.mark.parametrize("max_iter", [1, 2, 5])
-def test_a_stream_relocates_empty_clusters_as_in_memory(max_iter):
-    """KMeans relocates by scikit-learn's rule, streamed or not, batches or one array."""
-    X = np.array([[0.0], [1.0], [10.0], [11.0], [12.0]], np.float32)
-    start = [[5.0], [100.0], [200.0]]
-    in_memory = KMeans(3, init=start, n_init=1, max_iter=max_iter, tol=0).fit(X)
-    streamed = KMeans(3, init=start, n_init=1, max_iter=max_iter, tol=0).fit(batches(X, 2))
-    reference = ScikitKMeans(3, init=start, n_init=1, max_iter=max_iter, tol=0).fit(X)
-    np.testing.assert_allclose(streamed.cluster_centers_, in_memory.cluster_centers_, rtol=1e-6)
-    np.testing.assert_allclose(in_memory.cluster_centers_, reference.cluster_centers_, rtol=1e-6)
-    np.testing.assert_array_equal(streamed.labels_, reference.labels_)
-
-
 def test_the_command_streams_with_the_lessons_empty_cluster_rule():
     """The command's stream, like its in-memory run, keeps the lesson's rule: the empty
     clusters take the samples farthest from the new mean 5.5, 0 and 11."""
-    from tfkmeans import _stream
+    from tfkmeans import _loop, _stream
 
     X = np.array([[0.0], [1.0], [10.0], [11.0]], np.float32)
     passes = _stream.Passes(batches(X, 3))
     offset = tf.constant([0.0])
-    result = _stream.lloyd(passes, offset, tf.constant([[5.0], [100.0], [200.0]]), 1)
+    result = _loop.lloyd_passes(passes, offset, tf.constant([[5.0], [100.0], [200.0]]), 1)
     np.testing.assert_allclose(result.centroids.numpy().ravel(), [5.5, 0.0, 11.0])
     np.testing.assert_allclose(kmeans(X, [[5.0], [100.0], [200.0]], 1, None).centroids.ravel(), [5.5, 0.0, 11.0])
-
-
-@pytest.mark.parametrize(
-    "dataset, error, words",
-    [
-        (tf.data.Dataset.from_tensor_slices(np.zeros((10, 2), np.float32)), ValueError, "batch the dataset"),
-        (tf.data.Dataset.from_tensor_slices(np.zeros((10, 2), np.int32)).batch(5), TypeError, "float32 or float64"),
-        (tf.data.Dataset.from_tensor_slices((np.zeros((10, 2)), np.zeros(10))).batch(5), TypeError, "one float tensor"),
-        (batches(np.array([[0.0, 1.0], [np.nan, 1.0]] * 5, np.float32), 4), ValueError, "NaN or infinite"),
-        (batches(np.zeros((2, 2), np.float32), 4), ValueError, "n_samples=2 should be >= n_clusters=3"),
-    ],
-)
-def test_bad_streams_get_clear_errors(dataset, error, words):
-    with pytest.raises(error, match=words):
-        KMeans(3).fit(dataset)
-
-
-def test_npy_streamed_in_records_equals_the_file(tmp_path):
-    X = np.arange(7 * 3, dtype=np.float64).reshape(7, 3)
-    np.save(tmp_path / "x.npy", X)
-    dataset, n_samples, n_features = npy_dataset(tmp_path / "x.npy", batch_bytes=3 * 3 * 8)
-    parts = [batch.numpy() for batch in dataset]
-    assert (n_samples, n_features) == (7, 3) and [len(part) for part in parts] == [3, 3, 1]
-    np.testing.assert_array_equal(np.concatenate(parts), X.astype(np.float32))
-    columns, _, width = npy_dataset(tmp_path / "x.npy", batch_bytes=4 * 3 * 8, columns=[2, 0])
-    assert width == 2
-    np.testing.assert_array_equal(np.concatenate([b.numpy() for b in columns]), X[:, [2, 0]].astype(np.float32))
 
 
 def test_command_streams_a_large_npy_and_writes_labels_to_a_file(cli, tmp_path):
@@ -157,51 +90,6 @@ def test_streaming_bad_input(cli, tmp_path, args, message):
 
 
 # --- MiniBatchKMeans ------------------------------------------------------------------------
-
-
-def test_minibatch_reaches_full_kmeans_inertia_and_matches_scikit_learns():
-    X = separated_blobs(50_000, n_features=8, n_centres=8, spread=2.0)
-    start = ScikitKMeans(8, n_init=1, random_state=0, max_iter=1).fit(X[:5000]).cluster_centers_.astype(np.float32)
-    full = ScikitKMeans(8, init=start, n_init=1).fit(X)
-    ours = MiniBatchKMeans(8, init=start, n_init=1, batch_size=1024, random_state=0).fit(X)
-    theirs = ScikitMiniBatchKMeans(8, init=start, n_init=1, batch_size=1024, random_state=0).fit(X)
-    assert ours.inertia_ <= full.inertia_ * 1.02
-    assert ours.inertia_ <= theirs.inertia_ * 1.02
-    assert ours.n_steps_ >= 10 and ours.n_iter_ == -(-ours.n_steps_ * 1024 // len(X))
-    np.testing.assert_array_equal(ours.labels_, ours.predict(X))
-
-
-def test_minibatch_update_is_the_running_mean():
-    """One step on the whole data from given centres: each centre becomes the mean of the samples
-    nearest to it (count 0 before), as in scikit-learn's update."""
-    X = np.array([[0.0], [2.0], [10.0], [14.0]])
-    model = MiniBatchKMeans(2, init=[[1.0], [11.0]], n_init=1, reassignment_ratio=0.0).partial_fit(X)
-    np.testing.assert_allclose(model.cluster_centers_, [[1.0], [12.0]])
-    # A second step with new samples: the running mean over all the samples each centre got.
-    model.partial_fit(np.array([[4.0], [16.0]]))
-    np.testing.assert_allclose(model.cluster_centers_, [[2.0], [40.0 / 3]])
-    assert model.n_steps_ == 2 and model._counts.tolist() == [3.0, 3.0]
-
-
-def test_minibatch_counts_passes_as_scikit_learn_does():
-    X = separated_blobs(10_000)
-    model = MiniBatchKMeans(5, batch_size=500, max_iter=2, max_no_improvement=None, random_state=0).fit(X)
-    assert model.n_steps_ == 2 * 10_000 // 500 and model.n_iter_ == 2
-
-
-def test_minibatch_from_a_stream():
-    X = separated_blobs(20_000)
-    model = MiniBatchKMeans(5, random_state=0, max_iter=5).fit(batches(X, 1000))
-    reference = ScikitKMeans(5, random_state=0, n_init=10).fit(X)
-    assert model.inertia_ <= reference.inertia_ * 1.02
-    assert model.labels_.shape == (20_000,)
-
-
-def test_minibatch_same_seed_same_result():
-    X = separated_blobs(5_000, spread=4.0)
-    first = MiniBatchKMeans(5, random_state=3, batch_size=256).fit(X)
-    second = MiniBatchKMeans(5, random_state=3, batch_size=256).fit(X)
-    np.testing.assert_array_equal(first.cluster_centers_, second.cluster_centers_)
 
 
 # --- tf.distribute --------------------------------------------------------------------------
@@ -322,39 +210,6 @@ def changing_dataset(X, rows, bad_pass, bad_batch):
 
     signature = tf.TensorSpec((None, X.shape[1]), tf.float32)
     return tf.data.Dataset.from_generator(batches, output_signature=signature)
-
-
-# Pass 1 counts the rows and takes their moments, 2 draws the sample the start is chosen from,
-# 3 and on are Lloyd's iterations, the last one the labels.
-@pytest.mark.parametrize(
-    "bad_pass, words",
-    [
-        (1, "batch 3 of the dataset .* holds NaN or infinite values"),
-        (2, "the dataset changed between passes: the sample drawn from it holds NaN"),
-        (3, "batch 3 of the dataset .* holds NaN or infinite values"),
-        (6, "batch 3 of the dataset .* holds NaN or infinite values"),
-    ],
-)
-def test_nan_in_any_pass_of_a_stream_is_an_error_naming_the_batch(bad_pass, words):
-    X = separated_blobs(5_000)
-    with pytest.raises(ValueError, match=words):
-        KMeans(5, init=X[:5], n_init=1, max_iter=10, tol=0).fit(changing_dataset(X, 1_000, bad_pass, 3))
-
-
-def test_predict_and_transform_on_a_dataset_check_it_as_on_an_array():
-    X = separated_blobs(5_000)
-    model = KMeans(5, random_state=0).fit(X)
-    bad = X.copy()
-    bad[2_500, 0] = np.inf
-    for method in (model.predict, model.transform):
-        with pytest.raises(ValueError, match="batch 2 of the dataset"):
-            method(batches(bad, 1_000))
-        with pytest.raises(ValueError):
-            method(bad)
-    with pytest.raises(ValueError, match="the dataset holds no samples"):
-        model.predict(batches(X[:0], 100))
-    np.testing.assert_array_equal(model.predict(batches(X, 1_000)), model.predict(X))
-    np.testing.assert_allclose(model.transform(batches(X, 1_000)), model.transform(X), rtol=1e-5)
 
 
 def test_the_command_refuses_a_stream_that_turns_nan(cli, tmp_path):

@@ -96,11 +96,11 @@ def test_elkan_is_the_same_exact_computation_as_lloyd():
 def test_copy_x_false_shifts_the_data_in_place_and_back(monkeypatch):
     """copy_x=False saves the copy (no new buffer is made for aligned data) and puts the data
     back, to rounding; copy_x=True leaves it untouched, bit for bit."""
-    from tfkmeans import _lloyd
+    from tfkmeans import _samples
 
-    X = _lloyd._aligned_empty((1000, 5), np.float64)  # aligned, as TensorFlow wants memory it shares
+    X = _samples._aligned_empty((1000, 5), np.float64)  # aligned, as TensorFlow wants memory it shares
     X[:] = blobs(1000) + 1e4
-    assert _lloyd.can_centre_in_place(X)
+    assert _samples.can_centre_in_place(X)
     original = X.copy()
     KMeans(4, random_state=0).fit(X)
     np.testing.assert_array_equal(X, original)
@@ -108,7 +108,7 @@ def test_copy_x_false_shifts_the_data_in_place_and_back(monkeypatch):
     def no_copies(shape, dtype, alignment=64):
         raise AssertionError("a copy of the data was made")
 
-    monkeypatch.setattr(_lloyd, "_aligned_empty", no_copies)
+    monkeypatch.setattr(_samples, "_aligned_empty", no_copies)
     model = KMeans(4, random_state=0, copy_x=False).fit(X)
     np.testing.assert_allclose(X, original, rtol=1e-12)
     reference = skc.KMeans(4, init=model.cluster_centers_, n_init=1).fit(original)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from tfkmeans import BisectingKMeans, KMeans, MiniBatchKMeans, _lloyd, _sparse
+from tfkmeans import BisectingKMeans, KMeans, MiniBatchKMeans, _dispatch, _samples
 from tfkmeans._samples import Samples
 
 
@@ -66,8 +66,6 @@ def test_the_nearest_centre_and_its_squared_distance_are_numpys(dtype, n_cluster
 
 
 def _nearest(data, weights, centres):
-    if not isinstance(data, _sparse.SparseSamples):
-        data = _lloyd.DenseSamples(data)
     return data.nearest(centres)
 
 
@@ -80,7 +78,7 @@ def test_the_mini_batch_update_reports_the_batch_inertia_numpy_gives():
     for data in (X, sp.csr_matrix(X)):
         samples = Samples(data)
         _, _, batch_inertia, _ = samples.run(
-            _lloyd_free_partial_step,
+            _partial_step,
             None,
             samples.relative(centres),
             n_clusters=5,
@@ -89,12 +87,10 @@ def test_the_mini_batch_update_reports_the_batch_inertia_numpy_gives():
         assert float(batch_inertia) == pytest.approx(distances.sum(), rel=1e-10)
 
 
-def _lloyd_free_partial_step(data, weights, centres):
+def _partial_step(data, weights, centres):
     from tfkmeans import _minibatch
     from tfkmeans._tensorflow import tf
 
-    if isinstance(data, tf.Tensor):
-        data = _lloyd.DenseSamples(data)
     counts = tf.zeros([centres.shape[0]], centres.dtype)
     return _minibatch.update(data, weights, centres, counts, tf.constant(False), tf.constant([0, 0], tf.int64), 0.0)
 
@@ -168,8 +164,8 @@ def test_sparse_squared_distances_to_points_are_numpys():
     """The (samples x points) squared distances the k-means++ seeding draws from."""
     X = positive_blobs(100)
     points = X[[3, 50, 70]] + 0.25
-    parts = _sparse.components(sp.csr_matrix(X))
-    ours = _sparse.run(lambda data, weights, points: data.squared_distances(points), parts, None, tf_constant(points))
+    parts = _samples.sparse_parts(sp.csr_matrix(X))
+    ours = _dispatch.run_sparse(lambda data, weights, points: data.distances(points), parts, None, tf_constant(points))
     by_hand = np.sum((X[:, None, :] - points[None]) ** 2, axis=2)
     np.testing.assert_allclose(ours.numpy(), by_hand, rtol=1e-10)
 

@@ -41,18 +41,17 @@ _PUBLIC = {
     "inertia": "._functions",
     "k_means": "._kmeans",
     "kmeans": "._functions",
-    "kmeans_plusplus": "._seeding",
+    "kmeans_plusplus": "._kmeans",
     "lesson_blobs": ".datasets",
     "load_samples": "._input",
-    "random_centroids": "._seeding",
+    "random_centroids": "._functions",
 }
 
 if typing.TYPE_CHECKING:  # what static readers (type checkers, the API reference) see
     from ._bisect_k_means import BisectingKMeans
-    from ._functions import KMeansResult, assign, inertia, kmeans
+    from ._functions import KMeansResult, assign, inertia, kmeans, random_centroids
     from ._input import DataError, load_samples
-    from ._kmeans import KMeans, MiniBatchKMeans, k_means
-    from ._seeding import kmeans_plusplus, random_centroids
+    from ._kmeans import KMeans, MiniBatchKMeans, k_means, kmeans_plusplus
     from .datasets import lesson_blobs
 
 

@@ -14,7 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from . import _lloyd
+from . import _loop
 from ._kmeans import _BaseKMeans, _keeps_state_on_error
 from ._samples import Samples
 from ._tensorflow import tf
@@ -180,21 +180,21 @@ class BisectingKMeans(_BaseKMeans):
         """Split ``node`` in two by 2-means on its samples (``X`` relative to the data's mean)."""
         subset = X[node.indices]
         subset_weights = None if weights is None else weights[node.indices]
-        samples = Samples(subset, n_clusters=2)
+        samples = self._samples(subset, n_clusters=2)
         run = samples.runner(samples.weights(subset_weights), 2)
         best = None
         for _ in range(self.n_init):
             start = self._init_centroids(
                 subset, None, self.init, self._random_state, subset_weights, n_centroids=2, samples=samples
             )
-            result = _lloyd.lloyd(
+            result = _loop.lloyd(
                 run,
                 samples.relative(start),
                 tf.constant(self.tol, samples.dtype),
                 tf.constant(-1.0, samples.dtype),
                 tf.constant(True),
                 self.max_iter,
-                _lloyd.HISTORY_NONE,
+                _loop.HISTORY_NONE,
                 "sklearn",
             )
             inertia = float(result.inertia)

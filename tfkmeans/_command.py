@@ -1,17 +1,21 @@
 """Running the ``tfkmeans`` command: checked ``Settings`` in, results out (``_report`` prints
 them and writes the files).
 
-A single run is one compiled TensorFlow loop that keeps its own history (the inertia, the
-largest shift and the samples that changed cluster after each iteration, and the centroids
-when a figure or animation needs them), so the command costs little more than the library.
+Every fit of the command is the same: the lesson's Lloyd loop (``_functions.lloyd_with_history``:
+one compiled TensorFlow loop that keeps its own history, with the lesson's rule for an empty
+cluster, the farthest sample), from the lesson's seeded random start or plain k-means++
+(``starts``), the best of ``--n-init`` starts kept. One cluster count is one such fit
+(``single_run``); a range is one for each count, compared (``sweep``); a streamed ``.npy`` file
+is the same loop over passes of the file (``stream``).
 """
 
+import contextlib
 import dataclasses
 import os
 
 import numpy as np
 
-from .cli import UsageError
+from ._settings import UsageError
 
 
 @dataclasses.dataclass
@@ -31,6 +35,7 @@ class Data:
     plot_columns: list = None  # the two features the figure plots (positions), or None
     table_format: dict = None  # a table's delimiter (given or detected), decimal mark and encoding
     truth: "TrueLabels" = None  # --true-labels: the table's own label of each sample
+    streamed: bool = False  # samples is a uniform sample of a file streamed a batch at a time
 
     def standardize(self):
         self.mean = self.samples.mean(axis=0, dtype=np.float64)
@@ -102,6 +107,9 @@ class SingleRun:
     best_start: int  # which start (from 0) was kept
     centroid_history: list = None  # the centroids after each iteration, when kept
     n_distinct: int = None
+    # A streamed run's labels are never in memory: ``write_labels(path)`` writes them to a new
+    # file with one more pass, and returns how many it wrote (``labels`` are the sample's).
+    write_labels: object = None
 
     @property
     def n_iterations(self):
@@ -126,9 +134,9 @@ def run(settings):
     reporter = _report.Reporter(settings)
     reporter.check_default_figure()
     if settings.streaming:
-        from . import _streaming
-
-        return _streaming.run(settings, reporter)
+        data, result = stream(settings, reporter)
+        reporter.single_run(data, result)
+        return reporter.write(data, result)
     data = load_with_true_labels(settings) if settings.true_labels is not None else load(settings)
     reporter.describe(data)
     if settings.sweep:
@@ -286,28 +294,30 @@ def plot_columns(settings, names):
 
 def starts(settings, samples, n_clusters):
     """The initial centroids of each start: the first with ``--seed`` itself (the lesson's
-    seeded choice for a random start), each next with the next seed."""
-    from . import _seeding
+    seeded choice for a random start), each next with the next seed. k-means++ is the plain
+    one (one candidate per centroid), as the lesson would write it."""
+    from . import _functions
 
     chosen = []
     for start in range(settings.n_init):
         seed = (settings.seed + start) % 2**63
         if settings.init == "random":
-            chosen.append(_seeding.random_centroids(samples, n_clusters, seed))
+            chosen.append(_functions.random_centroids(samples, n_clusters, seed))
         else:
-            chosen.append(_seeding.plusplus(samples, n_clusters, seed))
+            chosen.append(_functions.plusplus(samples, n_clusters, seed))
     return chosen
 
 
-def single_run(settings, data, keep_centroids=None):
-    """The best of ``settings.n_init`` runs of Lloyd's loop, each one compiled call that keeps
-    its history."""
+def single_run(settings, data, n_clusters=None, keep_centroids=None):
+    """The best of ``settings.n_init`` runs of Lloyd's loop for ``n_clusters`` (default: the
+    one count asked for), each one compiled call that keeps its history."""
     from . import _functions
 
+    n_clusters = settings.n_clusters if n_clusters is None else n_clusters
     if keep_centroids is None:
         keep_centroids = settings.animate is not None or settings.verbosity >= 2
     best = None
-    for index, start in enumerate(starts(settings, data.samples, settings.n_clusters)):
+    for index, start in enumerate(starts(settings, data.samples, n_clusters)):
         result = _functions.lloyd_with_history(
             data.samples, start, settings.iterations, settings.tolerance, keep_centroids
         )
@@ -324,7 +334,7 @@ def single_run(settings, data, keep_centroids=None):
                 best_start=index,
                 centroid_history=result.centroid_history,
             )
-    best.n_distinct = int(np.count_nonzero(np.bincount(best.labels, minlength=settings.n_clusters)))
+    best.n_distinct = int(np.count_nonzero(np.bincount(best.labels, minlength=n_clusters)))
     return best
 
 
@@ -334,38 +344,27 @@ SILHOUETTE_SAMPLE = 10_000
 
 
 def sweep(settings, data, progress=None):
-    """Fit every cluster count in the range (``n_init`` starts each) and compare them."""
+    """Fit every cluster count in the range as one count is fitted (``single_run``: ``n_init``
+    starts each) and compare them."""
     from sklearn.metrics import silhouette_score
-
-    from ._kmeans import KMeans
 
     samples = data.samples
     sample_size = min(samples.shape[0], SILHOUETTE_SAMPLE)
     entries, labels_by_count = [], {}
     counts = settings.n_clusters if progress is None else progress(settings.n_clusters, "fitting k")
     for n_clusters in counts:
-        model = KMeans(
-            n_clusters,
-            init=settings.init,
-            n_init=settings.n_init,
-            max_iter=settings.iterations,
-            random_state=settings.seed,
-        )
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # duplicate points: reported per count below
-            labels = model.fit_predict(samples)
-        distinct = len(np.unique(labels))
+        fit = single_run(settings, data, n_clusters, keep_centroids=False)
+        labels = fit.labels
+        distinct = fit.n_distinct
         silhouette = None
         if 2 <= n_clusters < samples.shape[0] and distinct > 1:
             silhouette = float(silhouette_score(samples, labels, sample_size=sample_size, random_state=settings.seed))
         entries.append(
             {
                 "n_clusters": n_clusters,
-                "inertia": float(model.inertia_),
+                "inertia": float(fit.inertias[-1]),
                 "silhouette": silhouette,
-                "n_iter": int(model.n_iter_),
+                "n_iter": fit.n_iterations,
                 "distinct_clusters": distinct,
             }
         )
@@ -383,3 +382,151 @@ def sweep(settings, data, progress=None):
         elif k == settings.n_clusters.start and k > 2:
             result.edge = "smallest"
     return result
+
+
+def stream(settings, reporter):
+    """``--stream`` (or a .npy file over ``cli.STREAM_ABOVE_BYTES``): the file read a batch at a
+    time on every pass, never in memory. A first pass surveys it (rows, mean, range, NaN) and a
+    second draws a uniform sample of up to ``_stream.SEED_SAMPLE_ROWS`` rows, which chooses the
+    start and is what the figure shows; then every iteration is one compiled pass
+    (``_loop.lloyd_passes``), with the lesson's rule for an empty cluster, as in memory. Each
+    pass checks every batch for NaN and infinity. Returns ``(data, run)`` for the report; the
+    run's labels are written by one more pass when asked for."""
+    _fewer_malloc_arenas()
+    from . import _input
+
+    path = settings.data
+    try:  # the header, checked against the file, before TensorFlow (600 MiB) is even loaded
+        header = _input.npy_header(path)
+        names = _input.ColumnNames(header.shape[1])
+        positions = None
+        if settings.columns is not None:
+            positions = _input.choose_columns(path, names, settings.columns)
+            names = [names[p] for p in positions]
+    except _input.DataError as error:
+        raise UsageError(f"--data {error}") from None
+    n_samples = header.shape[0]
+    if n_samples < settings.n_clusters:
+        raise UsageError(f"--data {path}: {n_samples} samples is fewer than --n-clusters {settings.n_clusters}")
+    from . import _loop, _stream
+    from ._tensorflow import tf
+
+    try:
+        dataset, _, _ = _input.npy_dataset(path, columns=positions)
+        with _file_read(path):
+            survey = _stream.survey(dataset, _stream.SEED_SAMPLE_ROWS, settings.seed, at_least=settings.n_clusters)
+            survey.consistency.check(n_samples, None, order=False)  # the rows the header promised
+    except _input.DataError as error:  # names the file itself
+        raise UsageError(f"--data {_input.short_message(error)}") from None
+    except ValueError as error:
+        message = _input.short_message(error)
+        if header.dtype.itemsize > 4 and "infinite" in message:  # read as float32
+            message += " (or values beyond float32's range, about 3.4e38, which --stream reads as infinite)"
+        raise UsageError(f"--data {path}: {message}") from None
+    consistency = survey.consistency
+    if survey.dtype != np.float32:  # values near float32's limit: compute in float64
+        dataset = dataset.map(lambda batch: tf.cast(batch, tf.float64))
+    names = list(names)
+    data = Data(survey.sample, names, path, n_rows=n_samples, streamed=True)
+    data.plot_columns = plot_columns(settings, names)
+    reporter.describe_stream(data)
+    dtype = dataset.element_spec.dtype
+    if settings.standardize:
+        data.mean = survey.mean.astype(np.float64)
+        scale = np.sqrt(survey.variance)
+        data.scale = np.where(scale > 0, scale, 1.0)
+        data.standardized = True
+        mean, inverse = tf.constant(data.mean, dtype), tf.constant(1.0 / data.scale, dtype)
+        dataset = dataset.map(lambda batch: (batch - mean) * inverse)
+        consistency = consistency.rows_only()
+        data.samples = ((survey.sample - data.mean) / data.scale).astype(np.float32)
+        reporter.describe_standardized()
+    offset = data.samples.mean(axis=0, dtype=np.float64)  # the sample's mean: close to the data's, for precision
+    start = starts(settings, data.samples, settings.n_clusters)[0]
+    passes = _stream.Passes(dataset, consistency=consistency)
+    bar = reporter.progress(range(settings.iterations), "passes over the file")
+    history = []
+
+    def on_iteration(iteration, inertia, shift, centroids):
+        bar.update(1)
+        history.append(centroids.numpy() + offset)
+
+    tolerance = -1.0 if settings.tolerance is None else settings.tolerance
+    try:
+        with _file_read(path):
+            result = _loop.lloyd_passes(
+                passes,
+                tf.constant(offset, dtype),
+                tf.constant(start - offset, dtype),
+                settings.iterations,
+                tol_max_shift=tolerance,
+                on_iteration=on_iteration,
+            )
+    except ValueError as error:  # NaN or infinity met in a pass, or the file changed
+        raise UsageError(f"--data {path}: {error}") from None
+    finally:
+        bar.close()
+    centroids = result.centroids.numpy() + offset
+
+    def write_labels(temporary):
+        from ._output import write_npy_batches
+
+        try:
+            with _file_read(path):
+                return write_npy_batches(temporary, passes.label_batches(tf.constant(offset, dtype), result.centroids))
+        except ValueError as error:
+            raise UsageError(f"--data {path}: {error}") from None
+
+    from ._functions import assign
+
+    run = SingleRun(
+        initial_centroids=start,
+        centroids=centroids,
+        labels=assign(data.samples, centroids.astype(data.samples.dtype))[0],  # the sample's, for the figure
+        start_inertia=float("nan"),
+        inertias=result.inertias,
+        shifts=result.shifts,
+        changes=["-"] * len(result.inertias),
+        converged=bool(result.tol_reached),
+        best_start=0,
+        centroid_history=history,
+        n_distinct=int(np.count_nonzero(result.counts)),
+        write_labels=write_labels,
+    )
+    return data, run
+
+
+@contextlib.contextmanager
+def _file_read(path):
+    """A pass over the file: TensorFlow's errors from reading it (a file cut short or replaced
+    under the reader: tf.data calls that an "implementation error") become a ValueError that
+    says so, and so does a pass that gave other rows than the file had."""
+    from ._tensorflow import tf
+
+    try:
+        yield
+    except tf.errors.ResourceExhaustedError:  # out of memory: the command says so itself
+        raise
+    except tf.errors.OpError:
+        raise ValueError(_CHANGED) from None
+    except ValueError as error:
+        if str(error).startswith("the dataset changed between passes: "):  # the what, not the tf.data advice
+            detail = str(error).split(": ", 1)[1].split("; ")[0].replace(" (is it reshuffled on every pass?)", "")
+            raise ValueError(f"{_CHANGED} ({detail})") from None
+        raise
+
+
+_CHANGED = "the file changed during the run (truncated, or written to, while it was being read); run again on a file that stays as it is"
+
+
+def _fewer_malloc_arenas():
+    """Ask glibc for at most two malloc arenas. TensorFlow's threads each allocate a batch at a
+    time, and with glibc's default of one arena per thread the freed batches stay in the
+    process as fragmented arenas, which raised a streamed run's peak memory. Elsewhere than
+    glibc this does nothing."""
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6").mallopt(-8, 2)  # M_ARENA_MAX
+    except (OSError, AttributeError):
+        pass

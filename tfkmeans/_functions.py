@@ -1,7 +1,8 @@
 """k-means as plain functions, in the lesson's terms: ``kmeans`` (Lloyd's loop from given
-centroids, keeping its history), ``assign`` and ``inertia``. Empty clusters are relocated by
-the lesson's rule (``update_centroids``), not scikit-learn's: these continue the lesson, and
-the estimators in ``_kmeans`` are scikit-learn's."""
+centroids, keeping its history), ``assign``, ``inertia``, and the starts ``random_centroids``
+and ``plusplus``. Empty clusters are relocated by the lesson's rule (``update_centroids``), not
+scikit-learn's: these continue the lesson, and the estimators in ``_kmeans`` are
+scikit-learn's."""
 
 import collections
 import numbers
@@ -9,10 +10,11 @@ import typing
 
 import numpy as np
 
-from . import _lloyd
+from . import _adapter, _dense, _loop, _seeding
+from ._geometry import SQUARED_EUCLIDEAN
 from ._samples import Samples
 from ._tensorflow import tf
-from ._validation import as_centroids, as_labels, as_samples, check_count, check_n_clusters
+from ._validation import as_centroids, as_labels, as_samples, check_count, check_n_clusters, check_seed
 
 
 class KMeansResult(typing.NamedTuple):
@@ -109,24 +111,26 @@ History = collections.namedtuple(
 )
 
 
-def lloyd_with_history(samples, initial_centroids, max_iterations, tolerance, keep_centroids=False):
+def lloyd_with_history(
+    samples, initial_centroids, max_iterations, tolerance, keep_centroids=False, geometry=SQUARED_EUCLIDEAN
+):
     """Lloyd's loop (the lesson's empty-cluster rule) as one compiled call that keeps its
-    history, for checked ``samples`` and centroids (no input validation): ``kmeans`` and the
-    command line. Returns a ``History``: the final centroids (``samples``' dtype) and labels,
-    the inertia of the start's assignment, then per iteration the inertia after it (each
-    sample's own squared distance, summed in float64), the largest shift and the samples that changed cluster; whether the last
-    iteration met the stopping rule; with ``keep_centroids``, the centroids after each
-    iteration (else None)."""
+    history, for checked ``samples`` and centroids (no input validation; rows as ``geometry``
+    takes them): ``kmeans`` and the command line. Returns a ``History``: the final centroids
+    (``samples``' dtype) and labels, the inertia of the start's assignment, then per iteration
+    the inertia after it (each sample's own distance, summed in float64), the largest shift
+    and the samples that changed cluster; whether the last iteration met the stopping rule;
+    with ``keep_centroids``, the centroids after each iteration (else None)."""
     stop_early = tolerance is not None
-    data = Samples(samples, n_clusters=len(initial_centroids))
-    result = _lloyd.lloyd(
+    data = Samples(samples, n_clusters=len(initial_centroids), geometry=geometry)
+    result = _loop.lloyd(
         data.runner(None, len(initial_centroids)),
         data.relative(initial_centroids),
         tf.constant(-1.0, data.dtype),
         tf.constant(tolerance if stop_early else -1.0, data.dtype),
         tf.constant(stop_early),
         max_iterations,
-        _lloyd.HISTORY_CENTROIDS if keep_centroids else _lloyd.HISTORY_SCALARS,
+        _loop.HISTORY_CENTROIDS if keep_centroids else _loop.HISTORY_SCALARS,
         "lesson",
     )
     history = None
@@ -159,14 +163,8 @@ def assign(samples, centroids):
     """
     samples = as_samples(samples, "samples")
     centroids = as_centroids(centroids, samples, "centroids")
-    centred, offset = _lloyd.centred(samples)
-    labels, total = _lloyd.run_compiled(
-        _lloyd.assign,
-        centred,
-        None,
-        tf.constant((centroids - offset).astype(centred.dtype.as_numpy_dtype)),
-        n_clusters=centroids.shape[0],
-    )
+    data = Samples(samples)
+    labels, total = data.run(_adapter.assign, None, data.relative(centroids), n_clusters=centroids.shape[0])
     return labels.numpy().astype(np.int64), float(total)
 
 
@@ -187,6 +185,73 @@ def inertia(samples, centroids, nearest_indices):
     samples = as_samples(samples, "samples")
     centroids = as_centroids(centroids, samples, "centroids")
     labels = as_labels(nearest_indices, samples.shape[0], centroids.shape[0])
-    centred, offset = _lloyd.centred(samples)
-    relative = tf.constant((centroids - offset).astype(centred.dtype.as_numpy_dtype))
-    return float(_lloyd.exact_inertia(centred, None, relative, tf.constant(labels), float64=True))
+    data = Samples(samples)
+    return float(_dense.exact_inertia(data.tensor, None, data.relative(centroids), tf.constant(labels), float64=True))
+
+
+def random_centroids(samples, n_clusters, seed=None, *, sample_weight=None):
+    """``n_clusters`` distinct samples chosen at random, as initial centroids.
+
+    Unweighted, these are the samples the lesson's seeded ``choose_random_centroids(samples,
+    n_clusters, seed)`` (exercise 1) chooses: the first ``n_clusters`` of a stateless shuffle.
+    With ``sample_weight``, each sample is drawn with probability proportional to its weight,
+    without replacement (as scikit-learn's ``init="random"`` does).
+
+    Parameters
+    ----------
+    samples : array-like of shape (n_samples, n_features)
+    n_clusters : int
+        At least 1 and at most ``n_samples``.
+    seed : int, optional
+        The same seed gives the same centroids in every process; None draws a fresh one.
+    sample_weight : array-like of shape (n_samples,), optional
+
+    Returns
+    -------
+    ndarray of shape (n_clusters, n_features)
+        In the dtype of the samples (float32 or float64).
+
+    Examples
+    --------
+    >>> from tfkmeans import random_centroids
+    >>> random_centroids([[0.0], [1.0], [2.0], [3.0]], 2, seed=0).shape
+    (2, 1)
+    """
+    samples = as_samples(samples)
+    check_n_clusters(n_clusters, samples)
+    seed = _fresh_if_none(check_seed(seed))
+    weights = None if sample_weight is None else _as_weights(sample_weight, samples)
+    return samples[_seeding.choose_random_indices(samples.shape[0], n_clusters, seed, weights)]
+
+
+def plusplus(samples, n_clusters, seed, n_local_trials=1):
+    """The lesson's way of writing k-means++ for the command line and ``random_centroids``'
+    companions: checked samples in, the chosen samples out (plain k-means++ by default)."""
+    samples = as_samples(samples)
+    check_n_clusters(n_clusters, samples)
+    seed = _fresh_if_none(check_seed(seed))
+    data = Samples(samples)
+    indices = data.run(
+        _seeding.plusplus,
+        None,
+        tf.constant(seed, tf.int64),
+        n_clusters=n_clusters,
+        allow_xla=False,  # its CPU lowering of tf.cumsum here takes time quadratic in the samples
+        k=n_clusters,
+        trials=n_local_trials,
+    )
+    return samples[indices.numpy()]
+
+
+def _as_weights(sample_weight, samples):
+    from sklearn.utils.validation import _check_sample_weight
+
+    # float64: the draw takes their logarithms, and float32 would make a weight of 1e39 infinite.
+    weights = _check_sample_weight(sample_weight, samples, dtype=np.float64)
+    if np.any(weights < 0) or not np.any(weights > 0):
+        raise ValueError("sample_weight must be non-negative, with at least one positive weight")
+    return weights
+
+
+def _fresh_if_none(seed):
+    return int(np.random.default_rng().integers(2**31)) if seed is None else seed

@@ -8,12 +8,12 @@ text editor, the header included) and the column (by number from 1, and by name)
 import codecs
 import collections
 import collections.abc
-import fcntl
 import math
 import os
 import re
 import shlex
 import stat
+import sys
 import unicodedata
 import warnings
 
@@ -213,10 +213,12 @@ def open_regular(path):
 
     A FIFO would block for ever, a device such as ``/dev/zero`` never ends, and a directory is
     no data: each gets a ``DataError`` before a byte is read. The file is opened without
-    blocking and checked by its open descriptor, so what is checked is what is read.
+    blocking (where the system has such a flag) and checked by its open descriptor, so what is
+    checked is what is read.
     """
+    nonblocking = getattr(os, "O_NONBLOCK", 0)  # POSIX; Windows opens no FIFO by a plain path
     try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        descriptor = os.open(path, os.O_RDONLY | nonblocking | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
         raise DataError(f"{shown_path(path)}: no such file") from None
     except OSError as error:
@@ -225,8 +227,8 @@ def open_regular(path):
     if not stat.S_ISREG(mode):
         os.close(descriptor)
         raise DataError(f"{shown_path(path)}: is {_file_kind(mode)}, not a regular file")
-    flags = fcntl.fcntl(descriptor, fcntl.F_GETFL)
-    fcntl.fcntl(descriptor, fcntl.F_SETFL, flags & ~os.O_NONBLOCK)
+    if nonblocking:
+        os.set_blocking(descriptor, True)
     return os.fdopen(descriptor, "rb")
 
 
@@ -778,3 +780,94 @@ def looks_like_an_id(column, rows=None):
     if np.any(column[:16] != rows[:16] + offset):
         return False
     return bool(np.all(column == rows + offset))
+
+
+# --- a .npy file as a tf.data.Dataset ----------------------------------------------------------
+
+# The most bytes of a .npy file read as one batch when it is streamed, as in the file and as
+# float32 after decoding, whichever is larger.
+BATCH_BYTES = 64 * 2**20
+# The most rows of a streamed batch.
+STREAM_BATCH_ROWS = 65_536
+# The .npy types TensorFlow decodes itself; unsigned 32- and 64-bit integers are decoded as
+# the signed ones and their bits reinterpreted; any other type the loader takes (float128,
+# say) is decoded by NumPy.
+_DECODED = {"f2", "f4", "f8", "i1", "i2", "i4", "i8", "u1", "u2"}
+_REINTERPRETED = {"u4": ("int32", "uint32"), "u8": ("int64", "uint64")}
+
+
+def batch_rows(path, n_samples, n_features, dtype, batch_bytes=BATCH_BYTES):
+    """Rows per batch of a streamed .npy file: as many as fit in ``batch_bytes``, both as the
+    file holds them and as float32, at most ``STREAM_BATCH_ROWS``. A row that does not fit is
+    ``DataError``."""
+    row_bytes = n_features * max(dtype.itemsize, 4)
+    if row_bytes > batch_bytes:
+        raise DataError(
+            f"{path}: one row of {n_features:,} features is {row_bytes / 2**20:,.0f} MiB, more than a streamed "
+            f"batch may take ({batch_bytes / 2**20:,.0f} MiB); streaming reads whole rows: load the file "
+            "without --stream, or store it with fewer features per row"
+        )
+    return max(1, min(STREAM_BATCH_ROWS, batch_bytes // row_bytes, n_samples))
+
+
+def npy_dataset(path, columns=None, batch_bytes=BATCH_BYTES):
+    """A ``.npy`` file as a dataset of float32 batches, read by TensorFlow in fixed-length
+    records of at most ``batch_bytes`` (``batch_rows``): the file is never mapped into memory,
+    and only the batches in flight are held. The header is checked against the file first
+    (``npy_header``), so the records are exactly the file's rows.
+
+    Returns ``(dataset, n_samples, n_features)``. ``columns``: 0-based positions to keep.
+    Raises ``DataError`` for a file that cannot be streamed.
+    """
+    from ._tensorflow import tf
+
+    header = npy_header(path)
+    if header.fortran_order:
+        raise DataError(
+            f"{path}: the array is stored column by column (Fortran order), which cannot be streamed row by row; "
+            "save it with np.save(path, np.ascontiguousarray(array))"
+        )
+    n_samples, n_features = header.shape
+    if n_samples == 0 or n_features == 0:
+        raise DataError(f"{path}: the array is empty (shape {header.shape})")
+    dtype = header.dtype
+    row_bytes = n_features * dtype.itemsize
+    rows_per_batch = batch_rows(path, n_samples, n_features, dtype, batch_bytes)
+    full_batches, remainder = divmod(n_samples, rows_per_batch)
+    little_endian = dtype.byteorder == "<" or (dtype.byteorder in "=|" and sys.byteorder == "little")
+    code = f"{dtype.kind}{dtype.itemsize}"
+
+    def decode_values(record):
+        if code in _DECODED:
+            return tf.io.decode_raw(record, tf.as_dtype(np.dtype(code)), little_endian=little_endian)
+        if code in _REINTERPRETED:
+            signed, unsigned = _REINTERPRETED[code]
+            return tf.bitcast(tf.io.decode_raw(record, tf.as_dtype(signed), little_endian=little_endian), unsigned)
+        values = tf.numpy_function(lambda raw: np.frombuffer(raw, dtype).astype(np.float32), [record], tf.float32)
+        return tf.ensure_shape(values, [None])
+
+    def decode(record):
+        batch = tf.cast(tf.reshape(decode_values(record), [-1, n_features]), tf.float32)
+        return batch if columns is None else tf.gather(batch, columns, axis=1)
+
+    parts = []
+    if full_batches:
+        parts.append(
+            tf.data.FixedLengthRecordDataset(
+                str(path),
+                record_bytes=rows_per_batch * row_bytes,
+                header_bytes=header.offset,
+                footer_bytes=remainder * row_bytes,
+            )
+        )
+    if remainder:
+        parts.append(
+            tf.data.FixedLengthRecordDataset(
+                str(path),
+                record_bytes=remainder * row_bytes,
+                header_bytes=header.offset + full_batches * rows_per_batch * row_bytes,
+            )
+        )
+    records = parts[0] if len(parts) == 1 else parts[0].concatenate(parts[1])
+    dataset = records.map(decode, num_parallel_calls=2, deterministic=True).prefetch(1)
+    return dataset, n_samples, n_features if columns is None else len(columns)

@@ -1,11 +1,13 @@
-"""scikit-learn's k-means family on TensorFlow: ``KMeans``, ``MiniBatchKMeans`` and the
-``k_means`` function.
+"""scikit-learn's k-means family on TensorFlow: ``KMeans``, ``MiniBatchKMeans``, and the
+``k_means`` and ``kmeans_plusplus`` functions.
 
 The parameters, attributes, methods, warnings and error messages are scikit-learn's (its own
 test module passes against these classes: tests/sklearn_suite). This module checks the input
-once, at the edge, and turns results into NumPy values; the heavy lifting is in ``_lloyd``
-(the compiled loop, dense), ``_sparse`` (the same on scipy.sparse input), ``_seeding``,
-``_minibatch`` and ``_stream`` (tf.data and tf.distribute).
+once, at the edge, and turns results into NumPy values; the samples are made ready for the
+kernels by the host data layer (``_samples``), and the work is done by the loop (``_loop``),
+the seeding (``_seeding``), the mini-batch steps (``_minibatch``) and, for tf.data and
+tf.distribute, the stream's passes (``_stream``). ``_BaseKMeans`` works in a geometry
+(``_geometry``): squared Euclidean here, cosine in ``_spherical_k_means``.
 """
 
 import functools
@@ -21,10 +23,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from . import _lloyd, _minibatch, _seeding, _sparse, _stream
-from ._samples import Samples, sparse_in_range
+from . import _loop, _minibatch, _precision, _seeding, _serving, _stream
+from ._geometry import SQUARED_EUCLIDEAN
+from ._precision import FLOAT_DTYPES
+from ._samples import Samples
 from ._tensorflow import tf
-from ._validation import FLOAT_DTYPES, check_sparse_structure, check_weights, refuse_bools
+from ._validation import check_count, check_sparse_structure, check_weights, refuse_bools
 
 
 def _keeps_state_on_error(method):
@@ -44,8 +48,10 @@ def _keeps_state_on_error(method):
 
 
 class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
-    """What ``KMeans`` and ``MiniBatchKMeans`` share: parameters, input checks, seeding, and
-    everything a fitted model does (``predict``, ``transform``, ``score``, ``export``)."""
+    """What the k-means estimators share: parameters, input checks, seeding, and everything a
+    fitted model does (``predict``, ``transform``, ``score``, ``export``), in ``_geometry``."""
+
+    _geometry = SQUARED_EUCLIDEAN
 
     _parameter_constraints = {
         "n_clusters": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -83,6 +89,14 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         return validate_data(
             self, X, accept_sparse="csr", dtype=FLOAT_DTYPES, order="C", accept_large_sparse=False, reset=reset
         )
+
+    def _samples(self, X, offset=None, **options):
+        """``X`` (checked, its rows as the geometry takes them) for the kernels."""
+        return Samples(X, offset, geometry=self._geometry, **options)
+
+    def _stream_rows(self, dataset):
+        """A dataset's batches as the geometry takes them (``SphericalKMeans``: unit rows)."""
+        return dataset
 
     def _check_weights(self, sample_weight, X, rescale=True):
         """``(weights, scale)``: ``_validation.check_weights``."""
@@ -157,16 +171,16 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
             chosen = random_state.randint(0, n_samples, init_size)
             X = X[chosen]
             sample_weight = None if sample_weight is None else sample_weight[chosen]
-            samples = None if samples is None else Samples(X, samples.offset)
+            samples = None if samples is None else self._samples(X, samples.offset)
             n_samples = init_size
         if samples is None:
-            samples = Samples(X)
+            samples = self._samples(X)
         weights = None if sample_weight is None or np.all(sample_weight == sample_weight[0]) else sample_weight
         if isinstance(init, str) and init == "k-means++":
             seed = int(random_state.randint(np.iinfo(np.int32).max))
             trials = _seeding.default_local_trials(n_clusters)
             indices = samples.run(
-                _seeding._plusplus,
+                _seeding.plusplus,
                 samples.weights(weights),
                 tf.constant(seed, tf.int64),
                 n_clusters=n_clusters,
@@ -206,7 +220,7 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         """Each sample's nearest centre and the (weighted) inertia, X checked."""
         centres = self.cluster_centers_.astype(X.dtype, copy=False)
         offset = None if sp.issparse(X) else centres.mean(axis=0)
-        return Samples(X, offset).assign(centres, weights)
+        return self._samples(X, offset).assign(centres, weights)
 
     def predict(self, X):
         """The index of each sample's nearest cluster centre.
@@ -223,12 +237,18 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         """
         check_is_fitted(self)
         if isinstance(X, tf.data.Dataset):
-            self._check_dataset(X, reset=False)
-            offset = self.cluster_centers_.mean(axis=0)
-            dtype = X.element_spec.dtype
-            centres = tf.constant(self.cluster_centers_ - offset, dtype)
-            return _stream.Passes(X).labels(tf.constant(offset, dtype), centres)[0]
+            return self._fitted_passes(X, "labels")[0]
         return self._labels_and_inertia(self._check_data(X, reset=False))[0]
+
+    def _fitted_passes(self, dataset, name):
+        """The pass ``name`` of ``_stream.Passes`` ("labels", "distances") over a dataset, with
+        the fitted centres (relative to their mean, in a geometry that shifts the samples)."""
+        self._check_dataset(dataset, reset=False)
+        centres = self.cluster_centers_
+        offset = centres.mean(axis=0) if self._geometry.centred else np.zeros_like(centres[0])
+        dtype = dataset.element_spec.dtype
+        passes = _stream.Passes(self._stream_rows(dataset), geometry=self._geometry)
+        return getattr(passes, name)(tf.constant(offset, dtype), tf.constant(centres - offset, dtype))
 
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit, and return ``labels_``."""
@@ -254,29 +274,15 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         """
         check_is_fitted(self)
         if isinstance(X, tf.data.Dataset):
-            self._check_dataset(X, reset=False)
-            offset = self.cluster_centers_.mean(axis=0)
-            dtype = X.element_spec.dtype
-            centres = tf.constant(self.cluster_centers_ - offset, dtype)
-            return _stream.Passes(X).distances(tf.constant(offset, dtype), centres)
+            return self._fitted_passes(X, "distances")
         X = self._check_data(X, reset=False)
         dtype = X.dtype
-        if sp.issparse(X):
-            X = sparse_in_range(X)  # float64 where float32 squares would overflow, or refused
-            centres = self.cluster_centers_.astype(X.dtype)
-            blocks = [
-                _sparse.run(_sparse.distances, _sparse.components(block), None, tf.constant(centres)).numpy()
-                for block in _sparse.blocks(X, self.n_clusters)
-            ]
-            return _in_dtype(np.concatenate(blocks), dtype)
         if X.shape[0] == 0:
             return np.zeros((0, self.n_clusters), dtype)
         # Relative to the centres' mean: float64 where float32 squares would overflow, or refused.
-        samples, offset = _lloyd.centred(X, self.cluster_centers_.astype(dtype).mean(axis=0))
-        relative = tf.constant(self.cluster_centers_.astype(offset.dtype) - offset)
-        rows = max(1, _lloyd.DISTANCE_BLOCK_BYTES // (samples.dtype.size * self.n_clusters))
-        blocks = [_distances(samples[begin : begin + rows], relative).numpy() for begin in range(0, X.shape[0], rows)]
-        return _in_dtype(np.concatenate(blocks), dtype)
+        offset = None if sp.issparse(X) else self.cluster_centers_.astype(dtype).mean(axis=0)
+        distances = self._samples(X, offset).reported(self.cluster_centers_)
+        return _precision.in_dtype(distances, dtype)
 
     def fit_transform(self, X, y=None, sample_weight=None):
         """Fit, and return the distances from each sample to each cluster centre."""
@@ -312,23 +318,12 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
             When ``path`` is empty or exists, or its parent directory does not exist or cannot
             be written to.
         """
-        from ._output import export_saved_model
-
         check_is_fitted(self)
-        export_saved_model(self.cluster_centers_, path)
+        _serving.export(self.cluster_centers_, path, self._geometry)
 
 
 def _is_array_like(init):
     return not isinstance(init, str) and not callable(init)
-
-
-def _in_dtype(distances, dtype):
-    """Distances computed in float64 for float32 data, back in float32; refused if they do not fit."""
-    if distances.dtype == dtype:
-        return distances
-    if np.any(np.abs(distances) > np.finfo(dtype).max):
-        raise ValueError(f"X's distances to the centres exceed {np.dtype(dtype).name}'s range; pass X as float64")
-    return distances.astype(dtype)
 
 
 def _tolerance(X, tol):
@@ -344,7 +339,7 @@ def _tolerance(X, tol):
             variances = mean_variance_axis(X.astype(np.float64), axis=0)[1]
     else:
         # float32 squares of 1e19 would overflow; float64 data that overflows here is refused
-        # when the samples are centred (``_lloyd.refuse_float64_overflow``), so no warning now.
+        # when the samples are centred (``_precision.compute_dtype``), so no warning now.
         with np.errstate(over="ignore", invalid="ignore"):
             variances = np.var(X, axis=0, dtype=np.float64)
     return float(np.mean(variances) * tol)
@@ -513,14 +508,8 @@ class KMeans(_BaseKMeans):
         self._check_params_vs_input(X, default_n_init=10)
         random_state = check_random_state(self.random_state)
         init = self._checked_init(X)
-        if self.algorithm == "elkan" and self.n_clusters == 1:
-            warnings.warn(
-                "algorithm='elkan' doesn't make sense for a single cluster. Using 'lloyd' instead.",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-
-        samples = Samples(X, in_place=not self.copy_x, n_clusters=self.n_clusters)
+        self._check_algorithm()
+        samples = self._samples(X, in_place=not self.copy_x, n_clusters=self.n_clusters)
         try:
             best, best_labels = self._runs(X, samples, weights, init, random_state)
         finally:
@@ -541,17 +530,25 @@ class KMeans(_BaseKMeans):
         self.n_iter_ = _sklearn_iterations(best, self.max_iter)
         return self
 
+    def _check_algorithm(self):
+        if self.algorithm == "elkan" and self.n_clusters == 1:
+            warnings.warn(
+                "algorithm='elkan' doesn't make sense for a single cluster. Using 'lloyd' instead.",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+
     def _runs(self, X, samples, weights, init, random_state):
-        """The ``_n_init`` runs; returns the best one's ``_lloyd.LoopResult`` and labels."""
+        """The ``_n_init`` runs; returns the best one's ``_loop.LoopResult`` and labels."""
         run = samples.runner(samples.weights(weights), self.n_clusters)
-        history = _lloyd.HISTORY_SCALARS if self.verbose else _lloyd.HISTORY_NONE
+        history = _loop.HISTORY_SCALARS if self.verbose else _loop.HISTORY_NONE
         best, best_labels = None, None
         for _ in range(self._n_init):
             start = self._init_centroids(X, None, init, random_state, weights, samples=samples)
             if self.verbose:
                 print("Initialization complete")
             progress = _LloydProgress(self.max_iter, self._tol) if self.verbose else None
-            result = _lloyd.lloyd(
+            result = _loop.lloyd(
                 run,
                 samples.relative(start),
                 tf.constant(self._tol, samples.dtype),
@@ -581,31 +578,37 @@ class KMeans(_BaseKMeans):
         random_state = check_random_state(self.random_state)
         dtype = dataset.element_spec.dtype
         consistency = None  # a stream's rows and their order, from its survey, for every pass after
+        geometry = self._geometry
         if X is None:
+            dataset = self._stream_rows(dataset)
             seed = int(random_state.randint(2**31 - 1))
-            survey = _stream.survey(dataset, _stream.SEED_SAMPLE_ROWS, seed, at_least=self.n_clusters)
+            survey = _stream.survey(
+                dataset, _stream.SEED_SAMPLE_ROWS, seed, at_least=self.n_clusters, geometry=geometry
+            )
             sample, mean, variance, n_samples = survey.sample, survey.mean, survey.variance, survey.n_samples
             consistency = survey.consistency
-            if dtype == tf.float32 and _stream.squares_could_overflow(survey):  # compute in float64
-                dataset = dataset.map(lambda batch: tf.cast(batch, tf.float64))
+            compute = survey.dtype
         else:
             sample, mean, variance, n_samples = X, X.mean(axis=0), np.var(X, axis=0, dtype=np.float64), X.shape[0]
             largest = float(np.max(np.abs(X - mean))) if X.size else 0.0
-            if X.dtype == np.float32 and _lloyd.squares_could_overflow(largest, X.shape[1]):
-                dataset = _stream.array_dataset(X.astype(np.float64))
-        passes = _stream.Passes(dataset, self.strategy, consistency)
+            compute = _precision.compute_dtype(X.dtype, largest, X.shape[1])
+        if not geometry.centred:
+            mean = np.zeros_like(mean)
+        if compute != dtype.as_numpy_dtype:  # float32 whose squares could overflow: in float64
+            dataset = dataset.map(lambda batch: tf.cast(batch, tf.float64))
+        passes = _stream.Passes(dataset, self.strategy, consistency, geometry)
         if n_samples < self.n_clusters:
             raise ValueError(f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}.")
         self._check_params_vs_input(sample, default_n_init=10, check_n_samples=False)
         self._tol = float(np.mean(variance) * self.tol) if self.tol else 0.0
         init = self._checked_init(sample)
         offset = tf.constant(mean, passes.dtype)
-        sample_samples = Samples(sample.astype(passes.dtype.as_numpy_dtype, copy=False))
+        sample_samples = self._samples(sample.astype(passes.dtype.as_numpy_dtype, copy=False))
         best = None
         for _ in range(self._n_init):
             start = self._init_centroids(sample, None, init, random_state, None, samples=sample_samples)
             start = tf.constant(start - mean, passes.dtype)
-            result = _stream.lloyd(passes, offset, start, self.max_iter, tol_total=self._tol, relocation="sklearn")
+            result = _loop.lloyd_passes(passes, offset, start, self.max_iter, tol_total=self._tol, relocation="sklearn")
             if best is None or result.inertia < best.inertia:
                 best = result
         labels, inertia = passes.labels(offset, best.centroids)
@@ -625,7 +628,7 @@ class KMeans(_BaseKMeans):
 
 
 class _LloydProgress:
-    """scikit-learn's verbose lines for one run, printed as the run goes (``_lloyd.lloyd``'s
+    """scikit-learn's verbose lines for one run, printed as the run goes (``_loop.lloyd``'s
     ``report``): "Iteration i, inertia x." once iteration i is known to be one scikit-learn
     counts, then why the run stopped."""
 
@@ -782,7 +785,7 @@ class MiniBatchKMeans(_BaseKMeans):
         random ``init_size`` samples (in the data's coordinates)."""
         n_samples = X.shape[0]
         validation = random_state.randint(0, n_samples, self._init_size)
-        valid = Samples(X[validation])
+        valid = self._samples(X[validation])
         valid_weights = None if weights is None else weights[validation]
         best, best_inertia = None, None
         for index in range(self._n_init):
@@ -829,7 +832,7 @@ class MiniBatchKMeans(_BaseKMeans):
         self._check_params_vs_input(X)
         init = self._checked_init(X)
         n_samples = X.shape[0]
-        samples = Samples(X, n_clusters=self.n_clusters)
+        samples = self._samples(X, n_clusters=self.n_clusters)
         start = self._best_start(X, samples, weights, init, random_state)
         n_steps = (self.max_iter * n_samples) // self._batch_size
         state = _minibatch.run(
@@ -873,26 +876,20 @@ class MiniBatchKMeans(_BaseKMeans):
         self._check_params_vs_input(survey.sample, check_n_samples=False)
         self._tol = float(np.mean(survey.variance) * self.tol) if self.tol else 0.0
         init = self._checked_init(survey.sample)
-        dtype = dataset.element_spec.dtype
-        samples = Samples(survey.sample.astype(dtype.as_numpy_dtype, copy=False))
+        data_dtype = dataset.element_spec.dtype.as_numpy_dtype
+        if survey.dtype != data_dtype:  # float32 whose squares could overflow: in float64
+            dataset = dataset.map(lambda batch: tf.cast(batch, tf.float64))
+        dtype = tf.as_dtype(survey.dtype)
+        samples = self._samples(survey.sample.astype(data_dtype, copy=False))
         start = self._best_start(survey.sample, samples, None, init, random_state)
         offset = tf.constant(survey.mean, dtype)
         state = _minibatch.start_state(tf.constant(start - survey.mean, dtype), tf.zeros([self.n_clusters], dtype))
         seed = tf.constant(random_state.randint(2**31 - 1), tf.int64)
         batches = 0
-        epoch = _stream._function(
-            "epoch",
-            lambda: tf.function(_minibatch.epoch),
-            dtype,
-            survey.sample.shape[1],
-            self.n_clusters,
-            self.max_no_improvement,
-            float(self.reassignment_ratio),
-        )
+        passes = _stream.Passes(dataset, consistency=survey.consistency)
         for _ in range(self.max_iter):
             batches_before = int(state.step)
-            state, rows = epoch(
-                dataset,
+            state, rows = passes.minibatch_epoch(
                 offset,
                 state,
                 seed,
@@ -905,16 +902,13 @@ class MiniBatchKMeans(_BaseKMeans):
             if bool(state.stop):
                 break
             survey.consistency.check(rows, None, order=False)  # a whole pass: the same rows
-        self.cluster_centers_ = (state.centres.numpy() + survey.mean).astype(dtype.as_numpy_dtype)
+        self.cluster_centers_ = (state.centres.numpy() + survey.mean).astype(data_dtype)
         self._counts = state.counts.numpy()
         self._n_since_last_reassign = 0
         self.n_steps_ = int(state.step)
         self.n_iter_ = int(np.ceil(self.n_steps_ / max(batches, 1)))
         if self.compute_labels:
-            centres = tf.constant(state.centres.numpy())
-            self.labels_, self.inertia_ = _stream.Passes(dataset, consistency=survey.consistency).labels(
-                offset, centres
-            )
+            self.labels_, self.inertia_ = passes.labels(offset, tf.constant(state.centres.numpy()))
         else:
             self.inertia_ = float(state.ewa) * survey.n_samples
         return self
@@ -952,7 +946,7 @@ class MiniBatchKMeans(_BaseKMeans):
         if reassign:
             self._n_since_last_reassign = 0
         centres_before = self.cluster_centers_.astype(X.dtype)
-        samples = Samples(X, None if sp.issparse(X) else centres_before.mean(axis=0))
+        samples = self._samples(X, None if sp.issparse(X) else centres_before.mean(axis=0))
         centres, counts, _, reassigned = samples.run(
             _minibatch.partial_step,
             samples.weights(weights),
@@ -1005,19 +999,6 @@ def _sklearn_iterations(result, max_iter):
     if bool(result.unchanged) and not bool(result.tol_reached):
         return min(updates + 1, max_iter)
     return updates
-
-
-@tf.function(reduce_retracing=True, autograph=False)
-def _distances(block, centres):
-    """Euclidean distances from the expansion, with the pairs where it cancels badly (a squared
-    distance below 1e-3 of the squared norms) computed again from the difference."""
-    block_norms = tf.reduce_sum(tf.square(block), axis=1)[:, None]
-    centre_norms = tf.reduce_sum(tf.square(centres), axis=1)
-    squared = tf.maximum(block_norms - 2.0 * tf.matmul(block, centres, transpose_b=True) + centre_norms, 0.0)
-    close = tf.where(squared <= 1e-3 * (block_norms + centre_norms))
-    pairs = tf.cast(close, tf.int32)
-    exact = tf.reduce_sum(tf.square(tf.gather(block, pairs[:, 0]) - tf.gather(centres, pairs[:, 1])), axis=1)
-    return tf.sqrt(tf.tensor_scatter_nd_update(squared, close, exact))
 
 
 def k_means(
@@ -1077,3 +1058,77 @@ def k_means(
     if return_n_iter:
         return model.cluster_centers_, model.labels_, model.inertia_, model.n_iter_
     return model.cluster_centers_, model.labels_, model.inertia_
+
+
+def kmeans_plusplus(X, n_clusters, *, sample_weight=None, x_squared_norms=None, random_state=None, n_local_trials=None):
+    """Choose initial centres by k-means++ seeding (Arthur and Vassilvitskii, 2007), as
+    ``sklearn.cluster.kmeans_plusplus`` does.
+
+    The first centre is a sample drawn at random (in proportion to its weight); each next one
+    is drawn with probability proportional to its (weighted) squared distance from the nearest
+    centre chosen so far. "Greedy" k-means++, as in scikit-learn: ``n_local_trials`` candidates
+    are drawn for each centre and the one that lowers the inertia most is kept. The whole
+    seeding runs as one TensorFlow graph (``tf.function``).
+
+    Parameters
+    ----------
+    X : array-like or sparse matrix
+        Of shape (n_samples, n_features).
+    n_clusters : int
+    sample_weight : array-like of shape (n_samples,), default None
+    x_squared_norms : array-like of shape (n_samples,), default None
+        Accepted for scikit-learn's signature and checked; the distances are computed here.
+    random_state : int, RandomState instance or None, default None
+        The same value gives the same centres in every process.
+    n_local_trials : int, default None
+        Candidates per centre after the first: ``2 + int(log(n_clusters))`` by default; 1 is
+        the original k-means++.
+
+    Returns
+    -------
+    centers : ndarray of shape (n_clusters, n_features)
+        In the dtype of the data (float64 for integers).
+    indices : ndarray of shape (n_clusters,)
+        The samples chosen: ``X[indices] == centers``.
+
+    Examples
+    --------
+    >>> from tfkmeans import kmeans_plusplus
+    >>> centers, indices = kmeans_plusplus([[0.0], [0.1], [10.0], [10.1]], 2, random_state=3)
+    >>> sorted(centers.round().ravel().tolist())
+    [0.0, 10.0]
+    """
+    check_sparse_structure(X)
+    X = check_array(X, accept_sparse="csr", dtype=[np.float64, np.float32])
+    # Rescaled (only their proportions matter here): weights near the dtype's largest number
+    # would overflow the probabilities, subnormal ones vanish.
+    weights, _ = check_weights(sample_weight, X)
+    if X.shape[0] < n_clusters:
+        raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={n_clusters}.")
+    if x_squared_norms is not None:
+        x_squared_norms = check_array(x_squared_norms, dtype=None, ensure_2d=False)
+        if x_squared_norms.shape[0] != X.shape[0]:
+            raise ValueError(
+                f"The length of x_squared_norms {x_squared_norms.shape[0]} should "
+                f"be equal to the length of n_samples {X.shape[0]}."
+            )
+    check_count(n_clusters, "n_clusters")
+    trials = (
+        _seeding.default_local_trials(n_clusters)
+        if n_local_trials is None
+        else check_count(n_local_trials, "n_local_trials")
+    )
+    seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    samples = Samples(X)
+    # Not under XLA: its CPU lowering of tf.cumsum here takes time quadratic in the samples.
+    indices = samples.run(
+        _seeding.plusplus,
+        samples.weights(weights),
+        tf.constant(seed, tf.int64),
+        n_clusters=n_clusters,
+        allow_xla=False,
+        k=n_clusters,
+        trials=trials,
+    ).numpy()
+    centres = X[indices]
+    return (centres.toarray() if sp.issparse(X) else centres), indices

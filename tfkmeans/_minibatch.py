@@ -9,29 +9,21 @@ improved for ``max_no_improvement`` steps, or when the centres moved (squared, s
 ``tol``: scikit-learn's rules. Batches are drawn in proportion to the sample weights, as
 scikit-learn draws them. Nothing here validates its input.
 
-The samples are a dense tensor or a ``_sparse.SparseSamples``; a batch is the same kind of
-object (``batch_of``), so a sparse batch stays sparse.
+The samples are any ``_adapter.Adapter``, dense or sparse; a batch is an adapter of the same
+kind (``data.batch``), so a sparse batch stays sparse.
 """
 
 import collections
+import time
 
-from . import _lloyd
 from ._tensorflow import tf
-
-
-def batch_of(data, indices):
-    """The samples at ``indices`` as a data object of the same kind."""
-    if isinstance(data, _lloyd.DenseSamples):
-        return _lloyd.DenseSamples(tf.gather(data.samples, indices))
-    return data.batch(indices)
 
 
 def update(batch, weights, centres, counts, reassign, seed, reassignment_ratio):
     """One step on one batch: the new centres and counts, the batch's inertia (float64) and
     how many centres were reassigned.
 
-    ``batch`` is a ``_lloyd.DenseSamples`` or ``_sparse.SparseSamples``; ``weights`` may be
-    None; ``reassign`` (a bool tensor) allows the low-count reassignment; ``seed`` is the
+    ``batch`` is an ``_adapter.Adapter``; ``weights`` may be None; ``reassign`` (a bool tensor) allows the low-count reassignment; ``seed`` is the
     stateless seed pair for choosing its samples.
     """
     n_clusters = centres.shape[0]
@@ -77,8 +69,6 @@ def update(batch, weights, centres, counts, reassign, seed, reassignment_ratio):
 
 def partial_step(data, weights, centres, counts, reassign, seed, reassignment_ratio):
     """``update`` on all of ``data`` (``MiniBatchKMeans.partial_fit``)."""
-    if isinstance(data, tf.Tensor):
-        data = _lloyd.DenseSamples(data)
     return update(data, weights, centres, counts, reassign, seed, reassignment_ratio)
 
 
@@ -101,8 +91,6 @@ def step(state, batch, weights, seed, tol, n_samples, max_no_improvement, reassi
     when to stop (the smoothed inertia per sample not improving, or the centres barely moving).
     The first step's inertia is that of the start, so it does not count. Returns the new
     ``State``, the batch's inertia per sample, and the centres reassigned."""
-    if isinstance(batch, tf.Tensor):
-        batch = _lloyd.DenseSamples(batch)
     n_clusters = state.centres.shape[0]
     size = tf.cast(batch.n_samples, tf.int32)
     since_reassign = state.since_reassign + size
@@ -158,7 +146,6 @@ def loop(
     reassignment_ratio,
     trace=False,
     capacity=0,
-    valid=None,
 ):
     """Steps on batches drawn at random (with replacement) from ``data``, in proportion to the
     weights whose running sum is ``cumulative_weights`` (None: uniformly), until step ``end``
@@ -167,9 +154,7 @@ def loop(
     returned. The arguments after ``resume`` are Python values. Returns the last ``State`` and,
     with ``trace``, each step's batch inertia per sample, smoothed inertia and reassigned
     centres, in buffers of ``capacity`` steps (at least the chunk's; else empty tensors).
-    ``valid``: with padded rows, how many rows are samples (the others are never drawn)."""
-    if isinstance(data, tf.Tensor):
-        data = _lloyd.DenseSamples(data, valid)
+    Padded rows (past ``data.n_samples``) are never drawn."""
     n_samples = tf.cast(data.n_samples, tf.int32)
     size = capacity if trace else 0
     inertias = tf.TensorArray(tf.float64, size=size, element_shape=())
@@ -188,7 +173,7 @@ def loop(
     def body(*values):
         state = State(*values[: len(State._fields)])
         inertias, ewas, reassignments = values[len(State._fields) :]
-        batch = batch_of(data, draw(state.step))
+        batch = data.batch(draw(state.step))
         new_state, per_sample, reassigned = step(
             state, batch, None, seed, tol, n_samples, max_no_improvement, reassignment_ratio
         )
@@ -226,8 +211,6 @@ def run(call, centres, counts, seed, tol, n_steps, trace=False, report=None, **s
     the samples (``Samples.run`` with the weights and ``n_clusters`` given). ``report(state,
     trace, first)``, when given, is called after every call with that call's steps (``first``:
     the step the call began at). Returns the last ``State``."""
-    import time
-
     capacity = min(n_steps, TRACE_CHUNK) if trace else 0
     # Without a trace, one call (2**62 steps fit its int64 counter and will never all run).
     limit = 1 if report is not None else (capacity if trace else 2**62)
@@ -255,15 +238,3 @@ def run(call, centres, counts, seed, tol, n_steps, trace=False, report=None, **s
         resume = tuple(state)
         if bool(state.stop) or int(state.step) >= n_steps:
             return state
-
-
-def epoch(dataset, offset, state, seed, tol, n_samples, max_no_improvement, reassignment_ratio):
-    """One pass over a dataset, each batch a step, until the stopping rule says stop. Returns
-    the new state and the rows of the batches stepped on (all of the pass's, unless it stopped)."""
-    rows = tf.constant(0, tf.int64)
-    for batch in iter(dataset):
-        if state.stop:
-            break
-        state, _, _ = step(state, batch - offset, None, seed, tol, n_samples, max_no_improvement, reassignment_ratio)
-        rows += tf.shape(batch, out_type=tf.int64)[0]
-    return state, rows

@@ -467,15 +467,10 @@ def save_figure_new(figure, stem, extension=".png", directory="."):
         return outputs.placed(temporary)
 
 
-def export_saved_model(centres, path):
-    """Write a SavedModel whose ``serving_default`` maps float32 samples (None, n_features) to
-    ``cluster_index`` (int64, as ``predict``), ``squared_distance`` and ``distance`` (float32,
-    to that centre; ``distance`` as ``transform`` gives it), through a temporary directory
-    beside ``path`` renamed into place: ``path`` appears whole or not at all. A sample with a
-    NaN or infinite value gets cluster -1 and NaN distances."""
-    import numpy as np
-
-    from ._lloyd import nearest_centroids
+def save_model(module, signatures, path):
+    """Write ``module`` as a TensorFlow SavedModel with ``signatures`` to ``path``, through a
+    temporary directory beside it renamed into place: ``path`` appears whole or not at all.
+    ``path`` must be new, in a directory that exists and can be written to (ValueError)."""
     from ._tensorflow import tf
 
     path = os.fspath(path)
@@ -488,45 +483,10 @@ def export_saved_model(centres, path):
         raise ValueError(f"export path {path!r}: the directory {parent} does not exist")
     if not os.access(parent, os.W_OK):
         raise ValueError(f"export path {path!r}: cannot write to the directory {parent}")
-    centres = np.asarray(centres, np.float32)
-    n_features = centres.shape[1]
-    mean = centres.mean(axis=0)
-    # Relative to the centres' mean, as predict measures them; in float64 where float32 squares
-    # could overflow (predict's rule, ``squares_could_overflow``), else float32, as predict.
-    dtypes = (np.float32, np.float64)
-    wide = {dtype: tf.constant(centres.astype(dtype) - mean.astype(dtype)) for dtype in dtypes}
-    offsets = {dtype: tf.constant(mean.astype(dtype)) for dtype in dtypes}
-    limit = float(np.sqrt(np.finfo(np.float32).max / (64.0 * n_features)))
-
-    def nearest_in(samples, dtype):
-        relative = tf.cast(samples, dtype) - offsets[dtype]
-        relative_centres = wide[dtype]
-        nearest, _ = nearest_centroids(relative, relative_centres)  # the kernel predict uses
-        squared = tf.reduce_sum(tf.square(relative - tf.gather(relative_centres, nearest)), axis=1)
-        return nearest, tf.cast(squared, tf.float32), tf.cast(tf.sqrt(squared), tf.float32)
-
-    @tf.function(input_signature=[tf.TensorSpec([None, n_features], tf.float32, name="samples")])
-    def serve(samples):
-        finite = tf.reduce_all(tf.math.is_finite(samples), axis=1)
-        clean = tf.where(finite[:, tf.newaxis], samples, tf.zeros_like(samples))
-        largest = tf.reduce_max(tf.abs(clean - offsets[np.float32]))  # -inf for no samples
-        nearest, squared, distance = tf.cond(
-            largest < limit, lambda: nearest_in(clean, np.float32), lambda: nearest_in(clean, np.float64)
-        )
-        # A sample with a NaN or infinite value has no nearest centre: -1, and NaN distances.
-        nan = tf.constant(float("nan"), tf.float32)
-        return {
-            "cluster_index": tf.where(finite, tf.cast(nearest, tf.int64), tf.constant(-1, tf.int64)),
-            "squared_distance": tf.where(finite, squared, nan),
-            "distance": tf.where(finite, distance, nan),
-        }
-
-    module = tf.Module()
-    module.serve = serve
     with Outputs() as outputs:
         temporary = outputs.stage_directory(path)
         try:
-            tf.saved_model.save(module, temporary, signatures={"serving_default": serve})
+            tf.saved_model.save(module, temporary, signatures=signatures)
         except tf.errors.OpError as error:  # a full disk, say: TensorFlow's words, not its traceback
             raise OSError(
                 f"export path {path!r}: the SavedModel could not be written ({error.message}); nothing was written"
@@ -537,3 +497,22 @@ def export_saved_model(centres, path):
             raise ValueError(
                 f"export path {path!r} already exists; give a new directory (nothing was overwritten)"
             ) from None
+
+
+def write_npy_batches(temporary, batches, dtype="<i4"):
+    """Write the 1-D arrays ``batches`` yields, one after another, to the new file ``temporary``
+    as one .npy array of ``dtype``: a batch at a time, the header written again with the count
+    at the end. Returns how many values were written."""
+    import numpy as np
+
+    count = 0
+    with open(temporary, "wb") as handle:
+        header_at = handle.tell()
+        np.lib.format.write_array_header_2_0(handle, {"descr": dtype, "fortran_order": False, "shape": (0,)})
+        for batch in batches:
+            values = np.asarray(batch).astype(dtype)
+            handle.write(values.tobytes())
+            count += len(values)
+        handle.seek(header_at)
+        np.lib.format.write_array_header_2_0(handle, {"descr": dtype, "fortran_order": False, "shape": (count,)})
+    return count

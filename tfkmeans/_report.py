@@ -14,8 +14,8 @@ import sys
 import numpy as np
 
 from . import _output
+from ._settings import PROG, UsageError
 from ._text import printable, shown_path
-from .cli import PROG, UsageError
 
 # Centroids are printed as a table up to this many clusters and features (``-v``: always).
 PRINT_CLUSTERS, PRINT_FEATURES = 10, 8
@@ -65,9 +65,7 @@ class Reporter:
             )
         self.say(*data.notes)
         if data.standardized:
-            self.say(
-                "Each column standardized to mean 0 and standard deviation 1; centroids below are in the data's units."
-            )
+            self.describe_standardized()
         if data.truth is not None:
             truth = data.truth
             unlabelled = len(truth.labelled) - truth.n_labelled
@@ -77,6 +75,18 @@ class Reporter:
                 + (f" ({unlabelled} {'sample has' if unlabelled == 1 else 'samples have'} none)" if unlabelled else "")
                 + "; not clustered, compared with the clusters"
             )
+
+    def describe_stream(self, data):
+        self.say(
+            f"k-means on {data.source}, streamed: {data.n_rows:,} samples, {len(data.feature_names)} features: "
+            f"{_names(data.feature_names)} (a uniform sample of {len(data.samples):,} of them chooses the start and "
+            "is plotted)"
+        )
+
+    def describe_standardized(self):
+        self.say(
+            "Each column standardized to mean 0 and standard deviation 1; centroids below are in the data's units."
+        )
 
     def centroids(self, title, points, data, indent="  "):
         """A table of centroids under a line of column names; with true centroids, the nearest
@@ -243,13 +253,18 @@ class Reporter:
                 if labels is None:
                     raise UsageError("--labels: no cluster count could be chosen (no silhouette score), so no labels")
                 temporary = outputs.stage(settings.labels)
-                with open(temporary, "wb") as handle:
-                    np.save(handle, data.per_row(labels).astype(np.int32))
-                chosen = f" (k = {result.chosen['n_clusters']})" if settings.sweep else ""
-                written.append(f"Labels written to {settings.labels}{chosen}")
+                if data.streamed:  # the labels of every row of the file, by one more pass over it
+                    count = result.write_labels(temporary)
+                    written.append(f"Labels written to {settings.labels} ({count:,} labels)")
+                else:
+                    with open(temporary, "wb") as handle:
+                        np.save(handle, data.per_row(labels).astype(np.int32))
+                    chosen = f" (k = {result.chosen['n_clusters']})" if settings.sweep else ""
+                    written.append(f"Labels written to {settings.labels}{chosen}")
             if settings.output is not None:
                 _output.write_text(outputs.stage(settings.output), _strict_json(document))
-                written.append(f"Results written to {settings.output}")
+                hint = " (--labels writes each sample's cluster)" if data.streamed and settings.labels is None else ""
+                written.append(f"Results written to {settings.output}{hint}")
             if settings.animate is not None:
                 frames = self.animation(data, result, shown, plotted, projection, outputs.stage(settings.animate))
                 written.append(f"Animation written to {settings.animate} ({frames} frames)")
@@ -312,18 +327,21 @@ class Reporter:
         return 0
 
     def single_document(self, data, run):
-        labels = data.per_row(run.labels, missing=None)
         document = {
             "centroids": data.in_units(run.centroids).tolist(),
             "initial_centroids": data.in_units(run.initial_centroids).tolist(),
             "feature_names": list(data.feature_names),
-            "nearest_indices": labels.tolist(),
-            "inertia": list(run.inertias),
-            "iterations": run.n_iterations,
-            "converged": bool(run.converged),
-            "true_centroids": None if data.true_centroids is None else data.true_centroids.tolist(),
-            "settings": self.settings_record(data),
         }
+        if data.streamed:  # the labels of a streamed file are never in memory: --labels has them
+            document.update(nearest_indices=None, labels_file=self.settings.labels)
+        else:
+            document["nearest_indices"] = data.per_row(run.labels, missing=None).tolist()
+        document.update(inertia=list(run.inertias), iterations=run.n_iterations, converged=bool(run.converged))
+        if data.streamed:
+            document["settings"] = self.settings_record(data, n_samples=data.n_rows)
+        else:
+            document["true_centroids"] = None if data.true_centroids is None else data.true_centroids.tolist()
+            document["settings"] = self.settings_record(data)
         if data.truth is not None:
             document["adjusted_rand_index"] = data.truth.adjusted_rand_index(run.labels)
         return document

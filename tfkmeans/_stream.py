@@ -1,34 +1,33 @@
-"""k-means over a ``tf.data.Dataset``: data that need never be in memory at once, on one device or
-shared out by a ``tf.distribute.Strategy``.
+"""The passes over a ``tf.data.Dataset``: data that need never be in memory at once, on one
+device or shared out by a ``tf.distribute.Strategy``.
 
 Every pass is written as TensorFlow's guide "Custom training with tf.distribute.Strategy" writes
 a training epoch: the dataset goes through ``strategy.experimental_distribute_dataset``, a
 per-replica function with no strategy code in it returns one batch's per-cluster sums and
-weights (``_lloyd.block_statistics``, compiled with XLA), and a ``tf.function`` runs it with
+weights (``_dense.block_statistics``, compiled with XLA), and a ``tf.function`` runs it with
 ``strategy.run`` and adds the replicas' results with ``strategy.reduce(SUM, ...)``. Without a
 strategy the default one stands in, for which ``run`` and ``reduce`` do nothing, so one code path
 serves both. Each worker of a ``MultiWorkerMirroredStrategy`` runs the same program on the same
 dataset; the strategy shards the dataset and all-reduces the sums, so every worker updates the
-centres to the same values.
+centres to the same values. The loop that drives these passes is ``_loop.lloyd_passes``; the
+reader of a ``.npy`` file as a dataset is ``_input.npy_dataset``.
 
 No input validation happens here beyond what only a pass can find: NaN in the data, and a
 dataset that changes between passes (``Consistency``).
 
 Each compiled pass loops over ``iter(dataset)``, not the dataset itself: over a dataset,
 AutoGraph builds the loop as a tf.data reduction, whose body is instantiated afresh on every
-call, and the XLA-compiled function in it was compiled again and kept on every pass (about
-0.2 MB a pass, and seconds); over an iterator the loop is a ``tf.while_loop`` of the function's
-own graph, compiled once.
+call, and the XLA-compiled function in it was compiled again and kept on every pass; over an
+iterator the loop is a ``tf.while_loop`` of the function's own graph, compiled once.
 """
 
 import collections
-import sys
 
 import numpy as np
 
-from . import _lloyd
-from ._input import npy_header
-from ._tensorflow import tf
+from . import _dense, _dispatch, _minibatch, _precision
+from ._geometry import SQUARED_EUCLIDEAN
+from ._tensorflow import tf, xla_available
 
 # The most rows of a stream kept in memory as the uniform sample that seeds k-means++.
 SEED_SAMPLE_ROWS = 100_000
@@ -38,13 +37,10 @@ ARRAY_BATCH_ROWS = 65_536
 # The most bytes that sample may take: wide rows make it fewer rows.
 SAMPLE_BYTES = 256 * 2**20
 
-Survey = collections.namedtuple("Survey", "n_samples mean variance sample low high consistency")
-# The most bytes of a .npy file read as one batch when it is streamed, as in the file and as
-# float32 after decoding, whichever is larger.
-BATCH_BYTES = 64 * 2**20
-# The most functions traced for distinct shapes kept at once: each holds its graph (and,
-# through XLA, its compiled programs), so a process fitting many shapes must not keep them all.
-MAX_TRACED_SHAPES = 8
+Survey = collections.namedtuple("Survey", "n_samples mean variance sample low high consistency dtype")
+Survey.__doc__ = """What ``survey`` finds: the rows, each feature's mean, variance, lowest and highest
+value, a uniform sample of rows, what every later pass must agree with (``consistency``), and
+the dtype ``_precision`` computes the stream in."""
 
 FIX_ORDER = (
     "k-means needs the same rows in the same order on every pass: shuffle once, with "
@@ -139,30 +135,12 @@ def _differ(first, second):
     return abs(first[0] - second[0]) > 1e-9 * max(first[1], second[1])
 
 
-_functions = collections.defaultdict(collections.OrderedDict)
-
-
-def _function(name, make, *key):
-    """``make()``, a new ``tf.function`` for the pass ``name``, kept for ``key`` (what its trace
-    depends on) among the ``MAX_TRACED_SHAPES`` of that pass used last. One function object
-    per shape keeps TensorFlow from adding trace after trace to one object for good, and a
-    process that fits many shapes holds only the latest few."""
-    functions = _functions[name]
-    if key in functions:
-        functions.move_to_end(key)
-    else:
-        functions[key] = make()
-        while len(functions) > MAX_TRACED_SHAPES:
-            functions.popitem(last=False)
-    return functions[key]
-
-
 def _spec_key(dataset):
     spec = dataset.element_spec
     return spec.dtype, spec.shape[1]
 
 
-def survey(dataset, sample_rows, seed, same_order=True, at_least=1):
+def survey(dataset, sample_rows, seed, same_order=True, at_least=1, geometry=SQUARED_EUCLIDEAN):
     """Two passes: the number of samples, their mean and each feature's variance, with a check
     for NaN; then a uniform random sample of at most ``sample_rows`` of them, and at most
     ``SAMPLE_BYTES`` but never fewer than ``at_least`` rows (rows chosen in advance, gathered
@@ -170,14 +148,15 @@ def survey(dataset, sample_rows, seed, same_order=True, at_least=1):
 
     The second pass must give the same rows as the first, and, with ``same_order``, in the
     same order; the survey's ``consistency`` is what later passes are checked against.
-    Raises ValueError if the data holds NaN or infinity (naming the first batch that does), no
-    rows at all, or changed between the passes.
+    Raises ValueError if the data holds NaN or infinity (naming the first batch that does; or
+    what else ``geometry`` cannot take), no rows at all, changed between the passes, or holds
+    values too large for float64 distances.
     """
     n_features = element_features(dataset)
     dtype = dataset.element_spec.dtype
-    moments = _function("moments", lambda: tf.function(_moments_pass), *_spec_key(dataset))
+    moments = _dispatch.traced("moments", lambda: tf.function(_moments_pass), *_spec_key(dataset))
     count, total, squares, low, high, first_bad, fingerprint = moments(dataset, n_features=n_features)
-    _check_batches(first_bad, computed=False)
+    _check_batches(first_bad, geometry, computed=False)
     count = int(count)
     if count == 0:
         raise ValueError("the dataset holds no samples")
@@ -185,7 +164,7 @@ def survey(dataset, sample_rows, seed, same_order=True, at_least=1):
     row_bytes = n_features * dtype.size
     sample_rows = min(count, sample_rows, max(SAMPLE_BYTES // row_bytes, at_least))
     rows = np.sort(np.random.default_rng(seed).choice(count, size=sample_rows, replace=False))
-    sample_pass = _function("sample", lambda: tf.function(_sample_pass), *_spec_key(dataset))
+    sample_pass = _dispatch.traced("sample", lambda: tf.function(_sample_pass), *_spec_key(dataset))
     sample, sample_rows_seen, sample_fingerprint = sample_pass(dataset, tf.constant(rows, tf.int64))
     sample = sample.numpy()
     if not np.all(np.isfinite(sample)):  # the data changed since the first pass
@@ -195,22 +174,8 @@ def survey(dataset, sample_rows, seed, same_order=True, at_least=1):
         mean = total.numpy() / count
         variance = np.maximum(squares.numpy() / count - mean**2, 0.0)
     low, high = low.numpy(), high.numpy()
-    if dtype == tf.float64:
-        _lloyd.refuse_float64_overflow(_largest(low, high, mean), n_features)
-    return Survey(count, mean.astype(dtype.as_numpy_dtype), variance, sample, low, high, consistency)
-
-
-def _largest(low, high, mean):
-    """How far the samples lie from ``mean`` at most, from each feature's lowest and highest."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        return float(np.max(np.maximum(np.abs(high - mean), np.abs(low - mean)), initial=0.0))
-
-
-def squares_could_overflow(survey):
-    """Whether squared distances between the float32 samples of a surveyed stream, relative to
-    its mean, could overflow float32 (see ``_lloyd.squares_could_overflow``): then the stream
-    is computed in float64."""
-    return _lloyd.squares_could_overflow(_largest(survey.low, survey.high, survey.mean), len(survey.mean))
+    compute = _precision.compute_dtype(dtype.as_numpy_dtype, _precision.largest_from(low, high, mean), n_features)
+    return Survey(count, mean.astype(dtype.as_numpy_dtype), variance, sample, low, high, consistency, compute)
 
 
 def _moments_pass(dataset, n_features):
@@ -257,13 +222,13 @@ def _sample_pass(dataset, rows):
     return parts.concat(), begin, fingerprint
 
 
-def _make_statistics(strategy):
+def _make_statistics(strategy, geometry):
     """The pass of Lloyd's algorithm over a (distributed) dataset, for ``strategy``."""
-    block = tf.function(_lloyd.block_statistics, jit_compile=_lloyd._xla_available(), autograph=False)
+    block = tf.function(_dense.block_statistics, jit_compile=xla_available(), autograph=False)
 
     def replica_statistics(batch, index, offset, centroids, with_inertia):
         """One batch on one replica: no strategy code here."""
-        _, inertia, sums, counts = block(batch - offset, None, centroids, with_inertia=with_inertia)
+        _, inertia, sums, counts = block(batch - offset, None, centroids, with_inertia=with_inertia, geometry=geometry)
         rows, fingerprint = _fingerprint(batch, index)
         return inertia, sums, counts, rows, fingerprint
 
@@ -292,13 +257,14 @@ def _make_statistics(strategy):
 
 
 def _make_farthest(strategy):
-    """The pass that finds, for each cluster, the samples farthest from a reference point."""
+    """The pass that finds, for each cluster, the samples farthest from a reference point (by
+    squared Euclidean distance: in every geometry, the same order)."""
 
     def replica_farthest(batch, offset, centroids, reference):
         """This batch's ``k`` samples farthest from the ``reference`` point (the new mean,
         or the old centroid) of the cluster they were in, with those clusters."""
         relative = batch - offset
-        nearest, _ = _lloyd.nearest_centroids(relative, centroids)
+        nearest, _ = _dense.nearest_centroids(relative, centroids)
         distances = tf.reduce_sum(tf.square(relative - tf.gather(reference, nearest)), axis=1)
         k = centroids.shape[0]
         distances = tf.concat([distances, tf.fill([k], tf.constant(-1.0, distances.dtype))], 0)
@@ -326,24 +292,18 @@ def _make_farthest(strategy):
     return farthest
 
 
-def _default_statistics():
-    return tf.function(_make_statistics(tf.distribute.get_strategy()))
-
-
-def _default_farthest():
-    return tf.function(_make_farthest(tf.distribute.get_strategy()))
-
-
 class Passes:
-    """The compiled passes over one dataset with one strategy (the default one if None).
+    """The compiled passes over one dataset with one strategy (the default one if None), in one
+    geometry (the dataset's rows as the geometry takes them: unit rows for cosine).
 
     Every pass counts the dataset's rows and fingerprints them (``Consistency``): one that
     gives other rows than the others, or the same in another order, is an error. Without a
     strategy the compiled functions are shared by every dataset of the same shapes.
     """
 
-    def __init__(self, dataset, strategy=None, consistency=None):
+    def __init__(self, dataset, strategy=None, consistency=None, geometry=SQUARED_EUCLIDEAN):
         self.dataset = dataset
+        self.geometry = geometry
         self.n_features = element_features(dataset)
         self.dtype = dataset.element_spec.dtype
         self.consistency = consistency or Consistency()
@@ -354,7 +314,7 @@ class Passes:
             self.strategy = strategy or tf.distribute.get_strategy()
             self.distributed = self.strategy.experimental_distribute_dataset(dataset)
             self._kind = "distributed"
-            statistics, farthest, distributed = _make_statistics(self.strategy), _make_farthest(self.strategy), None
+            statistics, farthest = _make_statistics(self.strategy, geometry), _make_farthest(self.strategy)
             distributed = self.distributed
             self._statistics = tf.function(lambda *arguments: statistics(distributed, *arguments))
             self._farthest = tf.function(lambda *arguments: farthest(distributed, *arguments))
@@ -364,8 +324,12 @@ class Passes:
             return self._statistics
         if name == "farthest" and self._farthest is not None:
             return self._farthest
-        make = _default_statistics if name == "statistics" else _default_farthest
-        function = _function(name, make, *_spec_key(self.dataset), tuple(centroids.shape))
+        strategy, geometry = tf.distribute.get_strategy(), self.geometry
+        if name == "statistics":
+            make = lambda: tf.function(_make_statistics(strategy, geometry))  # noqa: E731
+        else:
+            make = lambda: tf.function(_make_farthest(strategy))  # noqa: E731
+        function = _dispatch.traced(name, make, *_spec_key(self.dataset), tuple(centroids.shape), geometry)
         return lambda *arguments: function(self.dataset, *arguments)
 
     def statistics(self, offset, centroids, with_inertia=True):
@@ -377,109 +341,104 @@ class Passes:
         inertia, sums, counts, first_bad, rows, fingerprint = self._pass("statistics", centroids)(
             offset, centroids, with_inertia
         )
-        _check_batches(first_bad)
+        _check_batches(first_bad, self.geometry)
         self.consistency.check(rows, fingerprint, self._kind)
         return inertia, sums, counts
 
-    def update(self, offset, centroids, sums, counts, relocation="lesson"):
-        """The new centroids (relative to ``offset``): the means of the clusters, with each
-        empty cluster relocated as in the in-memory loop (``_lloyd.lloyd_loop``): by the
-        lesson's rule (the sample farthest from the new mean of the cluster it was in, the next
-        farthest for each further empty cluster) or scikit-learn's (the sample farthest from
-        its old centroid, taken out of its cluster)."""
-        new = _lloyd.means(sums, counts, self.dtype)
-        if not bool(tf.reduce_any(counts == 0)):
-            return new
-        empty = tf.equal(counts, 0)
-        rank = tf.cumsum(tf.cast(empty, tf.int32), exclusive=True)
-        farthest = self._pass("farthest", centroids)
-        if relocation == "lesson":
-            _, rows, _ = farthest(offset, centroids, new)
-            return tf.where(empty[:, None], tf.gather(rows, rank), new)
-        top, rows, sources = farthest(offset, centroids, centroids)
-        k = counts.shape[0]
-        sums, counts = _lloyd.move_to_empty(
-            sums, counts, tf.gather(rows, rank), tf.gather(sources, rank), tf.ones([k], tf.float64), top[0] > 0
-        )
-        return _lloyd.sklearn_means(sums, counts, self.dtype)
+    def farthest(self, offset, centroids, reference):
+        """For each cluster (of ``centroids``), the ``k`` samples farthest from the ``reference``
+        point of the cluster they are in: (their squared distances, the rows relative to
+        ``offset``, their clusters), farthest first."""
+        return self._pass("farthest", centroids)(offset, centroids, reference)
 
     def labels(self, offset, centroids):
         """Each sample's nearest centroid, in the dataset's order (not distributed), and the
         exact inertia of that assignment. Raises ValueError for a dataset with no samples,
         naming the first batch that holds NaN or infinity, or saying how it changed."""
-        function = _function(
-            "labels", lambda: tf.function(_labels_pass), *_spec_key(self.dataset), tuple(centroids.shape)
+        function = _dispatch.traced(
+            "labels",
+            lambda: tf.function(_labels_pass),
+            *_spec_key(self.dataset),
+            tuple(centroids.shape),
+            self.geometry,
         )
-        labels, inertia, first_bad, rows, fingerprint = function(self.dataset, offset, centroids)
-        _check_batches(first_bad)
+        labels, inertia, first_bad, rows, fingerprint = function(self.dataset, offset, centroids, self.geometry)
+        _check_batches(first_bad, self.geometry)
         if labels.shape[0] == 0:
             raise ValueError("the dataset holds no samples")
         self.consistency.check(rows, fingerprint, "plain")
         return labels.numpy(), float(inertia)
 
     def distances(self, offset, centroids):
-        """The Euclidean distance from each sample to each centroid, in the dataset's order."""
-        function = _function(
-            "distances", lambda: tf.function(_distances_pass), *_spec_key(self.dataset), tuple(centroids.shape)
+        """The distance from each sample to each centroid, as ``transform`` reports it, in the
+        dataset's order."""
+        function = _dispatch.traced(
+            "distances",
+            lambda: tf.function(_distances_pass),
+            *_spec_key(self.dataset),
+            tuple(centroids.shape),
+            self.geometry,
         )
-        distances, first_bad, rows, fingerprint = function(self.dataset, offset, centroids)
-        _check_batches(first_bad)
+        distances, first_bad, rows, fingerprint = function(self.dataset, offset, centroids, self.geometry)
+        _check_batches(first_bad, self.geometry)
         self.consistency.check(rows, fingerprint, "plain")
         return distances.numpy()
 
+    def label_batches(self, offset, centroids):
+        """Each batch's labels (int32, NumPy), one batch at a time, in the dataset's order: for
+        writing them out as they come. Raises ValueError naming a batch that holds NaN or
+        infinity, or, after the last batch, saying how the dataset changed since the passes
+        before."""
+        key = (*_spec_key(self.dataset), tuple(centroids.shape))
+        nearest = _dispatch.traced("nearest", lambda: tf.function(_nearest_batch, reduce_retracing=True), *key)
+        count, fingerprint = 0, np.zeros(2)
+        for index, batch in enumerate(self.dataset):
+            labels, finite, _, batch_fingerprint = nearest(batch, tf.constant(index, tf.int64), offset, centroids)
+            if not bool(finite):
+                _check_batches(index, self.geometry)
+            labels = labels.numpy()
+            count += len(labels)
+            fingerprint += batch_fingerprint.numpy()
+            yield labels
+        self.consistency.check(count, fingerprint, "plain")
 
-def _check_batches(first_bad, computed=True):
-    """A ValueError naming the first bad batch, if any. ``computed``: the check was on what a
-    batch gave (sums, distances), which values too large for their squares also make infinite."""
+    def minibatch_epoch(self, offset, state, seed, tol, n_samples, max_no_improvement, reassignment_ratio):
+        """One pass of mini-batch steps, each batch a step (``_minibatch.step``), until the
+        stopping rule says stop: the new state and the rows stepped on."""
+        function = _dispatch.traced(
+            "epoch",
+            lambda: tf.function(_minibatch_epoch),
+            *_spec_key(self.dataset),
+            tuple(state.centres.shape),
+            max_no_improvement,
+            reassignment_ratio,
+            self.geometry,
+        )
+        return function(
+            self.dataset, offset, state, seed, tol, n_samples, max_no_improvement, reassignment_ratio, self.geometry
+        )
+
+
+def _check_batches(first_bad, geometry, computed=True):
+    """A ValueError naming the first bad batch, if any: NaN or infinity, or what else
+    ``geometry`` cannot take. ``computed``: the check was on what a batch gave (sums,
+    distances), which values too large for their squares also make infinite."""
     first_bad = int(first_bad)
     if first_bad >= 0:
         also = ", or values too large for k-means (their squared distances overflow)" if computed else ""
-        raise ValueError(f"batch {first_bad} of the dataset (counting from 0) holds NaN or infinite values{also}")
-
-
-def write_labels(dataset, offset, centroids, path, consistency=None):
-    """Each sample's nearest centroid, written to the .npy file ``path`` (int32) a batch at a
-    time, whole or not at all; returns how many were written."""
-    from ._output import atomic_write
-
-    with atomic_write(path) as temporary:
-        return write_labels_to(temporary, dataset, offset, centroids, consistency)
+        raise ValueError(
+            f"batch {first_bad} of the dataset (counting from 0) holds NaN or infinite values{geometry.unusable}{also}"
+        )
 
 
 def _nearest_batch(batch, index, offset, centroids):
     relative = batch - offset
-    labels, partial = _lloyd.nearest_centroids(relative, centroids)
+    labels, partial = _dense.nearest_centroids(relative, centroids)
     rows, fingerprint = _fingerprint(batch, index)
     return labels, tf.reduce_all(tf.math.is_finite(partial)), rows, fingerprint
 
 
-def write_labels_to(temporary, dataset, offset, centroids, consistency=None):
-    """Write each sample's nearest centroid to the new file ``temporary`` as a .npy array of
-    int32, a batch at a time. Returns how many labels were written; raises ValueError naming
-    a batch that holds NaN or infinity, or (``consistency``) saying how the dataset changed
-    since the passes before."""
-    key = (*_spec_key(dataset), tuple(centroids.shape))
-    nearest = _function("nearest", lambda: tf.function(_nearest_batch, reduce_retracing=True), *key)
-    count, fingerprint = 0, np.zeros(2)
-    with open(temporary, "wb") as handle:
-        header_at = handle.tell()
-        np.lib.format.write_array_header_2_0(handle, {"descr": "<i4", "fortran_order": False, "shape": (0,)})
-        for index, batch in enumerate(dataset):
-            labels, finite, _, batch_fingerprint = nearest(batch, tf.constant(index, tf.int64), offset, centroids)
-            if not bool(finite):
-                _check_batches(index)
-            labels = labels.numpy().astype("<i4")
-            handle.write(labels.tobytes())
-            count += len(labels)
-            fingerprint += batch_fingerprint.numpy()
-        if consistency is not None:
-            consistency.check(count, fingerprint, "plain")
-        handle.seek(header_at)
-        np.lib.format.write_array_header_2_0(handle, {"descr": "<i4", "fortran_order": False, "shape": (count,)})
-    return count
-
-
-def _labels_pass(dataset, offset, centroids):
+def _labels_pass(dataset, offset, centroids, geometry):
     labels = tf.TensorArray(tf.int32, size=0, dynamic_size=True, infer_shape=False, element_shape=(None,))
     labels = labels.write(0, tf.zeros((0,), tf.int32))
     inertia = tf.constant(0.0, tf.float64)
@@ -487,9 +446,9 @@ def _labels_pass(dataset, offset, centroids):
     index, first_bad = tf.constant(0, tf.int64), tf.constant(-1, tf.int64)
     for batch in iter(dataset):
         relative = batch - offset
-        nearest, _ = _lloyd.nearest_centroids(relative, centroids)
+        nearest, _ = _dense.nearest_centroids(relative, centroids)
         labels = labels.write(tf.cast(index + 1, tf.int32), nearest)
-        batch_inertia = _lloyd.exact_inertia(relative, None, centroids, nearest)
+        batch_inertia = _dense.exact_inertia(relative, None, centroids, nearest, geometry=geometry)
         first_bad = tf.where(
             tf.logical_and(first_bad < 0, tf.logical_not(tf.math.is_finite(batch_inertia))), index, first_bad
         )
@@ -500,9 +459,7 @@ def _labels_pass(dataset, offset, centroids):
     return labels.concat(), inertia, first_bad, rows, fingerprint
 
 
-def _distances_pass(dataset, offset, centroids):
-    from ._kmeans import _distances
-
+def _distances_pass(dataset, offset, centroids, geometry):
     parts = tf.TensorArray(
         centroids.dtype, size=0, dynamic_size=True, infer_shape=False, element_shape=(None, centroids.shape[0])
     )
@@ -510,7 +467,7 @@ def _distances_pass(dataset, offset, centroids):
     rows, fingerprint = tf.constant(0, tf.int64), tf.zeros([2], tf.float64)
     index, first_bad = tf.constant(0, tf.int64), tf.constant(-1, tf.int64)
     for batch in iter(dataset):
-        distances = _distances.python_function(batch - offset, centroids)
+        distances = geometry.reported(_dense.pairwise_squared(batch - offset, centroids))
         finite = tf.reduce_all(tf.math.is_finite(distances))
         first_bad = tf.where(tf.logical_and(first_bad < 0, tf.logical_not(finite)), index, first_bad)
         parts = parts.write(tf.cast(index + 1, tf.int32), distances)
@@ -520,40 +477,17 @@ def _distances_pass(dataset, offset, centroids):
     return parts.concat(), first_bad, rows, fingerprint
 
 
-LoopResult = collections.namedtuple("LoopResult", "centroids inertia n_updates tol_reached inertias shifts counts")
-
-
-def lloyd(
-    passes, offset, centroids, max_iter, tol_total=-1.0, tol_max_shift=-1.0, on_iteration=None, relocation="lesson"
-):
-    """Lloyd's algorithm over a stream: one compiled pass per iteration, driven from Python.
-
-    ``centroids`` are relative to ``offset``. An iteration moves the centroids to the means of
-    their clusters, then takes the next pass; the loop stops when the squared shifts of the
-    centroids sum to at most ``tol_total`` or no centroid moved farther than ``tol_max_shift``
-    (when no sample changes cluster, the next iteration moves nothing and stops it; a negative
-    tolerance never stops the loop). ``on_iteration(iteration, inertia, largest_shift,
-    centroids)`` is called after each. The inertia of each iteration comes from the pass that
-    follows its update, and so do ``counts``, the samples in each cluster of the last
-    centroids. ``relocation``: the rule for empty clusters (``Passes.update``).
-    """
-    centroids = tf.convert_to_tensor(centroids)
-    _, sums, counts = passes.statistics(offset, centroids, with_inertia=False)
-    inertias, shifts = [], []
-    tol_reached = False
-    for iteration in range(1, max_iter + 1):
-        new = passes.update(offset, centroids, sums, counts, relocation)
-        squared = tf.reduce_sum(tf.square(new - centroids), axis=1).numpy()
-        centroids = new
-        inertia, sums, counts = passes.statistics(offset, centroids, with_inertia=True)
-        inertias.append(float(inertia))
-        shifts.append(float(np.sqrt(squared.max())))
-        if on_iteration is not None:
-            on_iteration(iteration, inertias[-1], shifts[-1], centroids)
-        tol_reached = squared.sum() <= tol_total or squared.max() <= tol_max_shift * abs(tol_max_shift)
-        if tol_reached:
+def _minibatch_epoch(dataset, offset, state, seed, tol, n_samples, max_no_improvement, reassignment_ratio, geometry):
+    """One pass over a dataset, each batch a step, until the stopping rule says stop. Returns
+    the new state and the rows of the batches stepped on (all of the pass's, unless it stopped)."""
+    rows = tf.constant(0, tf.int64)
+    for batch in iter(dataset):
+        if state.stop:
             break
-    return LoopResult(centroids, inertias[-1], len(inertias), tol_reached, inertias, shifts, counts.numpy())
+        data = _dense.DenseSamples(batch - offset, geometry=geometry, xla=False)
+        state, _, _ = _minibatch.step(state, data, None, seed, tol, n_samples, max_no_improvement, reassignment_ratio)
+        rows += tf.shape(batch, out_type=tf.int64)[0]
+    return state, rows
 
 
 def array_dataset(X, batch_rows=ARRAY_BATCH_ROWS):
@@ -562,89 +496,3 @@ def array_dataset(X, batch_rows=ARRAY_BATCH_ROWS):
     rows one by one."""
     samples = tf.constant(X)
     return tf.data.Dataset.range(0, X.shape[0], batch_rows).map(lambda begin: samples[begin : begin + batch_rows])
-
-
-# The .npy types TensorFlow decodes itself; unsigned 32- and 64-bit integers are decoded as
-# the signed ones and their bits reinterpreted; any other type the loader takes (float128,
-# say) is decoded by NumPy.
-_DECODED = {"f2", "f4", "f8", "i1", "i2", "i4", "i8", "u1", "u2"}
-_REINTERPRETED = {"u4": ("int32", "uint32"), "u8": ("int64", "uint64")}
-
-
-def batch_rows(path, n_samples, n_features, dtype, batch_bytes=BATCH_BYTES):
-    """Rows per batch of a streamed .npy file: as many as fit in ``batch_bytes``, both as the
-    file holds them and as float32, at most ``ARRAY_BATCH_ROWS``. A row that does not fit is
-    ``_input.DataError``."""
-    from ._input import DataError
-
-    row_bytes = n_features * max(dtype.itemsize, 4)
-    if row_bytes > batch_bytes:
-        raise DataError(
-            f"{path}: one row of {n_features:,} features is {row_bytes / 2**20:,.0f} MiB, more than a streamed "
-            f"batch may take ({batch_bytes / 2**20:,.0f} MiB); streaming reads whole rows: load the file "
-            "without --stream, or store it with fewer features per row"
-        )
-    return max(1, min(ARRAY_BATCH_ROWS, batch_bytes // row_bytes, n_samples))
-
-
-def npy_dataset(path, columns=None, batch_bytes=BATCH_BYTES):
-    """A ``.npy`` file as a dataset of float32 batches, read by TensorFlow in fixed-length
-    records of at most ``batch_bytes`` (``batch_rows``): the file is never mapped into memory,
-    and only the batches in flight are held. The header is checked against the file first
-    (``_input.npy_header``), so the records are exactly the file's rows.
-
-    Returns ``(dataset, n_samples, n_features)``. ``columns``: 0-based positions to keep.
-    Raises ``_input.DataError`` for a file that cannot be streamed.
-    """
-    from ._input import DataError
-
-    header = npy_header(path)
-    if header.fortran_order:
-        raise DataError(
-            f"{path}: the array is stored column by column (Fortran order), which cannot be streamed row by row; "
-            "save it with np.save(path, np.ascontiguousarray(array))"
-        )
-    n_samples, n_features = header.shape
-    if n_samples == 0 or n_features == 0:
-        raise DataError(f"{path}: the array is empty (shape {header.shape})")
-    dtype = header.dtype
-    row_bytes = n_features * dtype.itemsize
-    rows_per_batch = batch_rows(path, n_samples, n_features, dtype, batch_bytes)
-    full_batches, remainder = divmod(n_samples, rows_per_batch)
-    little_endian = dtype.byteorder == "<" or (dtype.byteorder in "=|" and sys.byteorder == "little")
-    code = f"{dtype.kind}{dtype.itemsize}"
-
-    def decode_values(record):
-        if code in _DECODED:
-            return tf.io.decode_raw(record, tf.as_dtype(np.dtype(code)), little_endian=little_endian)
-        if code in _REINTERPRETED:
-            signed, unsigned = _REINTERPRETED[code]
-            return tf.bitcast(tf.io.decode_raw(record, tf.as_dtype(signed), little_endian=little_endian), unsigned)
-        values = tf.numpy_function(lambda raw: np.frombuffer(raw, dtype).astype(np.float32), [record], tf.float32)
-        return tf.ensure_shape(values, [None])
-
-    def decode(record):
-        batch = tf.cast(tf.reshape(decode_values(record), [-1, n_features]), tf.float32)
-        return batch if columns is None else tf.gather(batch, columns, axis=1)
-
-    parts = []
-    if full_batches:
-        parts.append(
-            tf.data.FixedLengthRecordDataset(
-                str(path),
-                record_bytes=rows_per_batch * row_bytes,
-                header_bytes=header.offset,
-                footer_bytes=remainder * row_bytes,
-            )
-        )
-    if remainder:
-        parts.append(
-            tf.data.FixedLengthRecordDataset(
-                str(path),
-                record_bytes=remainder * row_bytes,
-                header_bytes=header.offset + full_batches * rows_per_batch * row_bytes,
-            )
-        )
-    records = parts[0] if len(parts) == 1 else parts[0].concatenate(parts[1])
-    dataset = records.map(decode, num_parallel_calls=2, deterministic=True).prefetch(1)
-    return dataset, n_samples, n_features if columns is None else len(columns)

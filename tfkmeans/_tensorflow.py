@@ -10,7 +10,7 @@ still shows. Set ``TF_CPP_MIN_LOG_LEVEL=0`` to see everything.
 
 Before TensorFlow 2.21, XLA's start-up lines ignore the level: its service is started here
 too, while stderr is silenced. A program that imported TensorFlow first keeps its own level;
-XLA's first compilation (``_lloyd._xla_available``) is silenced there instead, but nothing is
+XLA's first compilation (``xla_available``) is silenced there instead, but nothing is
 computed on import: the program may still set up its devices (``tf.config``) after it.
 
 XLA's compiled programs are kept on disk across processes: see ``_compile_cache``.
@@ -72,4 +72,21 @@ def xla_start_up_silenced():
     return _stderr_silenced()
 
 
-__all__ = ["tf", "xla_start_up_silenced"]
+_xla = []
+
+
+def xla_available():
+    """Whether this TensorFlow build compiles with XLA here: tried once, by compiling a small
+    function eagerly (even when first asked while a function is traced: ``init_scope``), with
+    XLA's start-up lines silenced where they would show."""
+    if not _xla:
+        try:
+            with xla_start_up_silenced(), tf.init_scope():
+                tf.function(lambda x: tf.reduce_sum(x), jit_compile=True, autograph=False)(tf.zeros((2,)))
+            _xla.append(True)
+        except (tf.errors.OpError, NotImplementedError, ValueError):
+            _xla.append(False)
+    return _xla[0]
+
+
+__all__ = ["tf", "xla_available", "xla_start_up_silenced"]

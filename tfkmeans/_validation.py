@@ -7,9 +7,8 @@ import numbers
 import numpy as np
 from sklearn.utils.validation import check_array, check_scalar
 
+from ._precision import FLOAT_DTYPES
 from ._tensorflow import tf
-
-FLOAT_DTYPES = [np.float64, np.float32]  # float32 stays float32; anything else becomes float64
 
 
 def as_samples(value, name="samples"):

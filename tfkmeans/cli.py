@@ -1,8 +1,9 @@
 """The ``tfkmeans`` command: k-means on your own data, or on the lesson's generated blobs.
 
 Three parts, each testable alone: this module turns the command line into checked
-``Settings`` (``parse``); ``_command`` turns settings into results; ``_report`` prints them
-and writes the files. Everything that can be wrong with the command line is found here, before
+``Settings`` (``parse``, and ``main``, which runs the rest); ``_command`` turns settings into
+results; ``_report`` prints them and writes the files. What the three share (``Settings``,
+``UsageError``) is in ``_settings``, below them all. Everything that can be wrong with the command line is found here, before
 any work starts, and reported as one line on stderr with exit status 2 (``main``); so is
 whatever is wrong with the data, when it is read. ``--help`` answers without importing
 TensorFlow.
@@ -10,7 +11,6 @@ TensorFlow.
 
 import argparse
 import contextlib
-import dataclasses
 import math
 import os
 import signal
@@ -18,9 +18,8 @@ import stat
 import sys
 import threading
 
+from ._settings import PROG, Settings, UsageError
 from ._text import INTEGER, NUMBER, QUOTE_LIMIT, quoted, shown_path
-
-PROG = "tfkmeans"
 
 DESCRIPTION = """\
 k-means with TensorFlow 2: cluster your own data (a CSV, TSV or text table, or a NumPy .npy
@@ -53,10 +52,6 @@ FLOAT32_MAX = 3.4028234663852886e38
 # The most values (samples x features) the lesson's blobs may have: 256 MiB of float32. Checked
 # before they are generated, so that a typo in --n-clusters is refused at once.
 GENERATED_VALUES_LIMIT = 2**26
-
-
-class UsageError(Exception):
-    """A problem with the command line or its data: one line on stderr, exit status 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -156,7 +151,7 @@ def build_parser():
         type=_integer_at_least(1, below=ITERATION_LIMIT),
         metavar="N",
         help="iterations to run (default 10, as in the lesson's exercise 2); with --tolerance, the most to run; "
-        "with --n-clusters A:B, the most per fit (default 300)",
+        "with --n-clusters A:B, the most per fit (default 300), each fit stopping once converged",
     )
     add(
         "--tolerance",
@@ -164,7 +159,8 @@ def build_parser():
         metavar="T",
         help="stop as soon as no centroid moves farther than T in an iteration (in the data's units, or in "
         "standard deviations with --standardize), or no sample changes cluster. Without it, exactly "
-        "--iterations iterations run",
+        "--iterations iterations run for one cluster count, and each fit of a range A:B stops once no sample "
+        "changes cluster (as --tolerance 0)",
     )
     add(
         "--output",
@@ -276,43 +272,6 @@ def build_parser():
     return parser
 
 
-@dataclasses.dataclass
-class Settings:
-    """A checked command line: what to cluster, how, and where the results go."""
-
-    data: str = None
-    columns: list = None
-    delimiter: str = None
-    decimal: str = "."
-    encoding: str = "utf-8"
-    missing: str = "error"
-    na_values: list = None
-    standardize: bool = False
-    streaming: bool = False
-    n_clusters: object = 3  # an int, or a range of them (a sweep)
-    init: str = "random"
-    n_init: int = 1
-    seed: int = 700
-    iterations: int = 10
-    tolerance: float = None
-    output: str = None
-    labels: str = None
-    save: str = None
-    animate: str = None
-    plot_columns: list = None
-    verbosity: int = 1  # 0 quiet, 1 normal, 2 verbose
-    generation: dict = None  # the lesson's blobs' settings, without --data
-    true_labels: str = None  # a column of the table to compare the clusters with
-
-    @property
-    def sweep(self):
-        return isinstance(self.n_clusters, range)
-
-    @property
-    def largest_k(self):
-        return self.n_clusters[-1] if self.sweep else self.n_clusters  # max() would walk the whole range
-
-
 def parse(argv):
     """The command line ``argv`` as checked ``Settings``, or ``UsageError``."""
     argv = list(argv)
@@ -344,6 +303,8 @@ def parse(argv):
     )
     settings.n_init = args.n_init or (10 if settings.sweep else 1)
     settings.iterations = args.iterations or (300 if settings.sweep else 10)
+    if settings.sweep and settings.tolerance is None:
+        settings.tolerance = 0.0  # each fit until converged: a range compares finished fits
     _check_combinations(settings, args, given)
     _check_true_labels(settings)
     _check_counts(settings)
@@ -378,13 +339,11 @@ def _capped(message, argv):
 
 
 def _check_combinations(settings, args, given):
-    if settings.sweep:
-        for flag in ("--animate", "--tolerance"):
-            if flag in given:
-                raise UsageError(
-                    f"{flag} goes with one cluster count, not a range (--n-clusters {settings.n_clusters.start}:"
-                    f"{settings.n_clusters.stop - 1})"
-                )
+    if settings.sweep and "--animate" in given:
+        raise UsageError(
+            f"--animate goes with one cluster count, not a range (--n-clusters {settings.n_clusters.start}:"
+            f"{settings.n_clusters.stop - 1})"
+        )
     if settings.plot_columns is not None and len(settings.plot_columns) != 2:
         raise UsageError(f"--plot-columns {quoted(args.plot_columns)[1:-1]}: give two columns, A,B")
     if settings.data is None:

@@ -12,9 +12,8 @@ from sklearn.cluster import KMeans as ScikitKMeans
 from sklearn.exceptions import ConvergenceWarning
 
 from conftest import error_lines, run_python
-from tfkmeans import KMeans, MiniBatchKMeans, _stream
-from tfkmeans._input import DataError
-from tfkmeans._stream import npy_dataset
+from tfkmeans import KMeans, MiniBatchKMeans, _loop, _stream
+from tfkmeans._input import BATCH_BYTES, DataError, npy_dataset
 
 
 def blobs(n_samples=200, n_features=3, seed=0):
@@ -205,7 +204,7 @@ def test_a_row_wider_than_a_batch_is_refused(tmp_path):
 
 def test_the_command_refuses_a_row_wider_than_a_batch_in_one_line(cli, tmp_path):
     """1 x 20,000,000 aborted with std::bad_alloc."""
-    features = _stream.BATCH_BYTES // 4 + 1
+    features = BATCH_BYTES // 4 + 1
     np.lib.format.open_memmap(tmp_path / "wide.npy", mode="w+", dtype=np.float32, shape=(1, features)).flush()
     finished = cli("--data", "wide.npy", "--stream", "--n-clusters", "1")
     assert finished.returncode == 2
@@ -262,19 +261,21 @@ def test_the_command_streams_every_type_it_loads(cli, tmp_path, dtype):
 # --- a file that changes under the reader -----------------------------------------------------
 
 
-@pytest.mark.parametrize("when", ["lloyd", "write_labels_to"])
+@pytest.mark.parametrize("when", [(_loop, "lloyd_passes"), (_stream.Passes, "label_batches")])
 @pytest.mark.parametrize("cut", [1, 4096])
 def test_a_file_truncated_during_a_stream_is_one_line(cli, tmp_path, monkeypatch, when, cut):
-    """It gave tf.data's 'implementation error'. Cut short by a few bytes or by batches."""
+    """It gave tf.data's 'implementation error'. Cut short by a few bytes or by batches: during
+    the iterations, or during the pass that writes the labels."""
     np.save(tmp_path / "x.npy", blobs(2000))
-    original = getattr(_stream, when)
+    owner, name = when
+    original = getattr(owner, name)
 
     def truncate_then(*args, **kwargs):
         size = os.path.getsize(tmp_path / "x.npy")
         os.truncate(tmp_path / "x.npy", size - cut)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(_stream, when, truncate_then)
+    monkeypatch.setattr(owner, name, truncate_then)
     finished = cli("--data", "x.npy", "--stream", "--n-clusters", "3", "--labels", "l.npy", "--save", "f.png")
     assert finished.returncode == 2
     lines = error_lines(finished.stderr)
@@ -287,13 +288,13 @@ def test_a_file_rewritten_during_a_stream_is_one_line(cli, tmp_path, monkeypatch
     """The same size, other values: the passes' fingerprints disagree."""
     X = blobs(2000)
     np.save(tmp_path / "x.npy", X)
-    original = _stream.lloyd
+    original = _loop.lloyd_passes
 
     def rewrite_then(*args, **kwargs):
         np.save(tmp_path / "x.npy", X[::-1].copy())
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(_stream, "lloyd", rewrite_then)
+    monkeypatch.setattr(_loop, "lloyd_passes", rewrite_then)
     finished = cli("--data", "x.npy", "--stream", "--n-clusters", "3", "--labels", "l.npy")
     lines = error_lines(finished.stderr)
     assert finished.returncode == 2 and len(lines) == 1, finished.stderr
@@ -341,3 +342,113 @@ def test_many_fits_in_one_process_keep_memory_and_threads_flat(tmp_path):
     )
     assert threads_after <= threads, (threads, threads_after)
     assert rss_after - rss < 10 and hwm_after - hwm < 10, (rss, rss_after, hwm, hwm_after)
+
+
+@pytest.mark.parametrize("rows", [999, 20_000])
+def test_a_stream_gives_the_arrays_result_from_the_same_start(rows):
+    X = separated_blobs(spread=4.0)  # overlapping: several iterations, many samples change cluster
+    start = X[:5]
+    in_memory = KMeans(5, init=start, n_init=1, tol=0).fit(X)
+    streamed = KMeans(5, init=start, n_init=1, tol=0).fit(batches(X, rows))
+    np.testing.assert_allclose(streamed.cluster_centers_, in_memory.cluster_centers_, rtol=1e-5, atol=1e-4)
+    np.testing.assert_array_equal(streamed.labels_, in_memory.labels_)
+    assert streamed.n_iter_ == in_memory.n_iter_ > 3
+    assert streamed.inertia_ == pytest.approx(in_memory.inertia_, rel=1e-6)
+    assert streamed.n_features_in_ == 4 and not hasattr(streamed, "feature_names_in_")
+    np.testing.assert_array_equal(streamed.predict(batches(X, 4096)), in_memory.predict(X))
+
+
+def test_a_stream_is_seeded_from_a_sample_of_it():
+    """k-means++ on a uniform sample of the stream finds the five separated blobs."""
+    X = separated_blobs()
+    model = KMeans(5, random_state=0).fit(batches(X, 3000))
+    reference = ScikitKMeans(5, random_state=0, n_init=10).fit(X)
+    assert model.inertia_ == pytest.approx(reference.inertia_, rel=1e-4)
+    same = KMeans(5, random_state=0).fit(batches(X, 3000))
+    np.testing.assert_array_equal(same.cluster_centers_, model.cluster_centers_)
+
+
+@pytest.mark.parametrize("max_iter", [1, 2, 5])
+def test_a_stream_relocates_empty_clusters_as_in_memory(max_iter):
+    """KMeans relocates by scikit-learn's rule, streamed or not, batches or one array."""
+    X = np.array([[0.0], [1.0], [10.0], [11.0], [12.0]], np.float32)
+    start = [[5.0], [100.0], [200.0]]
+    in_memory = KMeans(3, init=start, n_init=1, max_iter=max_iter, tol=0).fit(X)
+    streamed = KMeans(3, init=start, n_init=1, max_iter=max_iter, tol=0).fit(batches(X, 2))
+    reference = ScikitKMeans(3, init=start, n_init=1, max_iter=max_iter, tol=0).fit(X)
+    np.testing.assert_allclose(streamed.cluster_centers_, in_memory.cluster_centers_, rtol=1e-6)
+    np.testing.assert_allclose(in_memory.cluster_centers_, reference.cluster_centers_, rtol=1e-6)
+    np.testing.assert_array_equal(streamed.labels_, reference.labels_)
+
+
+@pytest.mark.parametrize(
+    "dataset, error, words",
+    [
+        (tf.data.Dataset.from_tensor_slices(np.zeros((10, 2), np.float32)), ValueError, "batch the dataset"),
+        (tf.data.Dataset.from_tensor_slices(np.zeros((10, 2), np.int32)).batch(5), TypeError, "float32 or float64"),
+        (tf.data.Dataset.from_tensor_slices((np.zeros((10, 2)), np.zeros(10))).batch(5), TypeError, "one float tensor"),
+        (batches(np.array([[0.0, 1.0], [np.nan, 1.0]] * 5, np.float32), 4), ValueError, "NaN or infinite"),
+        (batches(np.zeros((2, 2), np.float32), 4), ValueError, "n_samples=2 should be >= n_clusters=3"),
+    ],
+)
+def test_bad_streams_get_clear_errors(dataset, error, words):
+    with pytest.raises(error, match=words):
+        KMeans(3).fit(dataset)
+
+
+# Pass 1 counts the rows and takes their moments, 2 draws the sample the start is chosen from,
+# 3 and on are Lloyd's iterations, the last one the labels.
+@pytest.mark.parametrize(
+    "bad_pass, words",
+    [
+        (1, "batch 3 of the dataset .* holds NaN or infinite values"),
+        (2, "the dataset changed between passes: the sample drawn from it holds NaN"),
+        (3, "batch 3 of the dataset .* holds NaN or infinite values"),
+        (6, "batch 3 of the dataset .* holds NaN or infinite values"),
+    ],
+)
+def test_nan_in_any_pass_of_a_stream_is_an_error_naming_the_batch(bad_pass, words):
+    X = separated_blobs(5_000)
+    with pytest.raises(ValueError, match=words):
+        KMeans(5, init=X[:5], n_init=1, max_iter=10, tol=0).fit(changing_dataset(X, 1_000, bad_pass, 3))
+
+
+def test_predict_and_transform_on_a_dataset_check_it_as_on_an_array():
+    X = separated_blobs(5_000)
+    model = KMeans(5, random_state=0).fit(X)
+    bad = X.copy()
+    bad[2_500, 0] = np.inf
+    for method in (model.predict, model.transform):
+        with pytest.raises(ValueError, match="batch 2 of the dataset"):
+            method(batches(bad, 1_000))
+        with pytest.raises(ValueError):
+            method(bad)
+    with pytest.raises(ValueError, match="the dataset holds no samples"):
+        model.predict(batches(X[:0], 100))
+    np.testing.assert_array_equal(model.predict(batches(X, 1_000)), model.predict(X))
+    np.testing.assert_allclose(model.transform(batches(X, 1_000)), model.transform(X), rtol=1e-5)
+
+
+def separated_blobs(n_samples=20_000, n_features=4, n_centres=5, seed=0, spread=1.0):
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(-20, 20, size=(n_centres, n_features))
+    return (centres[rng.integers(0, n_centres, n_samples)] + rng.normal(size=(n_samples, n_features)) * spread).astype(
+        np.float32
+    )
+
+
+def changing_dataset(X, rows, bad_pass, bad_batch):
+    """Batches of ``X``, finite but on pass ``bad_pass``, when batch ``bad_batch`` holds NaN:
+    what a file changing under the reader would give. Each pass must check its batches."""
+    passes = [0]
+
+    def batches():
+        passes[0] += 1
+        for index, begin in enumerate(range(0, len(X), rows)):
+            batch = X[begin : begin + rows].copy()
+            if passes[0] == bad_pass and index == bad_batch:
+                batch[3, 1] = np.nan
+            yield batch
+
+    signature = tf.TensorSpec((None, X.shape[1]), tf.float32)
+    return tf.data.Dataset.from_generator(batches, output_signature=signature)

@@ -12,7 +12,7 @@ from sklearn.cluster import KMeans as ScikitKMeans
 from sklearn.cluster import MiniBatchKMeans as ScikitMiniBatchKMeans
 
 from conftest import headless_environment, run_python
-from tfkmeans import KMeans, MiniBatchKMeans, _lloyd, kmeans
+from tfkmeans import KMeans, MiniBatchKMeans, _dispatch, kmeans
 
 
 def blobs(n_samples, n_features=8, n_centres=6, seed=0):
@@ -25,9 +25,9 @@ def blobs(n_samples, n_features=8, n_centres=6, seed=0):
 
 @pytest.mark.parametrize("n_samples", [1, 33, 100, 4097, 20_000, 200_037, 5_000_000])
 def test_buckets_are_small_and_hold_their_count(n_samples):
-    rows = _lloyd.padded_rows(n_samples)
+    rows = _dispatch.padded_rows(n_samples)
     assert n_samples <= rows <= max(n_samples * 17 / 16, n_samples + 1023)
-    assert _lloyd.padded_rows(rows) == rows  # a bucket is its own bucket
+    assert _dispatch.padded_rows(rows) == rows  # a bucket is its own bucket
 
 
 def test_counts_in_one_bucket_share_one_compiled_function(tmp_path):
@@ -36,20 +36,20 @@ def test_counts_in_one_bucket_share_one_compiled_function(tmp_path):
     count: XLA makes them compile-time constants). XLA's compilations are counted by the files
     of a compile cache of the test's own (in a fresh process, so that any TensorFlow version
     keeps one), which gets one per compiled program."""
-    assert len({_lloyd.padded_rows(n) for n in range(200_000, 204_801)}) == 1
+    assert len({_dispatch.padded_rows(n) for n in range(200_000, 204_801)}) == 1
     cache = tmp_path / "cache"
     code = (
         "import json, os\n"
         "import numpy as np\n"
-        "from tfkmeans import KMeans, _lloyd\n"
+        "from tfkmeans import KMeans, _dispatch\n"
         "X = np.random.default_rng(0).normal(size=(20_480, 8)).astype(np.float32)\n"
         "model = KMeans(6, init=X[:6], n_init=1, max_iter=3, tol=0).fit(X[:20_000])\n"
         "model.predict(X[:20_000])\n"
-        f"counts = [[len(_lloyd._compiled), len(os.listdir({str(cache)!r}))]]\n"
+        f"counts = [[len(_dispatch._compiled), len(os.listdir({str(cache)!r}))]]\n"
         "for n in (20_001, 20_037, 20_200, 20_480):\n"
         "    model.fit(X[:n])\n"
         "    model.predict(X[:n])\n"
-        f"counts.append([len(_lloyd._compiled), len(os.listdir({str(cache)!r}))])\n"
+        f"counts.append([len(_dispatch._compiled), len(os.listdir({str(cache)!r}))])\n"
         "print(json.dumps(counts))\n"
     )
     environment = {**headless_environment(), "TFKMEANS_COMPILE_CACHE": str(cache)}
@@ -64,7 +64,7 @@ def test_padding_changes_nothing(n_samples):
     """From the same start, the same numbers as scikit-learn's, an empty cluster included, with
     and without sample weights; the padded rows are never labelled, relocated or drawn."""
     X = blobs(n_samples)
-    assert _lloyd.uses_xla(n_samples, 8, 6)
+    assert _dispatch.uses_xla(n_samples, 8, 6)
     start = np.concatenate([X[:5], [[100.0] * 8]])  # the last centre starts far away: empty
     weights = np.random.default_rng(1).uniform(0.5, 2, n_samples)
     for sample_weight in (None, weights):

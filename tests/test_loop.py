@@ -1,11 +1,16 @@
 """tfkmeans.kmeans, the compiled loop: the same answers as the lesson's loop, and its own rules."""
 
+import itertools
+import warnings
+
 import numpy as np
 import pytest
+import scipy.sparse as sp
+import sklearn.cluster as skc
+import tensorflow as tf
 
-import tfkmeans._lloyd
 from functions import assign_to_nearest, choose_random_centroids, create_samples, update_centroids
-from tfkmeans import assign, inertia, kmeans
+from tfkmeans import KMeans, kmeans
 
 
 def lesson_loop(samples, centroids, iterations):
@@ -132,90 +137,97 @@ def test_bad_input_gets_a_clear_error(kwargs, error, words):
     assert words in str(caught.value)
 
 
-def test_blocked_passes_give_the_same_answer(monkeypatch):
-    """Large data is processed in blocks of rows; force small blocks (and a short last block)."""
-    lloyd = tfkmeans._lloyd
-    monkeypatch.setattr(lloyd, "DISTANCE_BLOCK_BYTES", 4 * 8 * 100)  # 100 rows of 8 distances
-    monkeypatch.setattr(lloyd, "SUM_ROWS", 64)  # sums: runs of 64 rows, then a short one
-    monkeypatch.setattr(lloyd, "XLA_MIN_WORK", 0)  # compiled for this shape, so the blocks apply
-    monkeypatch.setattr(lloyd, "_compiled", {})  # trace anew with the small blocks
-    _, samples = create_samples(8, 201, 8, 100, 5)  # 1,608 samples: 16 blocks and 8 rows over
-    start = choose_random_centroids(samples, 8, seed=2)
-    expected_centroids, expected_nearest = lesson_loop(samples, start, 10)
-    result = kmeans(samples, start, max_iterations=10, tolerance=None)
-    np.testing.assert_allclose(result.centroids, expected_centroids, rtol=1e-5, atol=1e-3)
-    np.testing.assert_array_equal(result.nearest_indices, expected_nearest)
-    assert result.inertia == pytest.approx(numpy_inertia(samples, result.centroids, result.nearest_indices), rel=1e-6)
+# Four clusters of four points on a cross around integer centres, all shifted so the data's mean
+# is an integer too: every mean and every shifted value is exact in float32, so a start on the
+# centres moves by exactly 0 however the sums are ordered.
+CENTRES = np.array([[0, 0], [8, 0], [0, 8], [8, 8]], float) + [3, 5]
 
 
-def test_inertia_and_assign_match_numpy():
-    _, samples = create_samples(4, 100, 3, 50, 8)
-    samples = samples.numpy()
-    centroids = samples[[0, 100, 200, 300]]
-    expected = ((samples[:, None, :].astype(np.float64) - centroids[None]) ** 2).sum(axis=2)
-    labels, total = assign(samples, centroids)
-    np.testing.assert_array_equal(labels, expected.argmin(axis=1))
-    assert total == pytest.approx(expected.min(axis=1).sum(), rel=1e-6)
-    assert inertia(samples, centroids, labels) == pytest.approx(expected.min(axis=1).sum(), rel=1e-6)
-    with pytest.raises(ValueError, match=r"nearest_indices must lie in \[0, 4\)"):
-        inertia(samples, centroids, np.full(len(samples), 4))
+CROSS = np.array([[1, 0], [-1, 0], [0, 1], [0, -1]], float)
 
 
-def test_cluster_sums_do_not_drift_over_many_samples():
-    """Two far-apart clusters of 200,000 samples each: a float32 running sum of the samples
-    (the old way) put the centroids off by 7e-3; the means must match float64 ones."""
-    rng = np.random.default_rng(0)
-    samples = rng.normal(size=(400_000, 2)).astype(np.float32)
-    samples[:200_000, 0] += 1000.0
-    samples[200_000:, 0] -= 1000.0
-    result = kmeans(samples, samples[[0, -1]], max_iterations=2, tolerance=None)
-    expected = [
-        samples[:200_000].astype(np.float64).mean(axis=0),
-        samples[200_000:].astype(np.float64).mean(axis=0),
-    ]
-    np.testing.assert_allclose(result.centroids, expected, atol=1e-3)
+CONVERGED = (CENTRES[:, None, :] + CROSS[None]).reshape(-1, 2)
 
 
-@pytest.mark.parametrize("n_features", [1, 2, 3, 16, 70])  # narrow rows are subtracted several to a line
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("order", ["C", "F"])
-def test_centred_data_is_the_data_minus_the_offset(n_features, dtype, order):
-    rng = np.random.default_rng(n_features)
-    samples = np.asarray(rng.normal(50.0, 3.0, size=(1_001, n_features)), dtype=dtype, order=order)  # 1,001: rows over
-    tensor, offset = tfkmeans._lloyd.centred(samples)
-    assert tensor.dtype.as_numpy_dtype == dtype and offset.dtype == dtype
-    # Fewer than 2 x OFFSET_SAMPLE rows: the offset is the mean of them all.
-    np.testing.assert_allclose(offset, samples.astype(np.float64).mean(axis=0), rtol=1e-6)
-    np.testing.assert_array_equal(tensor.numpy(), samples - offset)
-    given = np.arange(n_features, dtype=dtype)
-    tensor, offset = tfkmeans._lloyd.centred(samples, given)
-    np.testing.assert_array_equal(offset, given)
-    np.testing.assert_array_equal(tensor.numpy(), samples - given)
+def overlapping(n_samples=300, seed=0, dtype=np.float64):
+    """Overlapping blobs, positive (a sparse copy holds the same numbers): several iterations."""
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(0, 6, size=(4, 3))
+    X = centres[rng.integers(0, 4, n_samples)] + rng.normal(size=(n_samples, 3))
+    return np.abs(X).astype(dtype)
 
 
-def test_the_offset_of_many_samples_lies_near_their_mean():
-    """Beyond 2 x OFFSET_SAMPLE rows the offset is the mean of a strided sample: near the mean,
-    not at it, which keeps the precision (the results do not depend on it)."""
-    rng = np.random.default_rng(1)
-    samples = rng.normal([1e4, -5.0], [2.0, 0.5], size=(100_003, 2)).astype(np.float32)
-    _, offset = tfkmeans._lloyd.centred(samples)
-    assert np.all(np.abs(offset - samples.mean(axis=0, dtype=np.float64)) < 0.1 * samples.std(axis=0))
+def as_kind(X, kind):
+    if kind == "sparse":
+        return sp.csr_matrix(X)
+    if kind == "dataset":
+        return tf.data.Dataset.from_tensor_slices(X).batch(64)
+    return X
 
 
-@pytest.mark.parametrize("shape", [(1, 1), (7, 3), (1_000, 64)])
-def test_aligned_buffers_start_on_64_byte_boundaries(shape):
-    for _ in range(5):  # several allocations, so that at least one did not come aligned by chance
-        array = tfkmeans._lloyd._aligned_empty(shape, np.float32)
-        assert array.shape == shape and array.flags.c_contiguous and array.ctypes.data % 64 == 0
+KINDS = ["dense", "sparse", "dataset"]
 
 
-@pytest.mark.parametrize("n_clusters", [4, 30])  # tf.argmin, and the chain of comparisons
-def test_a_tie_goes_to_the_lower_index(n_clusters):
-    rng = np.random.default_rng(n_clusters)
-    samples = rng.normal(size=(5_000, 4)).astype(np.float32)
-    centroids = rng.normal(size=(n_clusters, 4)).astype(np.float32)
-    centroids[1::2] = centroids[::2]  # every odd centroid repeats the one before it
-    labels, _ = assign(samples, centroids)
-    expected = ((samples[:, None, :].astype(np.float64) - centroids[None]) ** 2).sum(axis=2).argmin(axis=1)
-    assert np.all(labels % 2 == 0)
-    np.testing.assert_array_equal(labels, expected)
+DTYPES = [np.float32, np.float64]
+
+
+def grid(names, *axes, default):
+    """Every combination of ``axes`` for ``parametrize(names, ...)``; those not in ``default``
+    (a list of tuples) are marked slow, to keep the default suite's time."""
+    return pytest.mark.parametrize(
+        names,
+        [pytest.param(*case, marks=() if case in default else pytest.mark.slow) for case in itertools.product(*axes)],
+    )
+
+
+@grid(
+    "dtype, kind, tol",
+    DTYPES,
+    KINDS,
+    [0.0, 1e-4],
+    default=[(dtype, kind, 0.0) for dtype in DTYPES for kind in KINDS] + [(np.float32, "dense", 1e-4)],
+)
+def test_a_start_on_the_means_stops_after_one_iteration_as_in_scikit_learn(dtype, kind, tol):
+    """The first update moves nothing (a total shift of exactly 0, at most any tol): one
+    iteration, as scikit-learn counts it (a strict "<" ran a second)."""
+    X = CONVERGED.astype(dtype)
+    start = CENTRES.astype(dtype)
+    theirs = skc.KMeans(4, init=start, n_init=1, tol=tol).fit(X)
+    assert theirs.n_iter_ == 1  # scikit-learn's own count, not ours
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a dataset traced per call (not what is checked)
+        ours = KMeans(4, init=start, n_init=1, tol=tol, max_iter=50).fit(as_kind(X, kind))
+    assert ours.n_iter_ == theirs.n_iter_
+    np.testing.assert_array_equal(ours.cluster_centers_, CENTRES)
+    assert ours.inertia_ == pytest.approx(theirs.inertia_) == 16.0
+
+
+def check_n_iter(X, kind, tol, start_rows):
+    start = X[start_rows]
+    theirs = skc.KMeans(4, init=start, n_init=1, tol=tol).fit(as_kind(X, "sparse") if kind == "sparse" else X)
+    ours = KMeans(4, init=start, n_init=1, tol=tol).fit(as_kind(X, kind))
+    assert ours.n_iter_ == theirs.n_iter_ > 1
+    if kind != "dataset":  # a stream keeps no labels_
+        np.testing.assert_array_equal(ours.labels_, theirs.labels_)
+    rtol = 1e-4 if X.dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(ours.cluster_centers_, theirs.cluster_centers_, rtol=rtol, atol=rtol)
+
+
+@grid(
+    "dtype, kind, tol",
+    DTYPES,
+    ["dense", "sparse"],
+    [0.0, 1e-4, 0.05],
+    default=[(np.float32, "dense", 0.0), (np.float64, "sparse", 1e-4), (np.float64, "dense", 0.05)],
+)
+def test_n_iter_is_scikit_learns_from_the_same_start(dtype, kind, tol):
+    check_n_iter(overlapping(dtype=dtype), kind, tol, [0, 1, 2, 3])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("tol", [0.0, 1e-4, 1e-2, 0.05, 0.3])
+@pytest.mark.parametrize("seed, start_rows", [(0, [10, 50, 150, 250]), (1, [0, 1, 2, 3]), (2, [5, 6, 7, 8])])
+def test_n_iter_is_scikit_learns_over_more_data_starts_and_tolerances(dtype, kind, tol, seed, start_rows):
+    check_n_iter(overlapping(seed=seed, dtype=dtype), kind, tol, start_rows)

@@ -1,0 +1,146 @@
+"""tfkmeans._minibatch, mini-batch k-means (Sculley, 2010): scikit-learn's rules and numbers."""
+
+import itertools
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import sklearn.cluster as skc
+import tensorflow as tf
+from sklearn.cluster import KMeans as ScikitKMeans
+from sklearn.cluster import MiniBatchKMeans as ScikitMiniBatchKMeans
+
+from tfkmeans import MiniBatchKMeans
+
+# Four clusters of four points on a cross around integer centres, all shifted so the data's mean
+# is an integer too: every mean and every shifted value is exact in float32, so a start on the
+# centres moves by exactly 0 however the sums are ordered.
+CENTRES = np.array([[0, 0], [8, 0], [0, 8], [8, 8]], float) + [3, 5]
+
+
+CROSS = np.array([[1, 0], [-1, 0], [0, 1], [0, -1]], float)
+
+
+CONVERGED = (CENTRES[:, None, :] + CROSS[None]).reshape(-1, 2)
+
+
+def overlapping(n_samples=300, seed=0, dtype=np.float64):
+    """Overlapping blobs, positive (a sparse copy holds the same numbers): several iterations."""
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(0, 6, size=(4, 3))
+    X = centres[rng.integers(0, 4, n_samples)] + rng.normal(size=(n_samples, 3))
+    return np.abs(X).astype(dtype)
+
+
+def as_kind(X, kind):
+    if kind == "sparse":
+        return sp.csr_matrix(X)
+    if kind == "dataset":
+        return tf.data.Dataset.from_tensor_slices(X).batch(64)
+    return X
+
+
+KINDS = ["dense", "sparse", "dataset"]
+
+
+DTYPES = [np.float32, np.float64]
+
+
+def grid(names, *axes, default):
+    """Every combination of ``axes`` for ``parametrize(names, ...)``; those not in ``default``
+    (a list of tuples) are marked slow, to keep the default suite's time."""
+    return pytest.mark.parametrize(
+        names,
+        [pytest.param(*case, marks=() if case in default else pytest.mark.slow) for case in itertools.product(*axes)],
+    )
+
+
+@grid(
+    "dtype, sparse, tol, max_no_improvement",
+    DTYPES,
+    [False, True],
+    [1e-4, 0.0],
+    [None, 3],
+    default=[(np.float64, False, 1e-4, None), (np.float32, True, 0.0, 3)],
+)
+def test_minibatch_stops_where_scikit_learn_does_on_a_start_that_never_moves(dtype, sparse, tol, max_no_improvement):
+    """Each cluster is one point repeated (integers: every running mean is exact), and the start
+    is on them: no step moves a centre and every batch's inertia is 0. With tol > 0 the second
+    step stops on "moved at most tol" (the first never counts); with tol 0, only the lack of
+    improvement stops it, after max_no_improvement more steps. Both as scikit-learn counts them
+    (its batches are drawn differently, but here every batch gives the same numbers)."""
+    X = np.repeat(CENTRES, 25, axis=0).astype(dtype)
+    data = sp.csr_matrix(X) if sparse else X
+    parameters = dict(
+        init=CENTRES.astype(dtype),
+        n_init=1,
+        batch_size=20,
+        tol=tol,
+        max_no_improvement=max_no_improvement,
+        max_iter=5,
+        random_state=0,
+    )
+    theirs = skc.MiniBatchKMeans(4, **parameters).fit(data)
+    ours = MiniBatchKMeans(4, **parameters).fit(data)
+    assert ours.n_steps_ == theirs.n_steps_
+    assert ours.n_iter_ == theirs.n_iter_
+    np.testing.assert_array_equal(ours.cluster_centers_, CENTRES)
+    assert ours.inertia_ == 0.0
+    assert theirs.inertia_ == pytest.approx(0.0, abs=1e-6)  # its float32 expansion rounds
+
+
+def test_minibatch_reaches_full_kmeans_inertia_and_matches_scikit_learns():
+    X = separated_blobs(50_000, n_features=8, n_centres=8, spread=2.0)
+    start = ScikitKMeans(8, n_init=1, random_state=0, max_iter=1).fit(X[:5000]).cluster_centers_.astype(np.float32)
+    full = ScikitKMeans(8, init=start, n_init=1).fit(X)
+    ours = MiniBatchKMeans(8, init=start, n_init=1, batch_size=1024, random_state=0).fit(X)
+    theirs = ScikitMiniBatchKMeans(8, init=start, n_init=1, batch_size=1024, random_state=0).fit(X)
+    assert ours.inertia_ <= full.inertia_ * 1.02
+    assert ours.inertia_ <= theirs.inertia_ * 1.02
+    assert ours.n_steps_ >= 10 and ours.n_iter_ == -(-ours.n_steps_ * 1024 // len(X))
+    np.testing.assert_array_equal(ours.labels_, ours.predict(X))
+
+
+def test_minibatch_update_is_the_running_mean():
+    """One step on the whole data from given centres: each centre becomes the mean of the samples
+    nearest to it (count 0 before), as in scikit-learn's update."""
+    X = np.array([[0.0], [2.0], [10.0], [14.0]])
+    model = MiniBatchKMeans(2, init=[[1.0], [11.0]], n_init=1, reassignment_ratio=0.0).partial_fit(X)
+    np.testing.assert_allclose(model.cluster_centers_, [[1.0], [12.0]])
+    # A second step with new samples: the running mean over all the samples each centre got.
+    model.partial_fit(np.array([[4.0], [16.0]]))
+    np.testing.assert_allclose(model.cluster_centers_, [[2.0], [40.0 / 3]])
+    assert model.n_steps_ == 2 and model._counts.tolist() == [3.0, 3.0]
+
+
+def test_minibatch_counts_passes_as_scikit_learn_does():
+    X = separated_blobs(10_000)
+    model = MiniBatchKMeans(5, batch_size=500, max_iter=2, max_no_improvement=None, random_state=0).fit(X)
+    assert model.n_steps_ == 2 * 10_000 // 500 and model.n_iter_ == 2
+
+
+def test_minibatch_from_a_stream():
+    X = separated_blobs(20_000)
+    model = MiniBatchKMeans(5, random_state=0, max_iter=5).fit(batches(X, 1000))
+    reference = ScikitKMeans(5, random_state=0, n_init=10).fit(X)
+    assert model.inertia_ <= reference.inertia_ * 1.02
+    assert model.labels_.shape == (20_000,)
+
+
+def test_minibatch_same_seed_same_result():
+    X = separated_blobs(5_000, spread=4.0)
+    first = MiniBatchKMeans(5, random_state=3, batch_size=256).fit(X)
+    second = MiniBatchKMeans(5, random_state=3, batch_size=256).fit(X)
+    np.testing.assert_array_equal(first.cluster_centers_, second.cluster_centers_)
+
+
+def separated_blobs(n_samples=20_000, n_features=4, n_centres=5, seed=0, spread=1.0):
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(-20, 20, size=(n_centres, n_features))
+    return (centres[rng.integers(0, n_centres, n_samples)] + rng.normal(size=(n_samples, n_features)) * spread).astype(
+        np.float32
+    )
+
+
+def batches(X, rows):
+    return tf.data.Dataset.from_tensor_slices(X).batch(rows)

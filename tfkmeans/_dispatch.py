@@ -1,0 +1,183 @@
+"""The dispatcher: how a kernel runs. It owns XLA (when a function is compiled by it), the
+padding of row counts into buckets that share a compilation, the size thresholds behind both,
+the functions traced so far, and where the samples are placed.
+
+A kernel function is written against ``_adapter.Adapter`` as ``function(data, weights,
+*arguments, **static)``; ``run_dense`` and ``run_sparse`` trace it with the adapter built from
+the tensors inside the trace (``_dense.DenseSamples``, ``_sparse.SparseSamples``), in the
+geometry given. A new device path (another compiler, a GPU-only kernel) is a decision here
+and an adapter or kernel below; nothing above this module chooses how to compile.
+"""
+
+import collections
+import types
+
+from ._dense import CHAIN_CLUSTERS, DenseSamples
+from ._geometry import SQUARED_EUCLIDEAN
+from ._sparse import SparseSamples
+from ._tensorflow import tf, xla_available
+
+# Below this many samples x clusters x features, a kernel runs as a plain tf.function that
+# accepts any number of samples (no XLA compilation for each new shape); above it, under XLA.
+XLA_MIN_WORK = 2**16
+# Beyond CHAIN_CLUSTERS[1] centroids and from this many centroids x features, the matrix product
+# dominates a pass, and a plain tf.function (``_dense.chunked_pass``, oneDNN's product on
+# cache-sized chunks) runs it faster than XLA (benchmarks/README.md).
+CHUNKED_MIN_PRODUCT = 2048
+# The smallest step between buckets of padded row counts (``padded_rows``), and the padding
+# that is always allowed, in bytes (beyond it, at most 1/16 of the data).
+MIN_BUCKET_STEP = 1024
+PAD_FREE_BYTES = 2**20
+# The most functions traced for distinct shapes kept at once by ``traced``: each holds its graph
+# (and, through XLA, its compiled programs), so a process fitting many shapes must not keep
+# them all.
+MAX_TRACED_SHAPES = 8
+
+
+def padded_rows(n_samples, row_bytes=0):
+    """The bucket of ``n_samples`` rows of ``row_bytes`` each: rounded up to a multiple of 2**e
+    with 16 to 32 multiples (at most 1/16 more rows), and of 1,024 at least. Every sample count
+    in a bucket shares one XLA compilation: a few buckets an octave, and at most four below
+    4,096 samples.
+
+    The padding costs at most ``PAD_FREE_BYTES`` or 1/16 of the data, whichever is more: for
+    wide rows the step shrinks (to a power of two) until it does, down to no padding at all
+    (10 rows of a million float32 features were once padded to 1,024 rows, 4 GB for 40 MB)."""
+    step = max(MIN_BUCKET_STEP, 1 << max(0, (n_samples - 1).bit_length() - 5))
+    if row_bytes:
+        allowed = max(PAD_FREE_BYTES, n_samples * row_bytes // 16) // row_bytes
+        while step > 1 and step - 1 > allowed:
+            step //= 2
+    return -(-n_samples // step) * step
+
+
+def pads(n_samples, n_features, n_clusters):
+    """Whether samples for a problem of this size are padded to a bucketed count: under XLA, and
+    in ``_dense.chunked_pass``, whose per-cluster sums XLA compiles."""
+    big = n_samples * n_features * n_clusters >= XLA_MIN_WORK
+    return big and xla_available()
+
+
+def uses_xla(n_samples, n_features, n_clusters, allow_xla=True):
+    """Whether ``run_dense`` runs a problem of this size under XLA: enough work to pay for a
+    compilation, and not so many centroids x features that the matrix product dominates (there
+    ``_dense.chunked_pass`` outside XLA is faster)."""
+    product_bound = n_clusters > CHAIN_CLUSTERS[1] and n_clusters * n_features >= CHUNKED_MIN_PRODUCT
+    return allow_xla and n_samples * n_features * n_clusters >= XLA_MIN_WORK and not product_bound and xla_available()
+
+
+def on_device(tensor):
+    """``tensor`` where a kernel will use it: on the first GPU, copied there once, where there is
+    one (where ``tf.constant`` would have put it); else as it is."""
+    gpus = tf.config.list_logical_devices("GPU")
+    if gpus:
+        with tf.device(gpus[0].name):
+            return tf.identity(tensor)
+    return tensor
+
+
+_compiled = {}
+
+
+def _own_code(call):
+    """``call`` with a code object of its own, so that TensorFlow's warning about frequent
+    retracing counts each compiled function's traces apart (each traces once). Code objects
+    compare by content: a new name makes a new one."""
+    name = f"call_{len(_compiled)}"
+    return types.FunctionType(call.__code__.replace(co_name=name), call.__globals__, name, None, call.__closure__)
+
+
+def run_dense(
+    function,
+    samples,
+    weights,
+    *arguments,
+    n_clusters,
+    allow_xla=True,
+    valid=None,
+    geometry=SQUARED_EUCLIDEAN,
+    **static,
+):
+    """Call ``function(DenseSamples(samples, ...), weights, *arguments, **static)`` as a
+    compiled ``tf.function``.
+
+    Large problems (``samples`` x ``n_clusters`` at least ``XLA_MIN_WORK`` numbers) run under
+    XLA, traced and compiled once per shape. Small ones run as a plain ``tf.function`` traced
+    once for any number of samples (``samples`` and ``weights`` get a ``None`` first
+    dimension), so that many small fits of different sizes, as in a cross-validation, do not
+    each pay for a compilation. ``static`` values (Python ints and bools) and ``geometry`` are
+    part of the trace. Falls back on plain ``tf.function`` where this TensorFlow build cannot
+    use XLA, and where ``allow_xla`` is False. ``valid`` (a scalar int32 tensor): ``samples``
+    has padded rows past this many (``padded_rows``); as a tensor, it does not change the
+    compiled shape.
+    """
+    n_samples, n_features = samples.shape
+    xla = uses_xla(n_samples, n_features, n_clusters, allow_xla)
+    weighted, padded = weights is not None, valid is not None
+    key = ("dense", function, xla, weighted and weights.dtype, padded, geometry, tuple(sorted(static.items())))
+    key += (samples.dtype, n_features, tuple((tuple(a.shape), a.dtype) for a in arguments))
+    if xla:  # compiled for this one shape: a tf.function of its own, never retraced
+        key += (n_samples,)
+    if key not in _compiled:
+
+        def call(samples, weights, valid, *arguments):
+            data = DenseSamples(samples, valid if padded else None, geometry, xla=xla)
+            return function(data, weights if weighted else None, *arguments, **static)
+
+        call = _own_code(call)
+        if xla:
+            _compiled[key] = tf.function(call, jit_compile=True, autograph=False)
+        else:
+            rows = tf.TensorSpec((None, n_features), samples.dtype)
+            row_weights = tf.TensorSpec((None,), weights.dtype) if weighted else tf.TensorSpec((), samples.dtype)
+            rest = [tf.TensorSpec(argument.shape, argument.dtype) for argument in arguments]
+            signature = [rows, row_weights, tf.TensorSpec((), tf.int32), *rest]
+            _compiled[key] = tf.function(call, input_signature=signature, autograph=False)
+    if not weighted:
+        weights = tf.zeros((), samples.dtype)  # a placeholder the function ignores
+    return _compiled[key](samples, weights, valid if padded else tf.constant(0), *arguments)
+
+
+def run_sparse(function, parts, weights, *arguments, geometry=SQUARED_EUCLIDEAN, **static):
+    """Call ``function(SparseSamples(*parts), weights, *arguments, **static)`` as a
+    ``tf.function`` traced once for any number of samples and nonzeros (sparse ops are not
+    compiled by XLA). ``parts`` come from ``_samples.sparse_parts``; ``static`` values and
+    ``geometry`` are part of the trace."""
+    weighted = weights is not None
+    dtype = parts[2].dtype
+    n_features = int(parts[3][1])
+    key = ("sparse", function, weighted and weights.dtype, dtype, n_features, geometry, tuple(sorted(static.items())))
+    key += tuple((tuple(argument.shape), argument.dtype) for argument in arguments)
+    if key not in _compiled:
+
+        def call(rows, columns, values, shape, squared_norms, row_splits, weights, *arguments):
+            data = SparseSamples(rows, columns, values, shape, squared_norms, row_splits, n_features, geometry)
+            return function(data, weights if weighted else None, *arguments, **static)
+
+        vector = tf.TensorSpec((None,), tf.int64)
+        signature = [vector, vector, tf.TensorSpec((None,), dtype), tf.TensorSpec((2,), tf.int64)]
+        signature += [tf.TensorSpec((None,), dtype), vector]
+        signature += [tf.TensorSpec((None,), weights.dtype) if weighted else tf.TensorSpec((), dtype)]
+        signature += [tf.TensorSpec(argument.shape, argument.dtype) for argument in arguments]
+        _compiled[key] = tf.function(_own_code(call), input_signature=signature, autograph=False)
+    if not weighted:
+        weights = tf.zeros((), dtype)
+    return _compiled[key](*parts, weights, *arguments)
+
+
+_traced = collections.defaultdict(collections.OrderedDict)
+
+
+def traced(name, make, *key):
+    """``make()``, a new ``tf.function`` for the pass ``name``, kept for ``key`` (what its trace
+    depends on) among the ``MAX_TRACED_SHAPES`` of that pass used last. One function object per
+    shape keeps TensorFlow from adding trace after trace to one object for good, and a process
+    that fits many shapes holds only the latest few."""
+    functions = _traced[name]
+    if key in functions:
+        functions.move_to_end(key)
+    else:
+        functions[key] = make()
+        while len(functions) > MAX_TRACED_SHAPES:
+            functions.popitem(last=False)
+    return functions[key]
