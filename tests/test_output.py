@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from conftest import REPO, error_lines, headless_environment
@@ -175,6 +176,70 @@ def test_an_output_directory_removed_mid_run_changes_no_other_file(cli, tmp_path
     for name in ("l.npy", "f.png"):
         assert (tmp_path / name).read_bytes() == OLD[name]
     assert listing(tmp_path) == ["f.png", "l.npy", "o.json"]
+
+
+@pytest.mark.parametrize("flag, name", [("--output", "o.json"), ("--labels", "l.npy"), ("--save", "f.png")])
+def test_an_output_directory_removed_before_its_file_is_staged_names_the_output(cli, tmp_path, monkeypatch, flag, name):
+    """The directory goes while k-means runs, before the run makes its journal and temporary
+    file there: the error names the output the user gave, never the journal or a temporary
+    (it said ``out/.tfkmeans-<pid>-x.journal: No such file or directory``), and changes no file."""
+    import shutil
+
+    import tfkmeans._functions
+
+    lay_out(tmp_path)
+    (tmp_path / "out").mkdir()
+    lloyd = tfkmeans._functions.lloyd_with_history
+
+    def remove_the_directory_then_fit(*args, **kwargs):
+        shutil.rmtree(tmp_path / "out")
+        return lloyd(*args, **kwargs)
+
+    monkeypatch.setattr(tfkmeans._functions, "lloyd_with_history", remove_the_directory_then_fit)
+    others = [argument for other, file in OLD_FLAGS.items() if other != flag for argument in (other, file)]
+    finished = cli(flag, f"out/{name}", *others)
+    assert finished.returncode == 2
+    assert error_lines(finished.stderr) == [
+        f"tfkmeans: error: out/{name}: No such file or directory; no output file was written or changed"
+    ]
+    assert all((tmp_path / file).read_bytes() == content for file, content in OLD.items())
+    assert listing(tmp_path) == sorted(OLD)
+
+
+OLD_FLAGS = {"--output": "o.json", "--labels": "l.npy", "--save": "f.png"}
+
+
+def test_a_write_that_fails_in_a_removed_directory_names_the_file_given(tmp_path, monkeypatch):
+    """The library's writers too: the temporary file's name never reaches the caller."""
+    import shutil
+
+    (tmp_path / "out").mkdir()
+    write_text = _output.write_text
+
+    def remove_the_directory_then_write(temporary, text):
+        shutil.rmtree(tmp_path / "out")
+        write_text(temporary, text)
+
+    monkeypatch.setattr(_output, "write_text", remove_the_directory_then_write)
+    with pytest.raises(FileNotFoundError) as raised:
+        _output.write_json(tmp_path / "out" / "r.json", {"a": 1})
+    assert raised.value.filename == str(tmp_path / "out" / "r.json")
+    assert ".tfkmeans-" not in str(raised.value) and "no output file was written or changed" in str(raised.value)
+
+
+def test_a_journal_that_cannot_be_written_is_removed_and_the_error_names_the_output(tmp_path, monkeypatch):
+    """A disk with no space left takes the journal's name but not its first line: the error
+    names the output (it named nothing), and the empty journal, which no later run could prove
+    its own, is removed at once (it was left for ever)."""
+
+    def full(self, entry):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(_output._Journal, "_write", full)
+    with pytest.raises(OSError) as raised:
+        _output.write_json(tmp_path / "r.json", {"a": 1})
+    assert raised.value.errno == errno.ENOSPC and raised.value.filename == str(tmp_path / "r.json")
+    assert listing(tmp_path) == []
 
 
 def test_a_full_stdout_writes_no_file(cli, tmp_path, monkeypatch):
@@ -425,6 +490,68 @@ def test_an_export_onto_a_full_disk_is_one_clear_error_and_leaves_nothing(tmp_pa
     with pytest.raises(OSError, match=r"export path .*model.*could not be written \(saved_model.pb; No space left"):
         _output.export_saved_model([[0.0, 0.0], [1.0, 1.0]], tmp_path / "model")
     assert listing(tmp_path) == []
+
+
+def test_a_temporary_that_cannot_be_removed_keeps_its_journal_and_hides_no_error(tmp_path, monkeypatch):
+    """Removing what was staged fails (the directory made read-only meanwhile, say): the error
+    that stopped the run is the one raised, not one naming a temporary file, and the journal
+    that lists the temporary file stays, for the next run to remove both."""
+    import json
+
+    remove = os.remove
+
+    def refuse_temporaries(path, *args, **kwargs):
+        if os.path.basename(path).endswith(".tmp.json"):
+            raise PermissionError(errno.EACCES, "Permission denied", path)
+        return remove(path, *args, **kwargs)
+
+    with pytest.raises(ValueError, match="what stopped the run"), _output.Outputs() as outputs:
+        temporary = outputs.stage(tmp_path / "r.json")
+        monkeypatch.setattr(os, "remove", refuse_temporaries)
+        raise ValueError("what stopped the run")
+    monkeypatch.undo()
+    (journal,) = [name for name in listing(tmp_path) if name.endswith(".journal")]
+    entries = [json.loads(line) for line in (tmp_path / journal).read_text().splitlines()]
+    assert [entry.get("name") for entry in entries[1:]] == [os.path.basename(temporary)]
+    assert sorted(listing(tmp_path)) == sorted([journal, os.path.basename(temporary)])
+
+
+def test_an_export_onto_a_full_disk_names_no_temporary(tmp_path, monkeypatch):
+    """TensorFlow names the file it failed to write, one of its own temporary files inside the
+    export's temporary directory (as on a full tmpfs): the error says why, and names only the
+    path given."""
+    from tfkmeans._tensorflow import tf
+
+    def full(module, path, **kwargs):
+        raise tf.errors.ResourceExhaustedError(
+            None,
+            None,
+            "{{function_node __wrapped__SaveV2_dtypes_1_device_/job:localhost/replica:0/task:0/device:CPU:0}} "
+            f"{path}/variables/variables_temp/part-00000-of-00001.data-00000-of-00001.tempstate2065542574526676521; "
+            "No space left on device [Op:SaveV2]",
+        )
+
+    monkeypatch.setattr(tf.saved_model, "save", full)
+    with pytest.raises(OSError) as raised:
+        _output.export_saved_model([[0.0, 0.0], [1.0, 1.0]], tmp_path / "model")
+    assert str(raised.value) == (
+        f"export path {str(tmp_path / 'model')!r}: the SavedModel could not be written (No space left on device); "
+        "nothing was written"
+    )
+    assert listing(tmp_path) == []
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc")
+def test_an_export_into_a_directory_that_takes_no_file_is_a_value_error_naming_it():
+    """/proc takes no file, even from root (for whom os.access says yes): a ValueError that names
+    the path given, never a FileNotFoundError naming the export's journal."""
+    from tfkmeans import KMeans
+
+    model = KMeans(2, random_state=0).fit(np.arange(20.0).reshape(10, 2))
+    with pytest.raises(ValueError) as raised:
+        model.export("/proc/model")
+    assert str(raised.value).startswith("export path '/proc/model': cannot write to the directory /proc (")
+    assert ".tfkmeans-" not in str(raised.value)
 
 
 def test_an_export_whose_path_is_taken_meanwhile_is_told_so_and_replaces_nothing(tmp_path, monkeypatch):
