@@ -292,6 +292,33 @@ def test_a_directory_that_takes_no_new_file_is_refused_before_any_work(cli, tmp_
     assert (tmp_path / "o.json").read_bytes() == OLD["o.json"]
 
 
+def test_the_animation_is_staged_once_and_written_straight_into_the_run_s_temporary(cli, tmp_path, monkeypatch):
+    """The run stages the GIF (a temporary file, committed with the others); the animation is
+    written into that very file, never staged a second time beside it (a temporary of a
+    temporary, with a journal of its own)."""
+    from matplotlib.animation import PillowWriter
+
+    staged, written = {}, []
+    stage, setup = _output.Outputs.stage, PillowWriter.setup
+
+    def record_stage(self, path, replace=True):
+        temporary = stage(self, path, replace)
+        staged[temporary] = os.fspath(path)
+        return temporary
+
+    def record_setup(self, figure, outfile, *args, **kwargs):
+        written.append(os.fspath(outfile))
+        return setup(self, figure, outfile, *args, **kwargs)
+
+    monkeypatch.setattr(_output.Outputs, "stage", record_stage)
+    monkeypatch.setattr(PillowWriter, "setup", record_setup)
+    finished = cli("--iterations", "2", "--animate", "a.gif", "--save", "f.png")
+    assert finished.returncode == 0, finished.stderr
+    assert sorted(staged.values()) == ["a.gif", "f.png"]  # only the paths given, never a temporary
+    assert written == [temporary for temporary, path in staged.items() if path == "a.gif"]
+    assert listing(tmp_path) == ["a.gif", "f.png"]
+
+
 SIGNAL_DURING_THE_WRITE = """
 import os, signal, sys
 from tfkmeans import _output

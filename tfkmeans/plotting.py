@@ -299,6 +299,7 @@ def animate(
     true_centroids=None,
     feature_names=None,
     projection=None,
+    staged=False,
 ):
     """Write a GIF with one frame per iteration (frame 0: the initial centroids), whole or not at all.
 
@@ -312,6 +313,9 @@ def animate(
     inertias : list of floats, one per frame
     projection : Projection, optional
         What to plot of many features (default: the first two).
+    staged : bool, default False
+        ``path`` is a temporary file that the caller staged (``_output.Outputs.stage``) and
+        puts in place itself: it is written as it is, not staged a second time.
     """
     import matplotlib.pyplot as plt
     from matplotlib.animation import FuncAnimation, PillowWriter
@@ -348,8 +352,11 @@ def animate(
         return [points, markers, *lines]
 
     animation = FuncAnimation(figure, draw, frames=len(centroid_history), blit=False)
-    with atomic_write(path) as temporary:
-        animation.save(temporary, writer=PillowWriter(fps=2))
+    if staged:
+        animation.save(path, writer=PillowWriter(fps=2))
+    else:
+        with atomic_write(path) as temporary:
+            animation.save(temporary, writer=PillowWriter(fps=2))
     plt.close(figure)
 
 
