@@ -14,6 +14,7 @@ import pytest
 
 from conftest import REPO, error_lines, headless_environment
 from tfkmeans import _output
+from tfkmeans.cli import Signalled
 
 OLD = {"l.npy": b"old labels", "o.json": b'{"old": true}\n', "f.png": b"old figure"}
 
@@ -317,6 +318,102 @@ def test_the_animation_is_staged_once_and_written_straight_into_the_run_s_tempor
     assert sorted(staged.values()) == ["a.gif", "f.png"]  # only the paths given, never a temporary
     assert written == [temporary for temporary, path in staged.items() if path == "a.gif"]
     assert listing(tmp_path) == ["a.gif", "f.png"]
+
+
+def stop_at_the_first_frame(monkeypatch, stop):
+    """Make the animation's first frame raise ``stop()`` as it is grabbed."""
+    from matplotlib.animation import PillowWriter
+
+    grab = PillowWriter.grab_frame
+
+    def grab_and_stop(self, *args, **kwargs):
+        if not getattr(self, "_frames", None):
+            raise stop()
+        return grab(self, *args, **kwargs)
+
+    monkeypatch.setattr(PillowWriter, "grab_frame", grab_and_stop)
+
+
+@pytest.mark.parametrize(
+    "stop, status, line",
+    [
+        (lambda: Signalled(signal.SIGTERM), 143, "tfkmeans: stopped by SIGTERM"),  # what its handler raises
+        (KeyboardInterrupt, 130, "tfkmeans: interrupted"),
+    ],
+    ids=["SIGTERM", "Ctrl-C"],
+)
+def test_a_signal_at_the_animation_s_first_frame_is_the_run_s_one_line(cli, tmp_path, monkeypatch, stop, status, line):
+    """SIGTERM (its handler raises where the run is) or Ctrl-C while the first frame is drawn:
+    matplotlib's ``FuncAnimation.save`` then wrote the GIF in a ``finally`` with no frame, and its
+    IndexError hid the signal (a traceback). Now: the exit status and one line, no file changed,
+    nothing left."""
+    lay_out(tmp_path)
+    stop_at_the_first_frame(monkeypatch, stop)
+    finished = cli("--iterations", "2", "--animate", "a.gif", "--labels", "l.npy", "--save", "f.png")
+    assert finished.returncode == status
+    assert error_lines(finished.stderr) == [f"{line}; no output file was written or changed"]
+    assert all((tmp_path / name).read_bytes() == content for name, content in OLD.items())
+    assert listing(tmp_path) == sorted(OLD)
+
+
+def test_an_output_directory_removed_before_the_animation_is_drawn_names_the_animation(cli, tmp_path, monkeypatch):
+    """matplotlib checks the GIF's directory before the first frame and names the directory:
+    the error names the animation the user asked for."""
+    import shutil
+
+    from tfkmeans import plotting
+
+    lay_out(tmp_path)
+    (tmp_path / "out").mkdir()
+    animate = plotting.animate
+
+    def remove_the_directory_then_animate(*args, **kwargs):
+        shutil.rmtree(tmp_path / "out")
+        return animate(*args, **kwargs)
+
+    monkeypatch.setattr(plotting, "animate", remove_the_directory_then_animate)
+    finished = cli("--iterations", "2", "--animate", "out/a.gif", "--labels", "l.npy", "--save", "f.png")
+    assert finished.returncode == 2
+    assert error_lines(finished.stderr) == [
+        "tfkmeans: error: out/a.gif: No such file or directory; no output file was written or changed"
+    ]
+    assert all((tmp_path / name).read_bytes() == content for name, content in OLD.items())
+    assert listing(tmp_path) == sorted(OLD)
+
+
+SIGTERM_AT_THE_FIRST_FRAME = """
+import os, signal, sys
+from matplotlib.animation import PillowWriter
+from tfkmeans.cli import main
+
+grab = PillowWriter.grab_frame
+def signal_then_grab(self, *args, **kwargs):
+    if not self._frames:  # reaches the process, so one of TensorFlow's threads may take it
+        os.kill(os.getpid(), signal.SIGTERM)
+    return grab(self, *args, **kwargs)
+PillowWriter.grab_frame = signal_then_grab
+sys.exit(main(["--iterations", "2", "--animate", "a.gif", "--labels", "l.npy", "--save", "f.png"]))
+"""
+
+
+@pytest.mark.slow
+def test_sigterm_at_the_animation_s_first_frame_exits_143_with_one_line(tmp_path):
+    """A real SIGTERM to a real process while the animation grabs its first frame: exit status
+    143, the run's one line and nothing else on stderr (no traceback, no matplotlib warning),
+    every file as it was, no temporary file or journal left."""
+    lay_out(tmp_path)
+    finished = subprocess.run(
+        [sys.executable, "-c", SIGTERM_AT_THE_FIRST_FRAME],
+        cwd=tmp_path,
+        env={**headless_environment(), "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert finished.returncode == 143, finished.stderr
+    assert error_lines(finished.stderr) == ["tfkmeans: stopped by SIGTERM; no output file was written or changed"]
+    assert all((tmp_path / name).read_bytes() == content for name, content in OLD.items())
+    assert listing(tmp_path) == sorted(OLD)
 
 
 SIGNAL_DURING_THE_WRITE = """
