@@ -570,6 +570,53 @@ def test_a_killed_run_s_temporaries_are_removed_by_the_next_run_and_nothing_else
     assert alive.exists() and finished.returncode == 0
 
 
+KILLED_WHILE_PROBING = """
+import errno, os, signal, sys
+from tfkmeans import _output
+
+directory, kind = sys.argv[1:]
+if kind == "named":  # a file system that makes no unnamed file (NFS, say)
+    open_ = os.open
+    def no_unnamed_file(path, flags, *args, **kwargs):
+        if flags & os.O_TMPFILE == os.O_TMPFILE:
+            raise OSError(errno.EOPNOTSUPP, "Operation not supported", path)
+        return open_(path, flags, *args, **kwargs)
+    os.open = no_unnamed_file
+def killed(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)
+# The probe's last step, what it made still there: closing the unnamed file; removing the
+# named one (before: its plain .tmp; now: its journal).
+setattr(os, "close" if kind == "unnamed" else "remove", killed)
+_output.can_create_in(directory)
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "O_TMPFILE"), reason="O_TMPFILE is Linux's")
+@pytest.mark.parametrize("kind", ["unnamed", "named"])
+def test_a_probe_killed_outright_leaves_nothing_a_later_run_does_not_remove(tmp_path, kind):
+    """can_create_in makes a file to see that the directory takes one. Killed outright at that
+    instant, it left an empty ``.tfkmeans-<pid>-*.tmp`` that no journal listed, so no run
+    removed it. Now the probe is an unnamed file (O_TMPFILE), which goes with the process, or,
+    where the file system makes none, a journal, which the next run removes."""
+    probe = tmp_path / "probed"
+    probe.mkdir()
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_WHILE_PROBING, str(probe), kind],
+        env={**headless_environment(), "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    left = listing(probe)
+    if kind == "unnamed":
+        assert left == []
+    else:  # its journal, with its first line: proof enough for the next run
+        assert len(left) == 1 and left[0].endswith(".journal")
+    _output.remove_stale_temporaries(str(probe))  # what the next run that writes there does first
+    assert listing(probe) == []
+
+
 OURS = '{"kind": "tfkmeans temporary files", "pid": PID, "host": "HOST"}\n'
 
 

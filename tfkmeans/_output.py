@@ -158,14 +158,33 @@ def _process_exists(pid):
     return True
 
 
+# What open() says where the file system (or the kernel) makes no unnamed files.
+_NO_UNNAMED_FILES = {errno.EOPNOTSUPP, errno.ENOTSUP, errno.EISDIR, errno.EINVAL}
+
+
 def can_create_in(directory):
-    """None if a file can be created in ``directory`` (one is, and removed at once), else why
-    not: what the operating system said (a read-only or pseudo file system such as /proc, no
-    permission, no space)."""
+    """None if a file can be created in ``directory`` (one is, and goes at once), else why not:
+    what the operating system said (a read-only or pseudo file system such as /proc, no
+    permission, no space).
+
+    The probe leaves nothing that a later run would not remove, even when the process is killed
+    outright (SIGKILL) as it probes. Where the file system makes unnamed files (Linux's
+    O_TMPFILE: ext4, xfs, btrfs, tmpfs, ...), the probe is one: it never has a name, and goes
+    with its descriptor, however the process ends. Elsewhere the probe is a journal, as a run
+    writes beside its files, which a later run removes once this process is gone; only a kill
+    in the instant between the journal's name and its first line leaves it empty, and so
+    unproven and kept, as for any run's journal there."""
+    unnamed = getattr(os, "O_TMPFILE", None)
+    if unnamed is not None:
+        try:
+            os.close(os.open(directory, unnamed | os.O_WRONLY, 0o600))
+        except OSError as error:
+            if error.errno not in _NO_UNNAMED_FILES:
+                return error.strerror or type(error).__name__
+        else:
+            return None
     try:
-        handle, temporary = tempfile.mkstemp(dir=directory, prefix=_temporary_prefix(), suffix=".tmp")
-        os.close(handle)
-        os.remove(temporary)
+        _Journal(directory).close()
     except OSError as error:
         return error.strerror or type(error).__name__
     return None
