@@ -213,7 +213,7 @@ def build_parser():
     data.add_argument(
         "--delimiter",
         metavar="CHAR",
-        help="the table's delimiter, one character (\\t for a tab; a space for any run of blanks). Default: a tab "
+        help="the table's delimiter, one ASCII character (\\t for a tab; a space for any run of blanks). Default: a tab "
         "for .tsv, else detected",
     )
     data.add_argument("--decimal", default=".", metavar="CHAR", help="the decimal mark (default '.'; ',' for 1,5)")
