@@ -1,6 +1,7 @@
 """tfkmeans._minibatch, mini-batch k-means (Sculley, 2010): scikit-learn's rules and numbers."""
 
 import itertools
+import warnings
 
 import numpy as np
 import pytest
@@ -144,3 +145,42 @@ def separated_blobs(n_samples=20_000, n_features=4, n_centres=5, seed=0, spread=
 
 def batches(X, rows):
     return tf.data.Dataset.from_tensor_slices(X).batch(rows)
+
+
+# One sample that batches can draw (weight 1), and three that only set the data's variance
+# (weight 0: never drawn, as in scikit-learn, whose batches follow the weights). The variance is
+# exactly 8, so tol=2 is a scaled tolerance of exactly 16.
+TOLERANCE_X = np.array([[0.0], [4.0], [-4.0], [0.0]])
+TOLERANCE_WEIGHTS = np.array([1.0, 0.0, 0.0, 0.0])
+# Every batch is two copies of the sample 0. Step 1 (which never stops a run): centre 2 moves
+# onto it; centre 0, with no sample, is reassigned onto it (the lowest index of the empty ones;
+# a batch of 2 moves at most 1). Step 2: the batch goes to centre 0 (a tie, the lowest index),
+# and centre 1, still empty, is reassigned from 4 onto 0: a squared shift of exactly 16. Step 3:
+# nothing moves.
+TOLERANCE_START = np.array([[-8.0], [4.0], [1.0]])
+
+
+@grid(
+    "dtype, sparse",
+    DTYPES,
+    [False, True],
+    default=[(np.float64, False), (np.float32, True)],
+)
+def test_minibatch_stops_when_the_centres_moved_exactly_tol_as_scikit_learn_does(dtype, sparse):
+    """scikit-learn stops once the centres moved (squared, summed) by at most tol: "<=". A start
+    that never moves cannot tell "<=" from "<" (0 is below any tol > 0, and tol 0 turns the rule
+    off), so here step 2 moves the centres by exactly the scaled tol: "<=" stops there, "<"
+    would run a third step. Just below that tol, both run the third."""
+    X = TOLERANCE_X.astype(dtype)
+    data = sp.csr_matrix(X) if sparse else X
+    parameters = dict(init=TOLERANCE_START.astype(dtype), n_init=1, batch_size=2, max_no_improvement=None, max_iter=5)
+    for tol, steps in ((2.0, 2), (np.nextafter(2.0, 0.0), 3)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # one distinct cluster for three
+            theirs = skc.MiniBatchKMeans(3, tol=tol, random_state=0, **parameters)
+            theirs.fit(data, sample_weight=TOLERANCE_WEIGHTS)
+            ours = MiniBatchKMeans(3, tol=tol, random_state=0, **parameters).fit(data, sample_weight=TOLERANCE_WEIGHTS)
+        assert theirs._tol == ours._tol == tol * 8.0
+        assert theirs.n_steps_ == steps  # scikit-learn's own count, not ours
+        assert ours.n_steps_ == theirs.n_steps_
+        np.testing.assert_array_equal(ours.cluster_centers_, np.zeros((3, 1)))

@@ -9,10 +9,12 @@ import signal
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from conftest import REPO, error_lines, headless_environment
 from tfkmeans import _output, _serving
+from tfkmeans.cli import Signalled
 
 OLD = {"l.npy": b"old labels", "o.json": b'{"old": true}\n', "f.png": b"old figure"}
 
@@ -177,6 +179,70 @@ def test_an_output_directory_removed_mid_run_changes_no_other_file(cli, tmp_path
     assert listing(tmp_path) == ["f.png", "l.npy", "o.json"]
 
 
+@pytest.mark.parametrize("flag, name", [("--output", "o.json"), ("--labels", "l.npy"), ("--save", "f.png")])
+def test_an_output_directory_removed_before_its_file_is_staged_names_the_output(cli, tmp_path, monkeypatch, flag, name):
+    """The directory goes while k-means runs, before the run makes its journal and temporary
+    file there: the error names the output the user gave, never the journal or a temporary
+    (it said ``out/.tfkmeans-<pid>-x.journal: No such file or directory``), and changes no file."""
+    import shutil
+
+    import tfkmeans._functions
+
+    lay_out(tmp_path)
+    (tmp_path / "out").mkdir()
+    lloyd = tfkmeans._functions.lloyd_with_history
+
+    def remove_the_directory_then_fit(*args, **kwargs):
+        shutil.rmtree(tmp_path / "out")
+        return lloyd(*args, **kwargs)
+
+    monkeypatch.setattr(tfkmeans._functions, "lloyd_with_history", remove_the_directory_then_fit)
+    others = [argument for other, file in OLD_FLAGS.items() if other != flag for argument in (other, file)]
+    finished = cli(flag, f"out/{name}", *others)
+    assert finished.returncode == 2
+    assert error_lines(finished.stderr) == [
+        f"tfkmeans: error: out/{name}: No such file or directory; no output file was written or changed"
+    ]
+    assert all((tmp_path / file).read_bytes() == content for file, content in OLD.items())
+    assert listing(tmp_path) == sorted(OLD)
+
+
+OLD_FLAGS = {"--output": "o.json", "--labels": "l.npy", "--save": "f.png"}
+
+
+def test_a_write_that_fails_in_a_removed_directory_names_the_file_given(tmp_path, monkeypatch):
+    """The library's writers too: the temporary file's name never reaches the caller."""
+    import shutil
+
+    (tmp_path / "out").mkdir()
+    write_text = _output.write_text
+
+    def remove_the_directory_then_write(temporary, text):
+        shutil.rmtree(tmp_path / "out")
+        write_text(temporary, text)
+
+    monkeypatch.setattr(_output, "write_text", remove_the_directory_then_write)
+    with pytest.raises(FileNotFoundError) as raised:
+        _output.write_json(tmp_path / "out" / "r.json", {"a": 1})
+    assert raised.value.filename == str(tmp_path / "out" / "r.json")
+    assert ".tfkmeans-" not in str(raised.value) and "no output file was written or changed" in str(raised.value)
+
+
+def test_a_journal_that_cannot_be_written_is_removed_and_the_error_names_the_output(tmp_path, monkeypatch):
+    """A disk with no space left takes the journal's name but not its first line: the error
+    names the output (it named nothing), and the empty journal, which no later run could prove
+    its own, is removed at once (it was left for ever)."""
+
+    def full(self, entry):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(_output._Journal, "_write", full)
+    with pytest.raises(OSError) as raised:
+        _output.write_json(tmp_path / "r.json", {"a": 1})
+    assert raised.value.errno == errno.ENOSPC and raised.value.filename == str(tmp_path / "r.json")
+    assert listing(tmp_path) == []
+
+
 def test_a_full_stdout_writes_no_file(cli, tmp_path, monkeypatch):
     """Standard output on a full disk (/dev/full): the run cannot say what it wrote, so it writes
     nothing, with -q too (where it prints only the files written)."""
@@ -225,6 +291,129 @@ def test_a_directory_that_takes_no_new_file_is_refused_before_any_work(cli, tmp_
     (line,) = error_lines(finished.stderr)
     assert "cannot take a new file (Read-only file system); name one with --save" in line
     assert (tmp_path / "o.json").read_bytes() == OLD["o.json"]
+
+
+def test_the_animation_is_staged_once_and_written_straight_into_the_run_s_temporary(cli, tmp_path, monkeypatch):
+    """The run stages the GIF (a temporary file, committed with the others); the animation is
+    written into that very file, never staged a second time beside it (a temporary of a
+    temporary, with a journal of its own)."""
+    from matplotlib.animation import PillowWriter
+
+    staged, written = {}, []
+    stage, setup = _output.Outputs.stage, PillowWriter.setup
+
+    def record_stage(self, path, replace=True):
+        temporary = stage(self, path, replace)
+        staged[temporary] = os.fspath(path)
+        return temporary
+
+    def record_setup(self, figure, outfile, *args, **kwargs):
+        written.append(os.fspath(outfile))
+        return setup(self, figure, outfile, *args, **kwargs)
+
+    monkeypatch.setattr(_output.Outputs, "stage", record_stage)
+    monkeypatch.setattr(PillowWriter, "setup", record_setup)
+    finished = cli("--iterations", "2", "--animate", "a.gif", "--save", "f.png")
+    assert finished.returncode == 0, finished.stderr
+    assert sorted(staged.values()) == ["a.gif", "f.png"]  # only the paths given, never a temporary
+    assert written == [temporary for temporary, path in staged.items() if path == "a.gif"]
+    assert listing(tmp_path) == ["a.gif", "f.png"]
+
+
+def stop_at_the_first_frame(monkeypatch, stop):
+    """Make the animation's first frame raise ``stop()`` as it is grabbed."""
+    from matplotlib.animation import PillowWriter
+
+    grab = PillowWriter.grab_frame
+
+    def grab_and_stop(self, *args, **kwargs):
+        if not getattr(self, "_frames", None):
+            raise stop()
+        return grab(self, *args, **kwargs)
+
+    monkeypatch.setattr(PillowWriter, "grab_frame", grab_and_stop)
+
+
+@pytest.mark.parametrize(
+    "stop, status, line",
+    [
+        (lambda: Signalled(signal.SIGTERM), 143, "tfkmeans: stopped by SIGTERM"),  # what its handler raises
+        (KeyboardInterrupt, 130, "tfkmeans: interrupted"),
+    ],
+    ids=["SIGTERM", "Ctrl-C"],
+)
+def test_a_signal_at_the_animation_s_first_frame_is_the_run_s_one_line(cli, tmp_path, monkeypatch, stop, status, line):
+    """SIGTERM (its handler raises where the run is) or Ctrl-C while the first frame is drawn:
+    matplotlib's ``FuncAnimation.save`` then wrote the GIF in a ``finally`` with no frame, and its
+    IndexError hid the signal (a traceback). Now: the exit status and one line, no file changed,
+    nothing left."""
+    lay_out(tmp_path)
+    stop_at_the_first_frame(monkeypatch, stop)
+    finished = cli("--iterations", "2", "--animate", "a.gif", "--labels", "l.npy", "--save", "f.png")
+    assert finished.returncode == status
+    assert error_lines(finished.stderr) == [f"{line}; no output file was written or changed"]
+    assert all((tmp_path / name).read_bytes() == content for name, content in OLD.items())
+    assert listing(tmp_path) == sorted(OLD)
+
+
+def test_an_output_directory_removed_before_the_animation_is_drawn_names_the_animation(cli, tmp_path, monkeypatch):
+    """matplotlib checks the GIF's directory before the first frame and names the directory:
+    the error names the animation the user asked for."""
+    import shutil
+
+    from tfkmeans import plotting
+
+    lay_out(tmp_path)
+    (tmp_path / "out").mkdir()
+    animate = plotting.animate
+
+    def remove_the_directory_then_animate(*args, **kwargs):
+        shutil.rmtree(tmp_path / "out")
+        return animate(*args, **kwargs)
+
+    monkeypatch.setattr(plotting, "animate", remove_the_directory_then_animate)
+    finished = cli("--iterations", "2", "--animate", "out/a.gif", "--labels", "l.npy", "--save", "f.png")
+    assert finished.returncode == 2
+    assert error_lines(finished.stderr) == [
+        "tfkmeans: error: out/a.gif: No such file or directory; no output file was written or changed"
+    ]
+    assert all((tmp_path / name).read_bytes() == content for name, content in OLD.items())
+    assert listing(tmp_path) == sorted(OLD)
+
+
+SIGTERM_AT_THE_FIRST_FRAME = """
+import os, signal, sys
+from matplotlib.animation import PillowWriter
+from tfkmeans.cli import main
+
+grab = PillowWriter.grab_frame
+def signal_then_grab(self, *args, **kwargs):
+    if not self._frames:  # reaches the process, so one of TensorFlow's threads may take it
+        os.kill(os.getpid(), signal.SIGTERM)
+    return grab(self, *args, **kwargs)
+PillowWriter.grab_frame = signal_then_grab
+sys.exit(main(["--iterations", "2", "--animate", "a.gif", "--labels", "l.npy", "--save", "f.png"]))
+"""
+
+
+@pytest.mark.slow
+def test_sigterm_at_the_animation_s_first_frame_exits_143_with_one_line(tmp_path):
+    """A real SIGTERM to a real process while the animation grabs its first frame: exit status
+    143, the run's one line and nothing else on stderr (no traceback, no matplotlib warning),
+    every file as it was, no temporary file or journal left."""
+    lay_out(tmp_path)
+    finished = subprocess.run(
+        [sys.executable, "-c", SIGTERM_AT_THE_FIRST_FRAME],
+        cwd=tmp_path,
+        env={**headless_environment(), "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert finished.returncode == 143, finished.stderr
+    assert error_lines(finished.stderr) == ["tfkmeans: stopped by SIGTERM; no output file was written or changed"]
+    assert all((tmp_path / name).read_bytes() == content for name, content in OLD.items())
+    assert listing(tmp_path) == sorted(OLD)
 
 
 SIGNAL_DURING_THE_WRITE = """
@@ -381,6 +570,53 @@ def test_a_killed_run_s_temporaries_are_removed_by_the_next_run_and_nothing_else
     assert alive.exists() and finished.returncode == 0
 
 
+KILLED_WHILE_PROBING = """
+import errno, os, signal, sys
+from tfkmeans import _output
+
+directory, kind = sys.argv[1:]
+if kind == "named":  # a file system that makes no unnamed file (NFS, say)
+    open_ = os.open
+    def no_unnamed_file(path, flags, *args, **kwargs):
+        if flags & os.O_TMPFILE == os.O_TMPFILE:
+            raise OSError(errno.EOPNOTSUPP, "Operation not supported", path)
+        return open_(path, flags, *args, **kwargs)
+    os.open = no_unnamed_file
+def killed(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)
+# The probe's last step, what it made still there: closing the unnamed file; removing the
+# named one (before: its plain .tmp; now: its journal).
+setattr(os, "close" if kind == "unnamed" else "remove", killed)
+_output.can_create_in(directory)
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "O_TMPFILE"), reason="O_TMPFILE is Linux's")
+@pytest.mark.parametrize("kind", ["unnamed", "named"])
+def test_a_probe_killed_outright_leaves_nothing_a_later_run_does_not_remove(tmp_path, kind):
+    """can_create_in makes a file to see that the directory takes one. Killed outright at that
+    instant, it left an empty ``.tfkmeans-<pid>-*.tmp`` that no journal listed, so no run
+    removed it. Now the probe is an unnamed file (O_TMPFILE), which goes with the process, or,
+    where the file system makes none, a journal, which the next run removes."""
+    probe = tmp_path / "probed"
+    probe.mkdir()
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_WHILE_PROBING, str(probe), kind],
+        env={**headless_environment(), "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    left = listing(probe)
+    if kind == "unnamed":
+        assert left == []
+    else:  # its journal, with its first line: proof enough for the next run
+        assert len(left) == 1 and left[0].endswith(".journal")
+    _output.remove_stale_temporaries(str(probe))  # what the next run that writes there does first
+    assert listing(probe) == []
+
+
 OURS = '{"kind": "tfkmeans temporary files", "pid": PID, "host": "HOST"}\n'
 
 
@@ -425,6 +661,68 @@ def test_an_export_onto_a_full_disk_is_one_clear_error_and_leaves_nothing(tmp_pa
     with pytest.raises(OSError, match=r"export path .*model.*could not be written \(saved_model.pb; No space left"):
         _serving.export([[0.0, 0.0], [1.0, 1.0]], tmp_path / "model")
     assert listing(tmp_path) == []
+
+
+def test_a_temporary_that_cannot_be_removed_keeps_its_journal_and_hides_no_error(tmp_path, monkeypatch):
+    """Removing what was staged fails (the directory made read-only meanwhile, say): the error
+    that stopped the run is the one raised, not one naming a temporary file, and the journal
+    that lists the temporary file stays, for the next run to remove both."""
+    import json
+
+    remove = os.remove
+
+    def refuse_temporaries(path, *args, **kwargs):
+        if os.path.basename(path).endswith(".tmp.json"):
+            raise PermissionError(errno.EACCES, "Permission denied", path)
+        return remove(path, *args, **kwargs)
+
+    with pytest.raises(ValueError, match="what stopped the run"), _output.Outputs() as outputs:
+        temporary = outputs.stage(tmp_path / "r.json")
+        monkeypatch.setattr(os, "remove", refuse_temporaries)
+        raise ValueError("what stopped the run")
+    monkeypatch.undo()
+    (journal,) = [name for name in listing(tmp_path) if name.endswith(".journal")]
+    entries = [json.loads(line) for line in (tmp_path / journal).read_text().splitlines()]
+    assert [entry.get("name") for entry in entries[1:]] == [os.path.basename(temporary)]
+    assert sorted(listing(tmp_path)) == sorted([journal, os.path.basename(temporary)])
+
+
+def test_an_export_onto_a_full_disk_names_no_temporary(tmp_path, monkeypatch):
+    """TensorFlow names the file it failed to write, one of its own temporary files inside the
+    export's temporary directory (as on a full tmpfs): the error says why, and names only the
+    path given."""
+    from tfkmeans._tensorflow import tf
+
+    def full(module, path, **kwargs):
+        raise tf.errors.ResourceExhaustedError(
+            None,
+            None,
+            "{{function_node __wrapped__SaveV2_dtypes_1_device_/job:localhost/replica:0/task:0/device:CPU:0}} "
+            f"{path}/variables/variables_temp/part-00000-of-00001.data-00000-of-00001.tempstate2065542574526676521; "
+            "No space left on device [Op:SaveV2]",
+        )
+
+    monkeypatch.setattr(tf.saved_model, "save", full)
+    with pytest.raises(OSError) as raised:
+        _serving.export([[0.0, 0.0], [1.0, 1.0]], tmp_path / "model")
+    assert str(raised.value) == (
+        f"export path {str(tmp_path / 'model')!r}: the SavedModel could not be written (No space left on device); "
+        "nothing was written"
+    )
+    assert listing(tmp_path) == []
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc")
+def test_an_export_into_a_directory_that_takes_no_file_is_a_value_error_naming_it():
+    """/proc takes no file, even from root (for whom os.access says yes): a ValueError that names
+    the path given, never a FileNotFoundError naming the export's journal."""
+    from tfkmeans import KMeans
+
+    model = KMeans(2, random_state=0).fit(np.arange(20.0).reshape(10, 2))
+    with pytest.raises(ValueError) as raised:
+        model.export("/proc/model")
+    assert str(raised.value).startswith("export path '/proc/model': cannot write to the directory /proc (")
+    assert ".tfkmeans-" not in str(raised.value)
 
 
 def test_an_export_whose_path_is_taken_meanwhile_is_told_so_and_replaces_nothing(tmp_path, monkeypatch):

@@ -167,6 +167,29 @@ def test_command_refuses_iterations_beyond_int32(cli, iterations):
     assert len(lines) == 1 and lines[0].startswith("tfkmeans: error: argument --iterations: "), finished.stderr
 
 
+@pytest.mark.parametrize("n_init", ["100000", "100000000000", "2147483648", "1" + "0" * 30])
+@pytest.mark.parametrize("clusters", ["3", "2:4"])
+def test_command_refuses_n_init_that_would_never_end_before_any_work(cli, monkeypatch, n_init, clusters):
+    """--n-init had no bound: 100000000000 starts, each a whole fit, would run for ever (and
+    draw every start's centroids first). Fewer than 100,000, as --iterations is bounded; one
+    line, before the data is generated or read."""
+    import tfkmeans._command
+
+    monkeypatch.setattr(tfkmeans._command, "load", lambda settings: pytest.fail("the data was loaded"))
+    finished = cli("--n-init", n_init, "--n-clusters", clusters)
+    assert finished.returncode == 2
+    shown = f"{int(n_init):,}" if len(n_init) <= 30 else None
+    expected = f"must be below 100,000, got {shown}" if shown else "far too large"
+    (line,) = error_lines(finished.stderr)
+    assert line.startswith("tfkmeans: error: argument --n-init: ") and expected in line, line
+
+
+def test_command_takes_n_init_up_to_its_bound():
+    from tfkmeans.cli import parse
+
+    assert parse(["--n-init", "99999", "--save", "x.png"]).n_init == 99_999
+
+
 # --- 1, 8: chunked runs are the same run ------------------------------------------------------
 
 

@@ -347,3 +347,40 @@ def test_the_delimiter_detected_is_never_the_decimal_mark(tmp_path, text):
     path = tmp_path / "t.txt"
     path.write_text(text)
     np.testing.assert_array_equal(read_table(path, decimal=",").samples, [[1.5, 2], [3.5, 4]])
+
+
+NON_ASCII_DELIMITERS = ["é", "€", "；", "\u00a0", "😀"]  # 2, 3, 3 (fullwidth ;), 2 (no-break space), 4 bytes
+
+
+@pytest.mark.parametrize("delimiter", NON_ASCII_DELIMITERS)
+def test_a_delimiter_that_is_not_ascii_is_refused_with_one_clear_error(tmp_path, delimiter):
+    """pandas' C parser splits a line on one byte, and refused any other delimiter with its own
+    ValueError ("the separator encoded in utf-8 is > 1 char long"): the reader says why, before
+    the file is read. The decimal mark may be any character (pandas takes it as one)."""
+    path = tmp_path / "t.csv"
+    path.write_text(f"x{delimiter}y\n1{delimiter}2\n3{delimiter}4\n", encoding="utf-8")
+    with pytest.raises(ValueError) as caught:
+        read_table(path, delimiter=delimiter)
+    assert (
+        str(caught.value)
+        == f"the delimiter must be an ASCII character (a table is split on one byte), got {delimiter!r}"
+    )
+    assert not isinstance(caught.value, DataError)
+    if delimiter.isspace():
+        return  # a blank is never a decimal mark
+    path.write_text(f"x;y\n1{delimiter}5;2\n3;4{delimiter}25\n", encoding="utf-8")
+    np.testing.assert_array_equal(read_table(path, delimiter=";", decimal=delimiter).samples, [[1.5, 2], [3, 4.25]])
+
+
+@pytest.mark.parametrize("delimiter", NON_ASCII_DELIMITERS[:2])
+def test_the_command_refuses_a_delimiter_that_is_not_ascii_in_one_line(cli, tmp_path, delimiter):
+    (tmp_path / "t.csv").write_text(f"x{delimiter}y\n1{delimiter}2\n3{delimiter}4\n", encoding="utf-8")
+    (tmp_path / "o.json").write_text('{"old": true}\n')
+    finished = cli("--data", "t.csv", "--delimiter", delimiter, "--n-clusters", "2", "--output", "o.json")
+    assert finished.returncode == 2
+    assert error_lines(finished.stderr) == [
+        f"tfkmeans: error: --delimiter {delimiter!r}: the delimiter must be an ASCII character (a table is split on "
+        f"one byte), got {delimiter!r}"
+    ]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["o.json", "t.csv"]
+    assert (tmp_path / "o.json").read_text() == '{"old": true}\n'

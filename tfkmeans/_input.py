@@ -100,7 +100,7 @@ def read_table(
         wins where a header has a column called "2"). Default: all of them. Each must hold
         numbers (and missing values); the columns not chosen may hold anything.
     delimiter : str, optional
-        One character (a space means any run of spaces and tabs). Default: a tab for ``.tsv``;
+        One ASCII character (a space means any run of spaces and tabs). Default: a tab for ``.tsv``;
         otherwise the one of ``,`` ``;`` tab ``|`` and space that the first lines use
         consistently (a comma where none does).
     decimal : str, default "."
@@ -187,6 +187,10 @@ def check_table_format(delimiter, decimal):
         if not isinstance(mark, str) or len(mark) != 1:
             shown = quoted(mark) if isinstance(mark, str) else type(mark).__name__
             raise ValueError(f"the {name} must be one character, got {shown}")
+        if name == "delimiter" and not mark.isascii():
+            # pandas' C parser splits the line's UTF-8 bytes on one byte, and refuses (with its
+            # own ValueError) any other delimiter; a decimal mark it takes as a character.
+            raise ValueError(f"the delimiter must be an ASCII character (a table is split on one byte), got {mark!r}")
         if mark in _NEVER_DELIMITERS:
             raise ValueError(f"the {name} cannot be {_NEVER_DELIMITERS[mark]} ({mark!r})")
         if mark in "0123456789+-":

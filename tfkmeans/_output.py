@@ -28,6 +28,7 @@ import threading
 TEMPORARY_PREFIX = ".tfkmeans-"
 _JOURNAL = re.compile(r"\.tfkmeans-(\d+)-[A-Za-z0-9_]+\.journal")
 _JOURNAL_KIND = "tfkmeans temporary files"
+_NOTHING_CHANGED = "; no output file was written or changed"
 # A journal lists a few files; anything longer is not one of ours.
 _JOURNAL_MOST_BYTES = 1 << 20
 
@@ -48,7 +49,13 @@ class _Journal:
     def __init__(self, directory):
         handle, self.path = tempfile.mkstemp(dir=directory, prefix=_temporary_prefix(), suffix=".journal")
         self._file = os.fdopen(handle, "w", encoding="utf-8")
-        self._write({"kind": _JOURNAL_KIND, "pid": os.getpid(), "host": socket.gethostname()})
+        try:
+            self._write({"kind": _JOURNAL_KIND, "pid": os.getpid(), "host": socket.gethostname()})
+        except BaseException:
+            # A journal without its first line (a full disk) proves nothing, so no later run
+            # would ever remove it: this one does, now.
+            self.close()
+            raise
 
     def record(self, path):
         info = os.lstat(path)
@@ -65,10 +72,14 @@ class _Journal:
         self._file.write(json.dumps(entry) + "\n")
         self._file.flush()
 
-    def close(self):
-        self._file.close()
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(self.path)
+    def close(self, remove=True):
+        """Close the journal, and remove it unless ``remove`` is false (a temporary it lists
+        could not be removed: the journal stays, so that the next run removes both)."""
+        with contextlib.suppress(OSError):  # it was flushed line by line: nothing is lost
+            self._file.close()
+        if remove:
+            with contextlib.suppress(OSError):
+                os.remove(self.path)
 
 
 def remove_stale_temporaries(directory):
@@ -147,14 +158,33 @@ def _process_exists(pid):
     return True
 
 
+# What open() says where the file system (or the kernel) makes no unnamed files.
+_NO_UNNAMED_FILES = {errno.EOPNOTSUPP, errno.ENOTSUP, errno.EISDIR, errno.EINVAL}
+
+
 def can_create_in(directory):
-    """None if a file can be created in ``directory`` (one is, and removed at once), else why
-    not: what the operating system said (a read-only or pseudo file system such as /proc, no
-    permission, no space)."""
+    """None if a file can be created in ``directory`` (one is, and goes at once), else why not:
+    what the operating system said (a read-only or pseudo file system such as /proc, no
+    permission, no space).
+
+    The probe leaves nothing that a later run would not remove, even when the process is killed
+    outright (SIGKILL) as it probes. Where the file system makes unnamed files (Linux's
+    O_TMPFILE: ext4, xfs, btrfs, tmpfs, ...), the probe is one: it never has a name, and goes
+    with its descriptor, however the process ends. Elsewhere the probe is a journal, as a run
+    writes beside its files, which a later run removes once this process is gone; only a kill
+    in the instant between the journal's name and its first line leaves it empty, and so
+    unproven and kept, as for any run's journal there."""
+    unnamed = getattr(os, "O_TMPFILE", None)
+    if unnamed is not None:
+        try:
+            os.close(os.open(directory, unnamed | os.O_WRONLY, 0o600))
+        except OSError as error:
+            if error.errno not in _NO_UNNAMED_FILES:
+                return error.strerror or type(error).__name__
+        else:
+            return None
     try:
-        handle, temporary = tempfile.mkstemp(dir=directory, prefix=_temporary_prefix(), suffix=".tmp")
-        os.close(handle)
-        os.remove(temporary)
+        _Journal(directory).close()
     except OSError as error:
         return error.strerror or type(error).__name__
     return None
@@ -234,14 +264,16 @@ class Outputs:
         """A temporary path to write ``path``'s content to; it takes ``path``'s place at
         ``commit``."""
         path = os.fspath(path)
-        temporary = self._temporary_in(os.path.dirname(os.path.abspath(path)), os.path.splitext(path)[1])
+        with _naming(path):
+            temporary = self._temporary_in(os.path.dirname(os.path.abspath(path)), os.path.splitext(path)[1])
         self._staged.append([temporary, path, replace])
         return temporary
 
     def stage_new(self, stem, extension=".png", directory="."):
         """A temporary path whose content takes, at ``commit``, the first of ``stem.png``,
         ``stem-2.png``, ... in ``directory`` that no file has (``placed`` says which)."""
-        temporary = self._temporary_in(os.path.abspath(directory), extension)
+        with _naming(os.path.join(directory, stem) + extension):
+            temporary = self._temporary_in(os.path.abspath(directory), extension)
         self._staged.append([temporary, (os.path.join(directory, stem), extension), False])
         return temporary
 
@@ -249,9 +281,21 @@ class Outputs:
         """A new temporary directory beside ``path``, which takes the name ``path`` (which must
         not exist) at ``commit``."""
         path = os.fspath(path)
-        temporary = self._temporary_in(os.path.dirname(os.path.abspath(path)), "", make=tempfile.mkdtemp)
+        with _naming(path):
+            temporary = self._temporary_in(os.path.dirname(os.path.abspath(path)), "", make=tempfile.mkdtemp)
         self._staged.append([temporary, path, False])
         return temporary
+
+    def destination_of(self, path):
+        """The path the user gave whose staged temporary is, or holds, ``path`` (None if no
+        staged temporary does)."""
+        if not isinstance(path, (str, bytes, os.PathLike)):
+            return None
+        path = os.path.abspath(os.fsdecode(path))
+        for temporary, destination, _ in self._staged:
+            if path == temporary or path.startswith(temporary + os.sep):
+                return destination if isinstance(destination, str) else "".join(destination)
+        return None
 
     def placed(self, temporary):
         """Where the committed ``temporary`` was put."""
@@ -329,25 +373,60 @@ class Outputs:
         done.clear()
 
     def discard(self):
-        """Remove every staged temporary file that was not committed."""
+        """Remove every staged temporary file that was not committed. One that cannot be
+        removed (its directory made read-only meanwhile, say) keeps its journal, so that the
+        next run that writes there removes it: an error here would hide the one that stopped
+        the run, and name a temporary file."""
         import shutil
 
+        left = set()
         for temporary, _, _ in self._staged:
-            with contextlib.suppress(FileNotFoundError):
+            try:
                 shutil.rmtree(temporary) if os.path.isdir(temporary) else os.remove(temporary)
+            except FileNotFoundError:
+                pass
+            except OSError:
+                left.add(os.path.dirname(temporary))
         self._staged = []
-        self._close_journals()
+        self._close_journals(keep=left)
 
-    def _close_journals(self):
-        for journal in self._journals.values():
-            journal.close()
+    def _close_journals(self, keep=()):
+        for directory, journal in self._journals.items():
+            journal.close(remove=directory not in keep)
         self._journals = {}
 
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, kind, error, traceback):
+        # Writing a staged temporary file failed (a full disk, its directory removed): the error
+        # names the temporary, which the user never gave and which is gone by now; say the path
+        # the user gave instead.
+        destination = None
+        if isinstance(error, OSError) and not isinstance(error, OutputStreamError):
+            destination = self.destination_of(error.filename) or self.destination_of(error.filename2)
         self.discard()
+        if destination is not None:
+            raise _named(destination, error) from None
+
+
+def _named(path, error):
+    """``error``, an ``OSError`` about a temporary file or a journal beside ``path``, as one
+    about ``path``, the path the user gave."""
+    reason = error.strerror or type(error).__name__
+    if not reason.endswith(_NOTHING_CHANGED):
+        reason += _NOTHING_CHANGED
+    return OSError(error.errno, reason, path)
+
+
+@contextlib.contextmanager
+def _naming(path):
+    """An ``OSError`` in the block (making a temporary file or a journal beside ``path``) names
+    ``path``, never the temporary file or journal."""
+    try:
+        yield
+    except OSError as error:
+        raise _named(path, error) from None
 
 
 def _identity(path):
@@ -481,15 +560,17 @@ def save_model(module, signatures, path):
     parent = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(parent):
         raise ValueError(f"export path {path!r}: the directory {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise ValueError(f"export path {path!r}: cannot write to the directory {parent}")
+    problem = can_create_in(parent)  # os.access says yes to root, even for /proc
+    if problem:
+        raise ValueError(f"export path {path!r}: cannot write to the directory {parent} ({problem})")
     with Outputs() as outputs:
         temporary = outputs.stage_directory(path)
         try:
             tf.saved_model.save(module, temporary, signatures=signatures)
         except tf.errors.OpError as error:  # a full disk, say: TensorFlow's words, not its traceback
+            reason = _tensorflow_reason(error.message, temporary)
             raise OSError(
-                f"export path {path!r}: the SavedModel could not be written ({error.message}); nothing was written"
+                f"export path {path!r}: the SavedModel could not be written ({reason}); nothing was written"
             ) from None
         try:
             outputs.commit()
@@ -516,3 +597,16 @@ def write_npy_batches(temporary, batches, dtype="<i4"):
         handle.seek(header_at)
         np.lib.format.write_array_header_2_0(handle, {"descr": dtype, "fortran_order": False, "shape": (count,)})
     return count
+
+
+def _tensorflow_reason(message, temporary):
+    """What TensorFlow's ``message`` says went wrong, without the names of temporary files: its
+    file errors read ``FILE; REASON``, and FILE is one of its own temporary files inside ours
+    (``variables_temp/part-...tempstate123``, ``saved_model.pb.tmp123``), which the user never
+    gave; nor its function and op names."""
+    message = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", message)
+    message = re.sub(r"\s*\[Op:[^\]]*\]\s*$", "", message).strip()
+    where, separator, reason = message.rpartition("; ")
+    if separator and temporary in where:
+        return reason
+    return message.replace(temporary + os.sep, "").replace(temporary, "the SavedModel's directory")

@@ -411,6 +411,7 @@ class Reporter:
             [run.start_inertia, *run.inertias],
             true_centroids=data.fitted(data.true_centroids),
             projection=projection,
+            staged=True,  # ``path`` is this run's staged temporary file: not staged again
         )
         return len(frames)
 

@@ -48,6 +48,10 @@ SEED_LIMIT = 2**63
 # Without --tolerance the command runs exactly --iterations iterations and keeps every one's
 # history (for --output and --animate): 2**31 of them would never finish, so they are refused.
 ITERATION_LIMIT = 2**31
+# Every start is a whole fit (about 2 ms on the lesson's blobs, far more on real data), and the
+# starts' centroids are all drawn before the first: --n-init 10**11 would never end, so --n-init
+# is kept below this.
+N_INIT_LIMIT = 100_000
 FLOAT32_MAX = 3.4028234663852886e38
 # The most values (samples x features) the lesson's blobs may have: 256 MiB of float32. Checked
 # before they are generated, so that a typo in --n-clusters is refused at once.
@@ -135,10 +139,10 @@ def build_parser():
     )
     add(
         "--n-init",
-        type=_integer_at_least(1),
+        type=_integer_at_least(1, below=N_INIT_LIMIT),
         metavar="N",
         help="starts, the one with the lowest inertia kept (default 1 for one cluster count, as in the lesson; "
-        "10 per count with A:B)",
+        f"10 per count with A:B); fewer than {N_INIT_LIMIT:,}",
     )
     add(
         "--seed",
@@ -209,7 +213,7 @@ def build_parser():
     data.add_argument(
         "--delimiter",
         metavar="CHAR",
-        help="the table's delimiter, one character (\\t for a tab; a space for any run of blanks). Default: a tab "
+        help="the table's delimiter, one ASCII character (\\t for a tab; a space for any run of blanks). Default: a tab "
         "for .tsv, else detected",
     )
     data.add_argument("--decimal", default=".", metavar="CHAR", help="the decimal mark (default '.'; ',' for 1,5)")

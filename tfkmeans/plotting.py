@@ -299,6 +299,7 @@ def animate(
     true_centroids=None,
     feature_names=None,
     projection=None,
+    staged=False,
 ):
     """Write a GIF with one frame per iteration (frame 0: the initial centroids), whole or not at all.
 
@@ -312,9 +313,11 @@ def animate(
     inertias : list of floats, one per frame
     projection : Projection, optional
         What to plot of many features (default: the first two).
+    staged : bool, default False
+        ``path`` is a temporary file that the caller staged (``_output.Outputs.stage``) and
+        puts in place itself: it is written as it is, not staged a second time.
     """
     import matplotlib.pyplot as plt
-    from matplotlib.animation import FuncAnimation, PillowWriter
 
     samples = np.asarray(samples)
     projection = projection or Projection(samples.shape[1], feature_names)
@@ -345,12 +348,38 @@ def animate(
         # The text differs from frame to frame, so no frame is merged into the next in the GIF.
         label = "initial centroids" if frame == 0 else f"iteration {frame}"
         ax.set_title(f"k-means, {label}: inertia {inertias[frame]:,.1f}")
-        return [points, markers, *lines]
 
-    animation = FuncAnimation(figure, draw, frames=len(centroid_history), blit=False)
-    with atomic_write(path) as temporary:
-        animation.save(temporary, writer=PillowWriter(fps=2))
-    plt.close(figure)
+    try:
+        if staged:
+            _write_gif(figure, draw, len(centroid_history), path)
+        else:
+            with atomic_write(path) as temporary:
+                _write_gif(figure, draw, len(centroid_history), temporary)
+    finally:
+        plt.close(figure)
+
+
+def _write_gif(figure, draw, n_frames, path, fps=2):
+    """``draw(frame)`` for each frame and the figure grabbed, then the GIF written to ``path``.
+
+    What ``FuncAnimation.save`` does, but for its ``finally``, which writes the file however the
+    frames stopped: stopped by a signal or Ctrl-C before the first frame was grabbed, that fails
+    with an ``IndexError`` of its own, which hid the signal (a traceback rather than the run's
+    one line and exit status). Here the file is written only once every frame is drawn."""
+    import matplotlib
+    from matplotlib.animation import PillowWriter
+
+    dpi = matplotlib.rcParams["savefig.dpi"]
+    writer = PillowWriter(fps=fps)
+    try:
+        writer.setup(figure, path, dpi=figure.dpi if dpi == "figure" else dpi)
+    except FileNotFoundError as error:  # matplotlib checks that the directory exists, and names it
+        raise FileNotFoundError(error.errno, error.strerror, os.fspath(path)) from None
+    with matplotlib.rc_context({"savefig.bbox": None}):  # as FuncAnimation.save: one frame size
+        for frame in range(n_frames):
+            draw(frame)
+            writer.grab_frame()
+    writer.finish()
 
 
 def inertia_label(standardized=False):
