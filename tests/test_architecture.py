@@ -16,7 +16,7 @@ READERS_AND_WRITERS = {"_input", "_output"}
 KERNELS = {"_geometry", "_adapter", "_dense", "_sparse", "_loop", "_seeding", "_minibatch"}
 DISPATCHER = {"_dispatch"}
 HOST = {"_samples", "_stream"}
-ESTIMATORS = {"_kmeans", "_bisect_k_means", "_functions", "_serving", "datasets", "plotting"}
+ESTIMATORS = {"_kmeans", "_bisect_k_means", "_spherical_k_means", "_functions", "_serving", "datasets", "plotting"}
 COMMAND = ["_report", "_command", "cli"]  # each below the next
 TOP = {"__init__", "__main__"}
 

@@ -193,6 +193,7 @@ BAD_FILES = {
     "nan.csv": "1,2\nnan,4\n",
     "inf.csv": "1,2\n3,inf\n",
     "two_rows.csv": "1,2\n3,4\n",
+    "zero_row.csv": "a,b\n1,2\n0,0\n3,4\n5,1\n",
     "data.dat": "1,2\n",
 }
 
@@ -212,6 +213,8 @@ BAD_RUNS = [
     (["--data", "hole.csv", "--missing", "drop", "--n-clusters", "2"], "1 samples is fewer than --n-clusters 2"),
     (["--columns", "a"], "--columns reads your own data, so it goes with --data"),
     (["--n-clusters", "5:3"], "a range A:B needs A < B"),
+    (["--metric", "manhattan"], "argument --metric: invalid choice: 'manhattan' (choose from 'euclidean', 'cosine')"),
+    (["--data", "zero_row.csv", "--metric", "cosine"], "--metric cosine: 1 row is all zeros (the first: data row 2)"),
     (["--n-clusters", "2:4", "--animate", "k.gif"], "--animate goes with one cluster count, not a range"),
     (["--data", "two_rows.csv", "--delimiter", "ab"], "--delimiter 'ab': the delimiter must be one character"),
     (["--data", "empty.csv"], "empty.csv: the file is empty"),
@@ -838,3 +841,72 @@ def test_an_error_quotes_a_bounded_part_of_what_it_was_given(cli, tmp_path, file
     (line,) = error_lines(finished.stderr)
     assert len(line) < 1000, line[:2000]
     assert "characters)" in line or "..." in line, line
+
+
+# --- cosine geometry (--metric cosine) -------------------------------------------------------
+
+
+def unit(rows):
+    rows = np.asarray(rows, np.float64)
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("init", ["random", "k-means++"])
+def test_metric_cosine_converges_to_a_fixed_point_of_spherical_k_means(cli, tmp_path, init):
+    """Run to convergence, the result is a fixed point of the paper's two steps, computed here by
+    hand on the iris rows scaled to unit length: every row's cluster is its centroid of largest
+    cosine similarity, and every centroid is its cluster's mean scaled to unit length. The
+    inertia is the sum of 1 - cos."""
+    finished = cli(
+        "--data", REPO / "data" / "iris.csv", "--metric", "cosine", "--init", init, "--tolerance", "0",
+        "--iterations", "100", "--output", "o.json", "--save", "f.png",
+    )  # fmt: skip
+    assert finished.returncode == 0, finished.stderr
+    assert "Each row scaled to unit length (--metric cosine)" in finished.stdout
+    result = strict_json(tmp_path / "o.json")
+    assert result["settings"]["metric"] == "cosine" and result["converged"]
+    X = unit(load_samples(REPO / "data" / "iris.csv"))
+    centroids, labels = np.array(result["centroids"]), np.array(result["nearest_indices"])
+    np.testing.assert_allclose(np.linalg.norm(centroids, axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_array_equal(labels, np.argmax(X @ centroids.T, axis=1))
+    means = unit([X[labels == j].mean(axis=0) for j in range(3)])
+    np.testing.assert_allclose(centroids, means, atol=1e-5)
+    cosine_distances = 1.0 - np.sum(X * unit(centroids)[labels], axis=1)  # the cosine, not a float32 rounding of it
+    assert result["inertia"][-1] == pytest.approx(cosine_distances.sum(), rel=1e-5)
+
+
+def test_metric_cosine_streamed_is_spherical_k_means_from_the_same_start(cli, tmp_path):
+    """A streamed file in cosine geometry gives SphericalKMeans' centres and labels from the
+    start the stream chose (written in the JSON), and its labels file holds every row's."""
+    from tfkmeans import SphericalKMeans
+
+    rng = np.random.default_rng(3)
+    directions = unit(rng.normal(size=(4, 5)))
+    X = directions[rng.integers(0, 4, 6000)] * rng.uniform(1, 100, (6000, 1)) + rng.normal(0, 5, (6000, 5))
+    np.save(tmp_path / "x.npy", X.astype(np.float32))
+    finished = cli(
+        "--data", "x.npy", "--stream", "--metric", "cosine", "--n-clusters", "4", "--tolerance", "0",
+        "--iterations", "50", "--output", "o.json", "--labels", "l.npy", "--save", "f.png",
+    )  # fmt: skip
+    assert finished.returncode == 0, finished.stderr
+    result = strict_json(tmp_path / "o.json")
+    start = np.array(result["initial_centroids"], np.float32)
+    model = SphericalKMeans(4, init=start, n_init=1, tol=0, max_iter=50).fit(X.astype(np.float32))
+    np.testing.assert_allclose(result["centroids"], model.cluster_centers_, atol=1e-5)
+    np.testing.assert_array_equal(np.load(tmp_path / "l.npy"), model.labels_)
+
+
+def test_metric_cosine_chooses_k_by_the_cosine_silhouette(cli, tmp_path):
+    from sklearn.metrics import silhouette_score
+
+    finished = cli(
+        "--data", REPO / "data" / "iris.csv", "--metric", "cosine", "--n-clusters", "2:3", "--n-init", "2",
+        "--output", "o.json", "--labels", "l.npy", "--save", "f.png",
+    )  # fmt: skip
+    assert finished.returncode == 0, finished.stderr
+    result = strict_json(tmp_path / "o.json")
+    X = unit(load_samples(REPO / "data" / "iris.csv"))
+    labels = np.load(tmp_path / "l.npy")
+    chosen = [entry for entry in result["sweep"] if entry["n_clusters"] == result["chosen_n_clusters"]][0]
+    assert chosen["silhouette"] == pytest.approx(silhouette_score(X, labels, metric="cosine"), abs=1e-6)
+    assert chosen["silhouette"] != pytest.approx(silhouette_score(X, labels), abs=1e-3)  # not the Euclidean one

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import REPO, run_python
 
-MODULES = ["tfkmeans._kmeans", "tfkmeans._bisect_k_means", "tfkmeans._functions"]
+MODULES = ["tfkmeans._kmeans", "tfkmeans._bisect_k_means", "tfkmeans._spherical_k_means", "tfkmeans._functions"]
 
 # The two commands CI runs from a fresh clone: the README must show them exactly so.
 SETUP_COMMANDS = [

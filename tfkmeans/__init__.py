@@ -1,8 +1,8 @@
 """tfkmeans: k-means for TensorFlow 2.
 
 Where the lesson "Clustering and k-means" (LearningTensorFlow.com) ends: scikit-learn's k-means
-family (``KMeans``, ``MiniBatchKMeans``, ``BisectingKMeans``, ``k_means``, ``kmeans_plusplus``)
-computed by TensorFlow, dense or sparse, in memory, streamed from ``tf.data`` or shared out by
+family (``KMeans``, ``MiniBatchKMeans``, ``BisectingKMeans``, ``k_means``, ``kmeans_plusplus``),
+and spherical k-means for cosine geometry (``SphericalKMeans``), computed by TensorFlow, dense or sparse, in memory, streamed from ``tf.data`` or shared out by
 ``tf.distribute``; SavedModel export; and your own data on the command line (``tfkmeans``).
 
 TensorFlow is imported on first use of a name below, not on ``import tfkmeans``, so that the
@@ -20,6 +20,7 @@ __all__ = [
     "KMeans",
     "KMeansResult",
     "MiniBatchKMeans",
+    "SphericalKMeans",
     "assign",
     "inertia",
     "k_means",
@@ -37,6 +38,7 @@ _PUBLIC = {
     "KMeans": "._kmeans",
     "KMeansResult": "._functions",
     "MiniBatchKMeans": "._kmeans",
+    "SphericalKMeans": "._spherical_k_means",
     "assign": "._functions",
     "inertia": "._functions",
     "k_means": "._kmeans",
@@ -52,6 +54,7 @@ if typing.TYPE_CHECKING:  # what static readers (type checkers, the API referenc
     from ._functions import KMeansResult, assign, inertia, kmeans, random_centroids
     from ._input import DataError, load_samples
     from ._kmeans import KMeans, MiniBatchKMeans, k_means, kmeans_plusplus
+    from ._spherical_k_means import SphericalKMeans
     from .datasets import lesson_blobs
 
 

@@ -36,6 +36,7 @@ class Data:
     table_format: dict = None  # a table's delimiter (given or detected), decimal mark and encoding
     truth: "TrueLabels" = None  # --true-labels: the table's own label of each sample
     streamed: bool = False  # samples is a uniform sample of a file streamed a batch at a time
+    unit_rows: bool = False  # --metric cosine: each sample scaled to unit length (after standardizing)
 
     def standardize(self):
         self.mean = self.samples.mean(axis=0, dtype=np.float64)
@@ -44,17 +45,41 @@ class Data:
         self.samples = ((self.samples - self.mean) / self.scale).astype(np.float32)
         self.standardized = True
 
+    def to_unit_rows(self):
+        """Each sample scaled to unit length (cosine geometry). A row of zeros has no direction:
+        a UsageError names the first, by its row of the file."""
+        from ._geometry import unit_rows
+
+        zero = np.flatnonzero(~np.any(self.samples != 0, axis=1))
+        if zero.size:
+            row = int(zero[0] if self.rows is None else self.rows[zero[0]]) + 1
+            where = "sample" if self.source and "generated" in self.source else "data row"
+            raise UsageError(
+                f"--metric cosine: {zero.size:,} {'row is' if zero.size == 1 else 'rows are'} all zeros (the first: "
+                f"{where} {row:,}{', after standardizing' if self.standardized else ''}), and a row of zeros has "
+                "no direction; leave such rows out"
+            )
+        self.samples = unit_rows(self.samples)
+        self.unit_rows = True
+
     def in_units(self, points):
-        """Points from k-means' space back into the data's own units."""
+        """Points from k-means' space back into the data's own units. Unit rows have no units to
+        go back to: their centroids are directions, given as they are."""
+        if self.unit_rows:
+            return np.asarray(points)
         if self.standardized:
             return np.asarray(points, np.float64) * self.scale + self.mean
         return np.asarray(points)
 
     def fitted(self, points):
         """Points in the data's own units (the lesson's true centroids) in k-means' space."""
-        if points is None or not self.standardized:
+        if points is None:
             return points
-        return (np.asarray(points, np.float64) - self.mean) / self.scale
+        if self.standardized:
+            points = (np.asarray(points, np.float64) - self.mean) / self.scale
+        if self.unit_rows:
+            points = np.asarray(points, np.float64) / np.linalg.norm(points, axis=1, keepdims=True)
+        return points
 
     def per_row(self, labels, missing=-1):
         """One label per data row of the file, ``missing`` for rows left out."""
@@ -224,6 +249,8 @@ def load(settings, set_aside=()):
     data.plot_columns = plot_columns(settings, data.feature_names)
     if settings.standardize:
         data.standardize()
+    if settings.metric == "cosine":
+        data.to_unit_rows()
     return data
 
 
@@ -304,8 +331,15 @@ def starts(settings, samples, n_clusters):
         if settings.init == "random":
             chosen.append(_functions.random_centroids(samples, n_clusters, seed))
         else:
-            chosen.append(_functions.plusplus(samples, n_clusters, seed))
+            chosen.append(_functions.plusplus(samples, n_clusters, seed, geometry=geometry(settings)))
     return chosen
+
+
+def geometry(settings):
+    """The geometry ``--metric`` names (``_geometry``)."""
+    from ._geometry import COSINE, SQUARED_EUCLIDEAN
+
+    return COSINE if settings.metric == "cosine" else SQUARED_EUCLIDEAN
 
 
 def single_run(settings, data, n_clusters=None, keep_centroids=None):
@@ -319,7 +353,7 @@ def single_run(settings, data, n_clusters=None, keep_centroids=None):
     best = None
     for index, start in enumerate(starts(settings, data.samples, n_clusters)):
         result = _functions.lloyd_with_history(
-            data.samples, start, settings.iterations, settings.tolerance, keep_centroids
+            data.samples, start, settings.iterations, settings.tolerance, keep_centroids, geometry(settings)
         )
         if best is None or result.inertias[-1] < best.inertias[-1]:
             best = SingleRun(
@@ -358,7 +392,11 @@ def sweep(settings, data, progress=None):
         distinct = fit.n_distinct
         silhouette = None
         if 2 <= n_clusters < samples.shape[0] and distinct > 1:
-            silhouette = float(silhouette_score(samples, labels, sample_size=sample_size, random_state=settings.seed))
+            silhouette = float(
+                silhouette_score(
+                    samples, labels, metric=settings.metric, sample_size=sample_size, random_state=settings.seed
+                )
+            )
         entries.append(
             {
                 "n_clusters": n_clusters,
@@ -441,9 +479,16 @@ def stream(settings, reporter):
         consistency = consistency.rows_only()
         data.samples = ((survey.sample - data.mean) / data.scale).astype(np.float32)
         reporter.describe_standardized()
-    offset = data.samples.mean(axis=0, dtype=np.float64)  # the sample's mean: close to the data's, for precision
+    shape = geometry(settings)
+    if settings.metric == "cosine":  # every batch's rows scaled to unit length as it comes
+        dataset = dataset.map(shape.prepare_batch)
+        consistency = consistency.rows_only()
+        data.to_unit_rows()
+        reporter.describe_unit_rows()
+    # The sample's mean: close to the data's, for precision (unit rows need no shift).
+    offset = data.samples.mean(axis=0, dtype=np.float64) if shape.centred else np.zeros(len(names))
     start = starts(settings, data.samples, settings.n_clusters)[0]
-    passes = _stream.Passes(dataset, consistency=consistency)
+    passes = _stream.Passes(dataset, consistency=consistency, geometry=shape)
     bar = reporter.progress(range(settings.iterations), "passes over the file")
     history = []
 
@@ -483,6 +528,7 @@ def stream(settings, reporter):
         initial_centroids=start,
         centroids=centroids,
         labels=assign(data.samples, centroids.astype(data.samples.dtype))[0],  # the sample's, for the figure
+        # (the nearest by squared Euclidean distance is the nearest by cosine on unit rows)
         start_inertia=float("nan"),
         inertias=result.inertias,
         shifts=result.shifts,

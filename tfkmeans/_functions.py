@@ -224,13 +224,14 @@ def random_centroids(samples, n_clusters, seed=None, *, sample_weight=None):
     return samples[_seeding.choose_random_indices(samples.shape[0], n_clusters, seed, weights)]
 
 
-def plusplus(samples, n_clusters, seed, n_local_trials=1):
+def plusplus(samples, n_clusters, seed, n_local_trials=1, geometry=SQUARED_EUCLIDEAN):
     """The lesson's way of writing k-means++ for the command line and ``random_centroids``'
-    companions: checked samples in, the chosen samples out (plain k-means++ by default)."""
+    companions: checked samples in, the chosen samples out (plain k-means++ by default), drawn
+    by ``geometry``'s distance (the rows as it takes them)."""
     samples = as_samples(samples)
     check_n_clusters(n_clusters, samples)
     seed = _fresh_if_none(check_seed(seed))
-    data = Samples(samples)
+    data = Samples(samples, geometry=geometry)
     indices = data.run(
         _seeding.plusplus,
         None,

@@ -66,6 +66,8 @@ class Reporter:
         self.say(*data.notes)
         if data.standardized:
             self.describe_standardized()
+        if data.unit_rows:
+            self.describe_unit_rows()
         if data.truth is not None:
             truth = data.truth
             unlabelled = len(truth.labelled) - truth.n_labelled
@@ -84,8 +86,13 @@ class Reporter:
         )
 
     def describe_standardized(self):
+        units = "directions of unit length" if self.settings.metric == "cosine" else "in the data's units"
+        self.say(f"Each column standardized to mean 0 and standard deviation 1; centroids below are {units}.")
+
+    def describe_unit_rows(self):
         self.say(
-            "Each column standardized to mean 0 and standard deviation 1; centroids below are in the data's units."
+            "Each row scaled to unit length (--metric cosine): clusters by cosine similarity, centroids are "
+            "directions of unit length, and the inertia sums cosine distances, 1 - cos."
         )
 
     def centroids(self, title, points, data, indent="  "):
@@ -213,6 +220,7 @@ class Reporter:
             if not settings.sweep
             else [settings.n_clusters.start, settings.n_clusters.stop - 1],
             "init": settings.init,
+            "metric": settings.metric,
             "n_init": settings.n_init,
             "seed": settings.seed,
             "iterations": settings.iterations,
@@ -364,7 +372,9 @@ class Reporter:
         """What the figure plots of ``plotted``, samples in k-means' space."""
         from .plotting import Projection
 
-        return Projection.choose(plotted, data.feature_names, data.plot_columns, standardized=data.standardized)
+        return Projection.choose(
+            plotted, data.feature_names, data.plot_columns, standardized=data.standardized, unit_rows=data.unit_rows
+        )
 
     def result_figure(self, data, run, shown, plotted, projection):
         """The samples ``shown`` (``plotted``: those samples, in k-means' space) by cluster, and
@@ -380,7 +390,9 @@ class Reporter:
             true_centroids=data.fitted(data.true_centroids),
             projection=projection,
             standardized=data.standardized,
-            title=f"k-means after {run.n_iterations} iterations ({self.settings.init} start)"
+            metric=self.settings.metric,
+            title=("spherical k-means" if self.settings.metric == "cosine" else "k-means")
+            + f" after {run.n_iterations} iterations ({self.settings.init} start)"
             + ("" if n == total else f"; {n:,} of {total:,} samples shown"),
         )
 
@@ -395,6 +407,7 @@ class Reporter:
             result.entries,
             title=f"Choosing k on {source}: {self.settings.n_init} starts per k",
             standardized=data.standardized,
+            metric=self.settings.metric,
         )
 
     def animation(self, data, run, shown, plotted, projection, path):

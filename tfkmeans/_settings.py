@@ -27,6 +27,7 @@ class Settings:
     streaming: bool = False
     n_clusters: object = 3  # an int, or a range of them (a sweep)
     init: str = "random"
+    metric: str = "euclidean"  # or "cosine": spherical k-means on rows of unit length
     n_init: int = 1
     seed: int = 700
     iterations: int = 10

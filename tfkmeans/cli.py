@@ -138,6 +138,14 @@ def build_parser():
         "'k-means++' seeding (also spelled kmeans++); both use --seed",
     )
     add(
+        "--metric",
+        choices=["euclidean", "cosine"],
+        default="euclidean",
+        help="what near means: 'euclidean' (k-means, default) or 'cosine' (spherical k-means, for text and "
+        "embeddings: each row scaled to unit length, each centroid the unit-length mean of its cluster, the "
+        "inertia a sum of cosine distances 1 - cos); a row of zeros has no direction and is refused",
+    )
+    add(
         "--n-init",
         type=_integer_at_least(1, below=N_INIT_LIMIT),
         metavar="N",
@@ -295,6 +303,7 @@ def parse(argv):
         standardize=args.standardize,
         n_clusters=args.n_clusters,
         init=args.init,
+        metric=args.metric,
         seed=args.seed,
         tolerance=args.tolerance,
         output=args.output,

@@ -20,7 +20,8 @@ class Projection:
     """What a figure plots of points with many features: two of the features, or the first two
     principal components of the samples. Call it on points (..., n_features) for their (x, y);
     ``labels`` are the axes' labels. ``standardized``: the points are standardized values
-    (mean 0, standard deviation 1 in each feature), and the labels say so."""
+    (mean 0, standard deviation 1 in each feature), and the labels say so; ``unit_rows``: each
+    sample was scaled to unit length (cosine geometry), and the labels say that too."""
 
     def __init__(
         self,
@@ -31,24 +32,30 @@ class Projection:
         mean=None,
         labels=None,
         standardized=False,
+        unit_rows=False,
     ):
         self.n_features = n_features
         self.columns = columns
         self.components, self.mean = components, mean
         if labels is None:
-            labels = axis_labels(n_features, feature_names, columns, standardized)
+            labels = axis_labels(n_features, feature_names, columns, standardized, unit_rows)
         self.labels = labels
 
     @classmethod
-    def choose(cls, samples, feature_names=None, columns=None, standardized=False):
+    def choose(cls, samples, feature_names=None, columns=None, standardized=False, unit_rows=False):
         """``columns`` (two positions) if given; the features themselves when there are at most
         two; else the samples' first two principal components."""
         samples = np.asarray(samples)
         n_features = samples.shape[1]
         if columns is not None or n_features <= 2:
-            return cls(n_features, feature_names, columns, standardized=standardized)
+            return cls(n_features, feature_names, columns, standardized=standardized, unit_rows=unit_rows)
         mean, components, shares = principal_components(samples, 2)
-        of = " of the standardized features" if standardized else ""
+        of = {
+            (False, False): "",
+            (True, False): " of the standardized features",
+            (False, True): " of the rows scaled to unit length",
+            (True, True): " of the standardized rows scaled to unit length",
+        }[bool(standardized), bool(unit_rows)]
         labels = tuple(f"principal component {i + 1}{of} ({shares[i]:.0%} of the variance)" for i in range(2))
         return cls(n_features, feature_names, components=components, mean=mean, labels=labels)
 
@@ -175,12 +182,14 @@ def plot_coordinates(points):
     return points[..., 0], points[..., 1]
 
 
-def axis_labels(n_features, feature_names=None, columns=None, standardized=False):
+def axis_labels(n_features, feature_names=None, columns=None, standardized=False, unit_rows=False):
     """Labels for the x and y axes of ``plot_coordinates``' points (or of the two ``columns``);
-    ``standardized``: each says that its values are standardized."""
+    ``standardized``: each says that its values are standardized; ``unit_rows``: that they are
+    a sample's values scaled to unit length."""
     names = list(feature_names) if feature_names is not None else [f"feature {j}" for j in range(n_features)]
-    if standardized:
-        names = [f"{name} (standardized)" for name in names]
+    how = [word for word, used in (("standardized", standardized), ("of a unit row", unit_rows)) if used]
+    if how:
+        names = [f"{name} ({', '.join(how)})" for name in names]
     if columns is not None:
         return names[columns[0]], names[columns[1]]
     if n_features == 1:
@@ -262,9 +271,11 @@ def plot_result(
     title=None,
     projection=None,
     standardized=False,
+    metric="euclidean",
 ):
     """The final figure: samples coloured by cluster beside the inertia after each iteration.
-    ``standardized``: everything given is in standardized values, and the inertia's label says so."""
+    ``standardized``: everything given is in standardized values, and the inertia's label says
+    so; ``metric``: "euclidean" or "cosine", what the inertia sums."""
     import matplotlib.pyplot as plt
 
     projection = projection or Projection(np.shape(samples)[1], feature_names)
@@ -275,7 +286,7 @@ def plot_result(
     iterations = np.arange(1, len(inertias) + 1)
     inertia_axes.plot(iterations, inertias, "o-", color="tab:blue")
     inertia_axes.set_xlabel("iteration")
-    inertia_axes.set_ylabel(inertia_label(standardized))
+    inertia_axes.set_ylabel(inertia_label(standardized, metric))
     inertia_axes.set_title("Inertia after each iteration")
     inertia_axes.set_xticks(iterations if len(iterations) <= 20 else np.linspace(1, len(iterations), 11).round())
     inertia_axes.grid(alpha=0.3)
@@ -382,22 +393,26 @@ def _write_gif(figure, draw, n_frames, path, fps=2):
     writer.finish()
 
 
-def inertia_label(standardized=False):
-    return "inertia (within-cluster sum of squares" + (" of the standardized features)" if standardized else ")")
+def inertia_label(standardized=False, metric="euclidean"):
+    of = " of the standardized features" if standardized else ""
+    if metric == "cosine":
+        return f"inertia (sum of cosine distances, 1 - cos{of})"
+    return f"inertia (within-cluster sum of squares{of})"
 
 
-def plot_sweep(sweep, title=None, standardized=False):
+def plot_sweep(sweep, title=None, standardized=False, metric="euclidean"):
     """Inertia (the elbow) and silhouette score against the number of clusters, side by side.
 
     ``sweep`` is a list of ``{"n_clusters", "inertia", "silhouette"}`` (silhouette may be None);
-    ``standardized``: they were computed on standardized values, and the labels say so.
+    ``standardized``: they were computed on standardized values, and the labels say so;
+    ``metric``: "euclidean" or "cosine", the distance both are measured in.
     """
     import matplotlib.pyplot as plt
 
     counts = [entry["n_clusters"] for entry in sweep]
     figure, (inertia_axes, silhouette_axes) = plt.subplots(1, 2, figsize=(12, 4.8))
     inertia_axes.plot(counts, [entry["inertia"] for entry in sweep], "o-", color="tab:blue")
-    inertia_axes.set_ylabel(inertia_label(standardized))
+    inertia_axes.set_ylabel(inertia_label(standardized, metric))
     inertia_axes.set_title("Inertia: look for the elbow")
     scored = [(entry["n_clusters"], entry["silhouette"]) for entry in sweep if entry["silhouette"] is not None]
     if scored:
@@ -405,7 +420,10 @@ def plot_sweep(sweep, title=None, standardized=False):
         best = max(scored, key=lambda pair: pair[1])
         silhouette_axes.plot(*best, "o", markersize=14, markerfacecolor="none", markeredgecolor="k")
     silhouette_axes.set_ylabel(
-        "silhouette score (higher is better)" + (", on the standardized features" if standardized else "")
+        "silhouette score ("
+        + ("cosine, " if metric == "cosine" else "")
+        + "higher is better)"
+        + (", on the standardized features" if standardized else "")
     )
     silhouette_axes.set_title("Silhouette score")
     for ax in (inertia_axes, silhouette_axes):
