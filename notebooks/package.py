@@ -5,7 +5,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -18,7 +18,8 @@
 # [![Open In Colab][badge]][colab]
 #
 # Where the lesson ends: the package `tfkmeans` on data of your own. This notebook clusters the
-# iris flowers, compares several numbers of clusters, and exports the chosen model for serving.
+# iris flowers, compares several numbers of clusters, exports the chosen model for serving, and
+# clusters text in cosine geometry with `SphericalKMeans`.
 #
 # Repository: <https://github.com/OWNER/REPO>
 #
@@ -137,3 +138,50 @@ with tempfile.TemporaryDirectory() as scratch:
 print("cluster_index:   ", served["cluster_index"].numpy().tolist())
 print("model.predict:   ", model.predict(flowers.head()).tolist())
 print("squared_distance:", served["squared_distance"].numpy().astype(float).round(3).tolist())
+
+# %% [markdown]
+# ## Text, in cosine geometry
+#
+# Text is clustered by the direction of its TF-IDF row, not its length: spherical k-means
+# (`SphericalKMeans`) puts each row at the centre of largest cosine similarity, and keeps each
+# centre a direction of unit length. Here are the docstrings of Python's standard-library modules
+# (read from their source, nothing imported), clustered both ways, the four heaviest terms of
+# each cluster's centre beside its size. A docstring with none of the terms kept has no
+# direction, and is left out.
+
+# %%
+import ast
+import sysconfig
+
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from tfkmeans import SphericalKMeans
+
+stdlib = sysconfig.get_paths()["stdlib"]
+skip = {"site-packages", "test", "tests", "idlelib", "lib2to3", "__pycache__"}
+names, texts = [], []
+for folder, subfolders, files in os.walk(stdlib):
+    subfolders[:] = sorted(name for name in subfolders if name not in skip)
+    for file in sorted(name for name in files if name.endswith(".py")):
+        with open(os.path.join(folder, file), "rb") as source:
+            docstring = ast.get_docstring(ast.parse(source.read()))
+        module = os.path.relpath(os.path.join(folder, file[:-3]), stdlib).replace(os.sep, ".")
+        if docstring and not module.startswith("_"):
+            names.append(module.removesuffix(".__init__"))
+            texts.append(docstring)
+
+vectorizer = TfidfVectorizer(stop_words="english", max_df=0.2, min_df=3)
+X = vectorizer.fit_transform(texts)  # sparse, rows of unit length
+terms = vectorizer.get_feature_names_out()
+kept = X.getnnz(axis=1) > 0
+X, names = X[kept], [name for name, keep in zip(names, kept) if keep]
+
+for text_model in (
+    SphericalKMeans(n_clusters=10, n_init=10, random_state=0),
+    KMeans(n_clusters=10, n_init=10, random_state=0),
+):
+    text_model.fit(X)
+    print(type(text_model).__name__)
+    for j in np.argsort(-np.bincount(text_model.labels_, minlength=10))[:5]:
+        top = ", ".join(terms[np.argsort(text_model.cluster_centers_[j])[::-1][:4]])
+        print(f"  {np.sum(text_model.labels_ == j):3} docstrings: {top}")

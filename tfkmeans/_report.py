@@ -172,8 +172,9 @@ class Reporter:
         settings = self.settings
         counts = settings.n_clusters
         self.say(
-            f"Fitting k = {counts.start} to {counts.stop - 1}, {settings.n_init} starts each ({settings.init}, at most "
-            f"{settings.iterations} iterations, seed {settings.seed}); the silhouette score on "
+            f"Fitting k = {counts.start} to {counts.stop - 1}, {settings.n_init} starts each ({settings.init}, seed "
+            f"{settings.seed}; each until {_stop_rule(settings.tolerance)}, at most {settings.iterations} iterations); "
+            "the silhouette score on "
             + (
                 f"all {data.samples.shape[0]} samples"
                 if result.silhouette_sample_size == data.samples.shape[0]
@@ -445,6 +446,12 @@ def _agreement(truth, index, sweep=False):
     if index is None:
         return f"Adjusted Rand index against {truth.column!r}: none (no sample has a label)"
     return f"Adjusted Rand index against {truth.column!r}: {index:.3f} ({meaning})"
+
+
+def _stop_rule(tolerance):
+    if not tolerance:
+        return "no sample changes cluster"
+    return f"no centroid moves farther than {tolerance:g}"
 
 
 def _names(names, most=5):
