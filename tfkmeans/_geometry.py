@@ -31,8 +31,10 @@ class SquaredEuclidean:
 
     name = "sqeuclidean"
     centred = True
-    # What else than NaN or infinity makes a row unusable, for messages about a stream's batches.
+    # What else than NaN or infinity makes a row unusable, for messages about a stream's batches,
+    # and whether values can be so large that squared distances overflow.
     unusable = ""
+    overflows = True
 
     def prepare(self, X, copy=True):
         return X
@@ -60,18 +62,19 @@ class Cosine:
     name = "cosine"
     centred = False
     unusable = ", or a row of zeros (which has no direction, so cosine geometry cannot place it)"
+    overflows = False
 
-    def prepare(self, X, copy=True):
+    def prepare(self, X, copy=True, name="X"):
         """``X``'s rows scaled to unit length: a copy unless ``copy`` is False and ``X`` can be
-        scaled in place. A row of zeros has no direction: a ValueError names it."""
-        return unit_rows(X, copy)
+        scaled in place. A row of zeros has no direction: a ValueError names it (and ``name``)."""
+        return unit_rows(X, copy, name)
 
     def prepare_batch(self, batch):
-        """A batch's rows scaled to unit length (divided by their largest value first, so that
-        none overflows); a row of zeros becomes NaN, which every pass refuses."""
-        largest = tf.reduce_max(tf.abs(batch), axis=1, keepdims=True)
-        scaled = batch / largest
-        return scaled / tf.norm(scaled, axis=1, keepdims=True)
+        """A batch's rows scaled to unit length, as ``prepare`` scales them: in float64 from the
+        values exactly (``exact_float64``), each row divided by its largest value first, so that
+        none overflows; a row of zeros becomes NaN, which every pass refuses."""
+        unit, _ = unit_rows_in_graph(batch)
+        return unit
 
     def finish(self, means, previous):
         """Each mean scaled to unit length; a mean of length 0 (its samples cancel out) has no
@@ -95,35 +98,64 @@ COSINE = Cosine()
 GEOMETRIES = {geometry.name: geometry for geometry in (SQUARED_EUCLIDEAN, COSINE)}
 
 
-def unit_rows(X, copy=True):
+def unit_rows(X, copy=True, name="X"):
     """A checked float array or CSR matrix ``X`` with each row divided by its length. Lengths are
     taken in float64 of rows first divided by their largest value, so that neither 1e200 nor
-    1e-200 overflows or vanishes. A row of zeros is a ValueError that names it."""
+    1e-200 overflows or vanishes, and every row is divided by its float64 length, in place or
+    not. A row of zeros is a ValueError that names it. A sparse matrix's duplicate entries are
+    summed first (they are one value), on a copy unless ``copy`` is False."""
     if sp.issparse(X):
         X = X.copy() if copy else X
+        X.sum_duplicates()
         rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
         values = np.abs(X.data.astype(np.float64))
         largest = np.zeros(X.shape[0])
         np.maximum.at(largest, rows, values)
-        _refuse_zero_rows(largest)
+        _refuse_zero_rows(largest, name)
         scaled = values / largest[rows]
         lengths = np.sqrt(np.bincount(rows, weights=scaled * scaled, minlength=X.shape[0])) * largest
-        X.data /= lengths[rows].astype(X.dtype)
+        np.divide(X.data, lengths[rows], out=X.data, casting="unsafe")
         return X
     largest = np.max(np.abs(X), axis=1, initial=0.0).astype(np.float64)
-    _refuse_zero_rows(largest)
+    _refuse_zero_rows(largest, name)
     lengths = np.linalg.norm(X / largest[:, None].astype(X.dtype), axis=1).astype(np.float64) * largest
     if copy or not X.flags.writeable:
         return (X / lengths[:, None]).astype(X.dtype)
-    X /= lengths[:, None].astype(X.dtype)
+    np.divide(X, lengths[:, None], out=X, casting="unsafe")  # in float64, as the copy is
     return X
 
 
-def _refuse_zero_rows(largest):
+def _refuse_zero_rows(largest, name="X"):
     zero = np.flatnonzero(largest == 0)
     if zero.size:
         rows = ", ".join(str(row) for row in zero[:5]) + (", ..." if zero.size > 5 else "")
         raise ValueError(
-            f"X has {zero.size} {'row' if zero.size == 1 else 'rows'} of zeros (row {rows}, counting from 0): "
+            f"{name} has {zero.size} {'row' if zero.size == 1 else 'rows'} of zeros (row {rows}, counting from 0): "
             "a row of zeros has no direction, so cosine geometry cannot place it; leave it out"
         )
+
+
+def exact_float64(values):
+    """A float tensor as float64, exactly, in the graph. TensorFlow's CPU kernels treat float32
+    values below the smallest normal number (about 1.2e-38) as zero, even when casting them, so
+    float32 is widened from its bits: a subnormal is its mantissa times 2**-149, which float64
+    holds exactly."""
+    if values.dtype != tf.float32:
+        return tf.cast(values, tf.float64)
+    bits = tf.bitcast(values, tf.int32)
+    exponent = tf.bitwise.bitwise_and(tf.bitwise.right_shift(bits, 23), 0xFF)
+    mantissa = tf.cast(tf.bitwise.bitwise_and(bits, 0x7FFFFF), tf.float64) * 2.0**-149
+    subnormal = tf.where(bits < 0, -mantissa, mantissa)
+    return tf.where(exponent == 0, subnormal, tf.cast(values, tf.float64))
+
+
+def unit_rows_in_graph(batch):
+    """A batch's rows scaled to unit length in the graph, in ``batch``'s dtype, and whether each
+    has a direction (a row of zeros, or one with a NaN or an infinity, has none: its values are
+    NaN)."""
+    wide = exact_float64(batch)
+    largest = tf.reduce_max(tf.abs(wide), axis=1, keepdims=True)
+    scaled = wide / largest
+    unit = scaled / tf.norm(scaled, axis=1, keepdims=True)
+    has_direction = tf.reduce_all(tf.math.is_finite(unit), axis=1)
+    return tf.cast(unit, batch.dtype), has_direction

@@ -11,7 +11,7 @@ written by ``_output.save_model``: whole or not at all.
 import numpy as np
 
 from . import _dense, _output, _precision
-from ._geometry import SQUARED_EUCLIDEAN
+from ._geometry import SQUARED_EUCLIDEAN, unit_rows_in_graph
 from ._tensorflow import tf
 
 
@@ -40,11 +40,9 @@ def export(centres, path, geometry=SQUARED_EUCLIDEAN):
     @tf.function(input_signature=[tf.TensorSpec([None, n_features], tf.float32, name="samples")])
     def serve(samples):
         usable = tf.reduce_all(tf.math.is_finite(samples), axis=1)
-        if not geometry.centred:  # cosine: unit rows; a row of zeros has no direction
-            largest = tf.reduce_max(tf.abs(samples), axis=1, keepdims=True)
-            usable = tf.logical_and(usable, largest[:, 0] > 0)
-            scaled = samples / tf.where(largest > 0, largest, tf.ones_like(largest))
-            samples = scaled / tf.maximum(tf.norm(scaled, axis=1, keepdims=True), tf.constant(1e-30))
+        if not geometry.centred:  # cosine: unit rows, as predict scales them; a row of zeros has no direction
+            samples, has_direction = unit_rows_in_graph(samples)
+            usable = tf.logical_and(usable, has_direction)
         clean = tf.where(usable[:, tf.newaxis], samples, tf.zeros_like(samples))
         largest = tf.reduce_max(tf.abs(clean - offsets[np.float32]))  # -inf for no samples
         nearest, squared, distance = tf.cond(

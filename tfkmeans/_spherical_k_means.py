@@ -134,12 +134,12 @@ class SphericalKMeans(KMeans):
 
     def _checked_init(self, X):
         init = super()._checked_init(X)
-        return self._geometry.prepare(init) if _is_array_like(init) else init
+        return self._geometry.prepare(init, name="init") if _is_array_like(init) else init
 
     def _init_centroids(self, X, x_squared_norms, init, random_state, sample_weight, **options):
         centres = super()._init_centroids(X, x_squared_norms, init, random_state, sample_weight, **options)
         if callable(init):
-            centres = self._geometry.prepare(check_array(centres, dtype=X.dtype))
+            centres = self._geometry.prepare(check_array(centres, dtype=X.dtype), name="the centres init returned")
         return centres
 
     def fit(self, X, y=None, sample_weight=None):

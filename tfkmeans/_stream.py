@@ -425,7 +425,8 @@ def _check_batches(first_bad, geometry, computed=True):
     distances), which values too large for their squares also make infinite."""
     first_bad = int(first_bad)
     if first_bad >= 0:
-        also = ", or values too large for k-means (their squared distances overflow)" if computed else ""
+        overflow = computed and geometry.overflows
+        also = ", or values too large for k-means (their squared distances overflow)" if overflow else ""
         raise ValueError(
             f"batch {first_bad} of the dataset (counting from 0) holds NaN or infinite values{geometry.unusable}{also}"
         )
