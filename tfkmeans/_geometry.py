@@ -99,30 +99,44 @@ GEOMETRIES = {geometry.name: geometry for geometry in (SQUARED_EUCLIDEAN, COSINE
 
 
 def unit_rows(X, copy=True, name="X"):
-    """A checked float array or CSR matrix ``X`` with each row divided by its length. Lengths are
-    taken in float64 of rows first divided by their largest value, so that neither 1e200 nor
-    1e-200 overflows or vanishes, and every row is divided by its float64 length, in place or
-    not. A row of zeros is a ValueError that names it. A sparse matrix's duplicate entries are
-    summed first (they are one value), on a copy unless ``copy`` is False."""
+    """A checked float array or CSR matrix ``X`` with each row divided by its length, taken in
+    float64: a copy unless ``copy`` is False (then in place, where ``X`` can be written to).
+    float64 squares neither overflow nor vanish for float32 values; a float64 row whose squares
+    would (values beyond about 1e154, or all below about 1e-154) is first divided by its largest
+    value. A row of zeros is a ValueError that names it. A sparse matrix's duplicate entries are
+    summed first (they are one value)."""
     if sp.issparse(X):
         X = X.copy() if copy else X
         X.sum_duplicates()
         rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
-        values = np.abs(X.data.astype(np.float64))
-        largest = np.zeros(X.shape[0])
-        np.maximum.at(largest, rows, values)
-        _refuse_zero_rows(largest, name)
-        scaled = values / largest[rows]
-        lengths = np.sqrt(np.bincount(rows, weights=scaled * scaled, minlength=X.shape[0])) * largest
+        with np.errstate(over="ignore", under="ignore"):  # such rows are measured again
+            squares = np.bincount(rows, weights=np.square(X.data, dtype=np.float64), minlength=X.shape[0])
+        lengths = _lengths(squares, lambda bad: [X.data[X.indptr[row] : X.indptr[row + 1]] for row in bad], name)
         np.divide(X.data, lengths[rows], out=X.data, casting="unsafe")
         return X
-    largest = np.max(np.abs(X), axis=1, initial=0.0).astype(np.float64)
-    _refuse_zero_rows(largest, name)
-    lengths = np.linalg.norm(X / largest[:, None].astype(X.dtype), axis=1).astype(np.float64) * largest
-    if copy or not X.flags.writeable:
-        return (X / lengths[:, None]).astype(X.dtype)
-    np.divide(X, lengths[:, None], out=X, casting="unsafe")  # in float64, as the copy is
-    return X
+    with np.errstate(over="ignore", under="ignore"):  # such rows are measured again
+        squares = np.einsum("ij,ij->i", X, X, dtype=np.float64)
+    lengths = _lengths(squares, lambda bad: X[bad], name)
+    out = np.empty_like(X) if copy or not X.flags.writeable else X
+    np.divide(X, lengths[:, None], out=out, casting="unsafe")  # in float64, then X's dtype
+    return out
+
+
+def _lengths(squares, rows_of, name):
+    """Each row's length from its sum of squares in float64; the rows where that sum overflowed
+    or underflowed (``rows_of(bad)`` gives their values) are measured again, divided by their
+    largest value first."""
+    lengths = np.sqrt(squares)
+    bad = np.flatnonzero(~(np.isfinite(squares) & (squares >= np.finfo(np.float64).tiny)))
+    if bad.size:
+        largest = np.zeros(len(squares))
+        for row, values in zip(bad, rows_of(bad)):
+            values = np.abs(np.asarray(values, np.float64))
+            largest[row] = values.max(initial=0.0)
+            if largest[row] > 0:
+                lengths[row] = np.linalg.norm(values / largest[row]) * largest[row]
+        _refuse_zero_rows(np.where(np.isin(np.arange(len(squares)), bad), largest, 1.0), name)
+    return lengths
 
 
 def _refuse_zero_rows(largest, name="X"):

@@ -509,7 +509,7 @@ class KMeans(_BaseKMeans):
         random_state = check_random_state(self.random_state)
         init = self._checked_init(X)
         self._check_algorithm()
-        samples = self._samples(X, in_place=not self.copy_x, n_clusters=self.n_clusters)
+        samples = self._samples(X, in_place=self._shift_in_place(), n_clusters=self.n_clusters)
         try:
             best, best_labels = self._runs(X, samples, weights, init, random_state)
         finally:
@@ -529,6 +529,10 @@ class KMeans(_BaseKMeans):
         self.inertia_ = float(best.inertia) * scale
         self.n_iter_ = _sklearn_iterations(best, self.max_iter)
         return self
+
+    def _shift_in_place(self):
+        """Whether fit may shift the checked X itself rather than a copy (``copy_x=False``)."""
+        return not self.copy_x
 
     def _check_algorithm(self):
         if self.algorithm == "elkan" and self.n_clusters == 1:

@@ -129,6 +129,11 @@ class SphericalKMeans(KMeans):
     def _check_algorithm(self):
         """No ``algorithm`` here: Lloyd's iterations, in cosine geometry."""
 
+    def _shift_in_place(self):
+        """The checked rows are this fit's own unit-length copy (or, with ``copy_x=False``, the
+        caller's rows, scaled in place already): the kernels may take them as they are."""
+        return True
+
     def _stream_rows(self, dataset):
         return dataset.map(self._geometry.prepare_batch)
 
