@@ -489,12 +489,17 @@ def stream(settings, reporter):
     offset = data.samples.mean(axis=0, dtype=np.float64) if shape.centred else np.zeros(len(names))
     start = starts(settings, data.samples, settings.n_clusters)[0]
     passes = _stream.Passes(dataset, consistency=consistency, geometry=shape)
+    checkpoint, resume, history = _stream_checkpoint(settings, survey, dtype, reporter)
     bar = reporter.progress(range(settings.iterations), "passes over the file")
-    history = []
+    bar.update(0 if resume is None else resume.iteration)
+    keep_history = settings.verbosity >= 2  # -v prints every iteration's centroids
 
-    def on_iteration(iteration, inertia, shift, centroids):
+    def on_iteration(state):
         bar.update(1)
-        history.append(centroids.numpy() + offset)
+        history.append(state.centroids.numpy() + offset)
+        if checkpoint is not None:
+            kept = np.asarray(history if keep_history else np.zeros((0, *state.centroids.shape)))
+            _save_stream_state(checkpoint, state, kept, state.tol_reached or state.iteration >= settings.iterations)
 
     tolerance = -1.0 if settings.tolerance is None else settings.tolerance
     try:
@@ -506,9 +511,12 @@ def stream(settings, reporter):
                 settings.iterations,
                 tol_max_shift=tolerance,
                 on_iteration=on_iteration,
+                resume=resume,
             )
     except ValueError as error:  # NaN or infinity met in a pass, or the file changed
         raise UsageError(f"--data {path}: {error}") from None
+    except OSError as error:  # the checkpoint could not be written: the fit stopped
+        raise UsageError(f"--checkpoint {error}") from None
     finally:
         bar.close()
     centroids = result.centroids.numpy() + offset
@@ -576,3 +584,80 @@ def _fewer_malloc_arenas():
         ctypes.CDLL("libc.so.6").mallopt(-8, 2)  # M_ARENA_MAX
     except (OSError, AttributeError):
         pass
+
+
+def _stream_checkpoint(settings, survey, dtype, reporter):
+    """``--checkpoint DIR``: (the ``_checkpoint.FitCheckpoint``, the ``_loop.StreamState`` to go
+    on from or None, the centroids after each iteration run so far when kept); all None and an
+    empty history without it. A checkpoint of another run is refused, naming what differs."""
+    from . import _checkpoint, _loop
+    from ._tensorflow import tf
+
+    if settings.checkpoint is None:
+        return None, None, []
+    checkpoint = _checkpoint.FitCheckpoint(settings.checkpoint)
+    fingerprint = {
+        "command": "tfkmeans --stream",
+        **{name: _plain(getattr(settings, name)) for name in _CHECKPOINTED_SETTINGS},
+        "n_samples": survey.n_samples,
+        "mean": survey.mean.tolist(),
+        "variance": survey.variance.tolist(),
+        "low": survey.low.tolist(),
+        "high": survey.high.tolist(),
+        "checksum": survey.consistency.fingerprints["plain"].tolist(),
+    }
+    try:
+        saved = checkpoint.restore()
+        checkpoint.check(saved, fingerprint)
+    except ValueError as error:
+        raise UsageError(f"--checkpoint {str(error).removeprefix('checkpoint directory ')}") from None
+    if saved is None:
+        return checkpoint, None, []
+    state = _loop.StreamState(
+        int(saved["iteration"]),
+        tf.constant(saved["centroids"], dtype),
+        tf.constant(saved["sums"]),
+        tf.constant(saved["counts"]),
+        [float(value) for value in saved["inertias"]],
+        [float(value) for value in saved["shifts"]],
+        bool(saved["tol_reached"]),
+    )
+    done = state.tol_reached or state.iteration >= settings.iterations
+    reporter.say(
+        f"Going on from the checkpoint in {settings.checkpoint}: "
+        + ("complete, so no pass is run again" if done else f"{state.iteration} iterations done")
+    )
+    return checkpoint, state, list(saved["history"])
+
+
+# The settings a streamed run's numbers depend on: a checkpoint written with others is refused.
+_CHECKPOINTED_SETTINGS = (
+    "data",
+    "columns",
+    "n_clusters",
+    "init",
+    "metric",
+    "seed",
+    "iterations",
+    "tolerance",
+    "standardize",
+)
+
+
+def _plain(value):
+    return value if value is None or isinstance(value, (bool, int, float, str, list)) else str(value)
+
+
+def _save_stream_state(checkpoint, state, history, complete):
+    checkpoint.save(
+        state.iteration,
+        complete=bool(complete),
+        iteration=state.iteration,
+        centroids=np.asarray(state.centroids),
+        sums=np.asarray(state.sums),
+        counts=np.asarray(state.counts),
+        inertias=np.asarray(state.inertias, np.float64),
+        shifts=np.asarray(state.shifts, np.float64),
+        tol_reached=bool(state.tol_reached),
+        history=history,
+    )

@@ -11,7 +11,9 @@ tf.distribute, the stream's passes (``_stream``). ``_BaseKMeans`` works in a geo
 """
 
 import functools
+import hashlib
 import numbers
+import os
 import warnings
 
 import numpy as np
@@ -23,7 +25,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from . import _loop, _minibatch, _precision, _seeding, _serving, _stream
+from . import _checkpoint, _loop, _minibatch, _precision, _seeding, _serving, _stream
 from ._geometry import SQUARED_EUCLIDEAN
 from ._precision import FLOAT_DTYPES
 from ._samples import Samples
@@ -201,6 +203,16 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         else:
             centers = np.asarray(init, X.dtype)
         return centers
+
+    def _open_checkpoint(self):
+        """``(FitCheckpoint, the values of its latest checkpoint or None)``, or ``(None, None)``
+        without ``checkpoint_dir``. The chief of a multi-worker strategy writes; every worker
+        reads."""
+        if getattr(self, "checkpoint_dir", None) is None:
+            return None, None
+        strategy = getattr(self, "strategy", None)
+        checkpoint = _checkpoint.FitCheckpoint(self.checkpoint_dir, chief=_checkpoint.is_chief(strategy))
+        return checkpoint, checkpoint.restore()
 
     def _check_dataset(self, dataset, reset):
         n_features = _stream.element_features(dataset)
@@ -406,6 +418,17 @@ class KMeans(_BaseKMeans):
         ``MultiWorkerMirroredStrategy`` over worker processes (every worker runs the same
         program on the same data; ``TF_CONFIG`` says who the workers are). Each replica adds up
         its share's per-cluster sums and counts; these are all-reduced every iteration.
+    checkpoint_dir : str, path-like or None, default None
+        A directory where the fit saves every completed iteration (TensorFlow checkpoints: the
+        centres, the iteration, the inertia history, the random state the rest of the fit draws
+        from, and a fingerprint of the settings and the data; the last 3 are kept). A fit that
+        finds a checkpoint of its own there goes on from it, and ends as an uninterrupted fit
+        ends, bit for bit; one that finds another fit's checkpoint is refused, saying what
+        differs, and changes nothing; a checkpoint that cannot be read is passed over for the
+        one before. A finished fit's last checkpoint says it is complete: fitting again returns
+        its result with no iteration run. Under ``MultiWorkerMirroredStrategy`` only the chief
+        writes; every worker reads. With an array, the fit runs as over a dataset (one pass an
+        iteration), as with a strategy; not with ``sample_weight``.
 
     Attributes
     ----------
@@ -438,6 +461,7 @@ class KMeans(_BaseKMeans):
         "copy_x": ["boolean"],
         "algorithm": [StrOptions({"lloyd", "elkan"})],
         "strategy": [None, tf.distribute.Strategy],
+        "checkpoint_dir": [None, str, os.PathLike],
     }
 
     def __init__(
@@ -453,6 +477,7 @@ class KMeans(_BaseKMeans):
         copy_x=True,
         algorithm="lloyd",
         strategy=None,
+        checkpoint_dir=None,
     ):
         self.n_clusters = n_clusters
         self.init = init
@@ -464,6 +489,7 @@ class KMeans(_BaseKMeans):
         self.copy_x = copy_x
         self.algorithm = algorithm
         self.strategy = strategy
+        self.checkpoint_dir = checkpoint_dir
 
     def _warn_mkl_vcomp(self, n_active_threads):
         """scikit-learn's hook for a Windows-only warning; nothing to warn about here."""
@@ -493,15 +519,15 @@ class KMeans(_BaseKMeans):
         self
         """
         self._validate_params()
-        if isinstance(X, tf.data.Dataset) or self.strategy is not None:
+        if isinstance(X, tf.data.Dataset) or self.strategy is not None or self.checkpoint_dir is not None:
             if sample_weight is not None:
-                raise TypeError("sample_weight is not supported with a tf.data.Dataset or a strategy")
+                raise TypeError("sample_weight is not supported with a tf.data.Dataset, a strategy or a checkpoint_dir")
             if isinstance(X, tf.data.Dataset):
                 self._check_dataset(X, reset=True)
                 return self._fit_stream(X)
             X = self._check_data(X, reset=True)
             if sp.issparse(X):
-                raise TypeError("sparse input is not supported with a strategy; fit it without one")
+                raise TypeError("sparse input is not supported with a strategy or a checkpoint_dir; fit it without one")
             return self._fit_stream(_stream.array_dataset(X), X)
         X = self._check_data(X, reset=True)
         weights, scale = self._check_weights(sample_weight, X)
@@ -576,26 +602,33 @@ class KMeans(_BaseKMeans):
         return best, best_labels
 
     def _fit_stream(self, dataset, X=None):
-        """Fit on a tf.data.Dataset (or, with a strategy, an array ``X`` fed as one): each
-        iteration one pass over it, the sums and counts added batch by batch and replica by
-        replica. Seeded from ``X`` when given, else from a uniform sample of the stream."""
+        """Fit on a tf.data.Dataset (or, with a strategy or a checkpoint directory, an array ``X``
+        fed as one): each iteration one pass over it, the sums and counts added batch by batch
+        and replica by replica. Seeded from ``X`` when given, else from a uniform sample of the
+        stream. With ``checkpoint_dir``, every completed iteration is saved there
+        (``_checkpoint``), and a fit that finds a checkpoint of its own goes on from it."""
         random_state = check_random_state(self.random_state)
         dtype = dataset.element_spec.dtype
         consistency = None  # a stream's rows and their order, from its survey, for every pass after
         geometry = self._geometry
+        checkpoint, saved = self._open_checkpoint()
         if X is None:
             dataset = self._stream_rows(dataset)
-            seed = int(random_state.randint(2**31 - 1))
+            seed = saved["extra"]["survey_seed"] if saved else int(random_state.randint(2**31 - 1))
             survey = _stream.survey(
                 dataset, _stream.SEED_SAMPLE_ROWS, seed, at_least=self.n_clusters, geometry=geometry
             )
             sample, mean, variance, n_samples = survey.sample, survey.mean, survey.variance, survey.n_samples
             consistency = survey.consistency
             compute = survey.dtype
+            data = {"n_samples": n_samples, "mean": mean, "variance": variance, "low": survey.low}
+            data.update(high=survey.high, checksum=consistency.fingerprints["plain"])
         else:
+            seed = None
             sample, mean, variance, n_samples = X, X.mean(axis=0), np.var(X, axis=0, dtype=np.float64), X.shape[0]
             largest = float(np.max(np.abs(X - mean))) if X.size else 0.0
             compute = _precision.compute_dtype(X.dtype, largest, X.shape[1])
+            data = {"n_samples": n_samples, "mean": mean, "variance": variance}
         if not geometry.centred:
             mean = np.zeros_like(mean)
         if compute != dtype.as_numpy_dtype:  # float32 whose squares could overflow: in float64
@@ -606,15 +639,49 @@ class KMeans(_BaseKMeans):
         self._check_params_vs_input(sample, default_n_init=10, check_n_samples=False)
         self._tol = float(np.mean(variance) * self.tol) if self.tol else 0.0
         init = self._checked_init(sample)
+        if checkpoint is not None:
+            checkpoint.check(saved, _json_ready(self._fingerprint(init, compute, data)))
         offset = tf.constant(mean, passes.dtype)
         sample_samples = self._samples(sample.astype(passes.dtype.as_numpy_dtype, copy=False))
-        best = None
-        for _ in range(self._n_init):
-            start = self._init_centroids(sample, None, init, random_state, None, samples=sample_samples)
-            start = tf.constant(start - mean, passes.dtype)
-            result = _loop.lloyd_passes(passes, offset, start, self.max_iter, tol_total=self._tol, relocation="sklearn")
+        best, first = None, 0
+        if saved:
+            _checkpoint.set_random_state(random_state, saved["random_state"])
+            best, first = _saved_best(saved, passes.dtype), int(saved["start"])
+        complete = bool(saved and saved["complete"])
+        for start_index in range(first, self._n_init):  # none, for a complete checkpoint
+            resume = None
+            if saved and start_index == first:
+                resume = _saved_state(saved, passes.dtype)
+            else:
+                start = self._init_centroids(sample, None, init, random_state, None, samples=sample_samples)
+                start = tf.constant(start - mean, passes.dtype)
+            drawn = _checkpoint.random_state_value(random_state)
+
+            def save(state, start_index=start_index, drawn=drawn, best=best):
+                if checkpoint is not None:
+                    number = start_index * (self.max_iter + 1) + state.iteration
+                    _save_stream(checkpoint, number, state, start_index, best, drawn, seed)
+
+            result = _loop.lloyd_passes(
+                passes,
+                offset,
+                None if resume else start,
+                self.max_iter,
+                tol_total=self._tol,
+                relocation="sklearn",
+                on_iteration=save,
+                resume=resume,
+            )
             if best is None or result.inertia < best.inertia:
                 best = result
+        if checkpoint is not None and not complete:
+            final = _loop.StreamState(
+                best.n_updates, best.centroids, np.zeros(0), np.zeros(0), best.inertias, best.shifts, True
+            )
+            drawn = _checkpoint.random_state_value(random_state)
+            _save_stream(checkpoint, self._n_init * (self.max_iter + 1), final, self._n_init, best, drawn, seed, True)
+        elif complete and self.verbose:
+            print(f"Checkpoint {checkpoint.directory} holds this fit, complete: its result, with no iteration run.")
         labels, inertia = passes.labels(offset, best.centroids)
         distinct = np.count_nonzero(np.bincount(labels, minlength=self.n_clusters))
         if distinct < self.n_clusters:  # as for an array
@@ -629,6 +696,136 @@ class KMeans(_BaseKMeans):
         self.inertia_ = inertia
         self.n_iter_ = best.n_updates
         return self
+
+    def _fingerprint(self, init, compute, data):
+        """What a checkpoint of this fit must agree with: the settings that decide its numbers,
+        and the data as its survey found it (a stream) or as it is (an array)."""
+        random_state = self.random_state if isinstance(self.random_state, numbers.Integral) else None
+        return {
+            "estimator": type(self).__name__,
+            "geometry": self._geometry.name,
+            "n_clusters": int(self.n_clusters),
+            "init": _init_description(init),
+            "n_init": int(self._n_init),
+            "max_iter": int(self.max_iter),
+            "tol": float(self.tol),
+            "random_state": random_state,
+            "strategy": None if self.strategy is None else type(self.strategy).__name__,
+            "dtype": np.dtype(compute).name,
+            **data,
+        }
+
+
+def _json_ready(value):
+    """``value`` with NumPy arrays and scalars as JSON values (float64 round-trips exactly)."""
+    if isinstance(value, dict):
+        return {key: _json_ready(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return _json_ready(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _init_description(init):
+    """``init`` as a checkpoint's fingerprint records it: its name, a callable's name, or the
+    given centres' shape and digest."""
+    if isinstance(init, str):
+        return init
+    if callable(init):
+        return f"callable {getattr(init, '__qualname__', type(init).__name__)}"
+    array = np.ascontiguousarray(init)
+    return f"array {array.shape} {array.dtype} {hashlib.sha256(array.tobytes()).hexdigest()[:16]}"
+
+
+def _save_stream(checkpoint, number, state, start_index, best, drawn, seed, complete=False):
+    """One checkpoint of a stream fit: the current run's state, the best run so far, the random
+    state after the current start was drawn, and the survey's seed."""
+    empty = np.zeros((0,) + tuple(state.centroids.shape))
+    checkpoint.save(
+        number,
+        complete=complete,
+        start=start_index,
+        iteration=state.iteration,
+        centroids=np.asarray(state.centroids),
+        sums=np.asarray(state.sums),
+        counts=np.asarray(state.counts),
+        inertias=np.asarray(state.inertias, np.float64),
+        shifts=np.asarray(state.shifts, np.float64),
+        tol_reached=bool(state.tol_reached),
+        best_centroids=empty.astype(np.asarray(state.centroids).dtype)
+        if best is None
+        else np.asarray(best.centroids)[None],
+        best_inertias=np.zeros(0) if best is None else np.asarray(best.inertias, np.float64),
+        best_shifts=np.zeros(0) if best is None else np.asarray(best.shifts, np.float64),
+        best_n_updates=-1 if best is None else int(best.n_updates),
+        best_tol_reached=False if best is None else bool(best.tol_reached),
+        random_state=drawn,
+        extra={"survey_seed": seed},
+    )
+
+
+def _saved_state(saved, dtype):
+    """The current run's ``_loop.StreamState`` from a checkpoint's values."""
+    return _loop.StreamState(
+        int(saved["iteration"]),
+        tf.constant(saved["centroids"], dtype),
+        tf.constant(saved["sums"]),
+        tf.constant(saved["counts"]),
+        [float(value) for value in saved["inertias"]],
+        [float(value) for value in saved["shifts"]],
+        bool(saved["tol_reached"]),
+    )
+
+
+def _mean(X):
+    """Each feature's mean in float64, dense or sparse."""
+    return np.asarray(X.mean(axis=0, dtype=np.float64)).ravel()
+
+
+def _digest(weights):
+    """A short digest of the sample weights (None for none), for a checkpoint's fingerprint."""
+    return None if weights is None else hashlib.sha256(np.ascontiguousarray(weights).tobytes()).hexdigest()[:16]
+
+
+def _save_minibatch(checkpoint, state, start, seed, complete=False, survey_seed=None, epoch=0, batches=0):
+    """One checkpoint of a mini-batch fit: its ``_minibatch.State``, and the start and seed it
+    drew before its first step."""
+    checkpoint.save(
+        int(state.step) + int(complete),  # the last chunk's number, then one more for the end
+        complete=complete,
+        start_centres=np.asarray(start),
+        seed=int(seed),
+        epoch=int(epoch),
+        batches=int(batches),
+        extra={"survey_seed": survey_seed},
+        **{f"state_{name}": np.asarray(value) for name, value in state._asdict().items()},
+    )
+
+
+def _saved_minibatch_state(saved):
+    """The ``_minibatch.State`` a checkpoint holds, as tensors of its dtypes (None for none)."""
+    if not saved:
+        return None
+    return _minibatch.State(*(tf.constant(saved[f"state_{name}"]) for name in _minibatch.State._fields))
+
+
+def _saved_best(saved, dtype):
+    """The best finished run so far (a ``_loop.StreamResult``) from a checkpoint's values, or None."""
+    if int(saved["best_n_updates"]) < 0:
+        return None
+    inertias = [float(value) for value in saved["best_inertias"]]
+    return _loop.StreamResult(
+        tf.constant(saved["best_centroids"][0], dtype),
+        inertias[-1],
+        int(saved["best_n_updates"]),
+        bool(saved["best_tol_reached"]),
+        inertias,
+        [float(value) for value in saved["best_shifts"]],
+        None,
+    )
 
 
 class _LloydProgress:
@@ -701,6 +898,13 @@ class MiniBatchKMeans(_BaseKMeans):
     reassignment_ratio : float, default 0.01
         A centre whose count of samples falls below this fraction of the largest count is
         moved onto a random sample.
+    checkpoint_dir : str, path-like or None, default None
+        As for ``KMeans``: the fit's state (``n_steps_``, the centres and their counts, the
+        smoothed inertia, the start and the seed) is saved every ``checkpoint_interval`` steps,
+        or after every pass over a dataset, and a fit that finds its own checkpoint goes on
+        from it, bit for bit.
+    checkpoint_interval : int, default 1000
+        Steps between checkpoints of a fit on an array.
 
     Attributes
     ----------
@@ -734,6 +938,8 @@ class MiniBatchKMeans(_BaseKMeans):
         "max_no_improvement": [Interval(numbers.Integral, 0, None, closed="left"), None],
         "init_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "reassignment_ratio": [Interval(numbers.Real, 0, None, closed="left")],
+        "checkpoint_dir": [None, str, os.PathLike],
+        "checkpoint_interval": [Interval(numbers.Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -751,6 +957,8 @@ class MiniBatchKMeans(_BaseKMeans):
         init_size=None,
         n_init="auto",
         reassignment_ratio=0.01,
+        checkpoint_dir=None,
+        checkpoint_interval=1000,
     ):
         self.n_clusters = n_clusters
         self.init = init
@@ -764,6 +972,8 @@ class MiniBatchKMeans(_BaseKMeans):
         self.init_size = init_size
         self.n_init = n_init
         self.reassignment_ratio = reassignment_ratio
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_interval = checkpoint_interval
 
     def _check_params_vs_input(self, X, default_n_init=3, check_n_samples=True):
         super()._check_params_vs_input(X, default_n_init=3, check_n_samples=check_n_samples)
@@ -837,22 +1047,37 @@ class MiniBatchKMeans(_BaseKMeans):
         init = self._checked_init(X)
         n_samples = X.shape[0]
         samples = self._samples(X, n_clusters=self.n_clusters)
-        start = self._best_start(X, samples, weights, init, random_state)
+        checkpoint, saved = self._open_checkpoint()
+        if saved:  # the start and the seed the fit drew before it was stopped
+            start, seed = saved["start_centres"], int(saved["seed"])
+        else:
+            start = self._best_start(X, samples, weights, init, random_state)
+            seed = int(random_state.randint(2**31 - 1))
+        data = {"n_samples": n_samples, "mean": _mean(X), "weights": _digest(weights)}
+        on_chunk = None
+        if checkpoint is not None:
+            checkpoint.check(saved, _json_ready(self._minibatch_fingerprint(init, samples.dtype, data)))
+            on_chunk = functools.partial(_save_minibatch, checkpoint, start=start, seed=seed)
         n_steps = (self.max_iter * n_samples) // self._batch_size
         state = _minibatch.run(
             samples.runner(samples.cumulative(weights), self.n_clusters),
             samples.relative(start),
             tf.zeros([self.n_clusters], samples.dtype),
-            tf.constant(random_state.randint(2**31 - 1), tf.int64),
+            tf.constant(seed, tf.int64),
             tf.constant(self._tol, tf.float64),
             n_steps,
             trace=bool(self.verbose),
             report=functools.partial(_print_minibatch_steps, n_steps=n_steps) if self.verbose else None,
+            resume=_saved_minibatch_state(saved),
+            every=None if checkpoint is None else self.checkpoint_interval,
+            on_chunk=on_chunk,
             batch_size=self._batch_size,
             # (No fit runs 2**62 steps: a larger patience is the same, and fits the int64 counter.)
             max_no_improvement=None if self.max_no_improvement is None else min(self.max_no_improvement, 2**62),
             reassignment_ratio=float(self.reassignment_ratio),
         )
+        if checkpoint is not None and not (saved and saved["complete"]):
+            _save_minibatch(checkpoint, state, start=start, seed=seed, complete=True)
         if self.verbose:
             _print_minibatch_end(state, n_steps)
         centres = (state.centres.numpy() + samples.offset).astype(X.dtype)
@@ -872,7 +1097,9 @@ class MiniBatchKMeans(_BaseKMeans):
     def _fit_dataset(self, dataset, random_state):
         # labels_ come from one last pass, which must give the rows in the order every pass does;
         # without them the dataset may reshuffle, but must give the same rows.
-        seed = int(random_state.randint(2**31 - 1))
+        checkpoint, saved = self._open_checkpoint()
+        seed = saved["extra"]["survey_seed"] if saved else int(random_state.randint(2**31 - 1))
+        survey_seed = seed
         order = bool(self.compute_labels)
         survey = _stream.survey(dataset, _stream.SEED_SAMPLE_ROWS, seed, same_order=order, at_least=self.n_clusters)
         if survey.n_samples < self.n_clusters:
@@ -885,13 +1112,29 @@ class MiniBatchKMeans(_BaseKMeans):
             dataset = dataset.map(lambda batch: tf.cast(batch, tf.float64))
         dtype = tf.as_dtype(survey.dtype)
         samples = self._samples(survey.sample.astype(data_dtype, copy=False))
-        start = self._best_start(survey.sample, samples, None, init, random_state)
+        if saved:  # the start and the seed the fit drew before it was stopped
+            start, seed_value = saved["start_centres"], int(saved["seed"])
+        else:
+            start = self._best_start(survey.sample, samples, None, init, random_state)
+            seed_value = int(random_state.randint(2**31 - 1))
         offset = tf.constant(survey.mean, dtype)
         state = _minibatch.start_state(tf.constant(start - survey.mean, dtype), tf.zeros([self.n_clusters], dtype))
-        seed = tf.constant(random_state.randint(2**31 - 1), tf.int64)
-        batches = 0
+        seed = tf.constant(seed_value, tf.int64)
+        batches, first = 0, 0
+        if checkpoint is not None:
+            data = {"n_samples": survey.n_samples, "mean": survey.mean, "variance": survey.variance}
+            data.update(low=survey.low, high=survey.high)
+            checkpoint.check(saved, _json_ready(self._minibatch_fingerprint(init, survey.dtype, data)))
+        if saved:
+            state, batches, first = (
+                _minibatch.State(*_saved_minibatch_state(saved)),
+                int(saved["batches"]),
+                int(saved["epoch"]),
+            )
         passes = _stream.Passes(dataset, consistency=survey.consistency)
-        for _ in range(self.max_iter):
+        for epoch in range(first, self.max_iter):
+            if bool(state.stop):
+                break
             batches_before = int(state.step)
             state, rows = passes.minibatch_epoch(
                 offset,
@@ -903,9 +1146,30 @@ class MiniBatchKMeans(_BaseKMeans):
                 float(self.reassignment_ratio),
             )
             batches = max(batches, int(state.step) - batches_before)
-            if bool(state.stop):
-                break
-            survey.consistency.check(rows, None, order=False)  # a whole pass: the same rows
+            if not bool(state.stop):
+                survey.consistency.check(rows, None, order=False)  # a whole pass: the same rows
+            if checkpoint is not None:
+                _save_minibatch(
+                    checkpoint,
+                    state,
+                    start=start,
+                    seed=seed_value,
+                    survey_seed=survey_seed,
+                    epoch=epoch + 1,
+                    batches=batches,
+                )
+        if checkpoint is not None and not (saved and saved["complete"]):
+            epoch = max(first, self.max_iter)
+            _save_minibatch(
+                checkpoint,
+                state,
+                start=start,
+                seed=seed_value,
+                survey_seed=survey_seed,
+                epoch=epoch,
+                batches=batches,
+                complete=True,
+            )
         self.cluster_centers_ = (state.centres.numpy() + survey.mean).astype(data_dtype)
         self._counts = state.counts.numpy()
         self._n_since_last_reassign = 0
@@ -916,6 +1180,24 @@ class MiniBatchKMeans(_BaseKMeans):
         else:
             self.inertia_ = float(state.ewa) * survey.n_samples
         return self
+
+    def _minibatch_fingerprint(self, init, compute, data):
+        random_state = self.random_state if isinstance(self.random_state, numbers.Integral) else None
+        return {
+            "estimator": type(self).__name__,
+            "n_clusters": int(self.n_clusters),
+            "init": _init_description(init),
+            "n_init": int(self._n_init),
+            "max_iter": int(self.max_iter),
+            "batch_size": int(self.batch_size),
+            "tol": float(self.tol),
+            "max_no_improvement": self.max_no_improvement,
+            "init_size": self.init_size,
+            "reassignment_ratio": float(self.reassignment_ratio),
+            "random_state": random_state,
+            "dtype": np.dtype(compute).name,
+            **data,
+        }
 
     @_keeps_state_on_error
     def partial_fit(self, X, y=None, sample_weight=None):

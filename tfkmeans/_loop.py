@@ -345,6 +345,15 @@ def _joined(chunk, done, start_inertia, parts, history, n_clusters, n_features):
 # --- the loop over a stream's passes ----------------------------------------------------------
 
 StreamResult = collections.namedtuple("StreamResult", "centroids inertia n_updates tol_reached inertias shifts counts")
+StreamState = collections.namedtuple("StreamState", "iteration centroids sums counts inertias shifts tol_reached")
+StreamState.__doc__ = """The loop over a stream's passes between iterations: what ``lloyd_passes`` needs
+to go on exactly (a checkpoint holds it).
+
+iteration : the updates run; centroids : the current ones (relative to the offset)
+sums, counts : the last pass's per-cluster sums and weights (float64): the next update's
+inertias, shifts : per iteration, the inertia after it and the largest distance a centroid moved
+tol_reached : whether the last update's shift met a tolerance (the loop is over)
+"""
 
 
 def update_from_passes(passes, offset, centroids, sums, counts, relocation="lesson"):
@@ -372,7 +381,15 @@ def update_from_passes(passes, offset, centroids, sums, counts, relocation="less
 
 
 def lloyd_passes(
-    passes, offset, centroids, max_iter, tol_total=-1.0, tol_max_shift=-1.0, on_iteration=None, relocation="lesson"
+    passes,
+    offset,
+    centroids,
+    max_iter,
+    tol_total=-1.0,
+    tol_max_shift=-1.0,
+    on_iteration=None,
+    relocation="lesson",
+    resume=None,
 ):
     """Lloyd's algorithm over a stream (``_stream.Passes``): one compiled pass per iteration,
     driven from Python.
@@ -380,25 +397,40 @@ def lloyd_passes(
     ``centroids`` are relative to ``offset``. The loop stops when the squared shifts of the
     centroids sum to at most ``tol_total`` or no centroid moved farther than ``tol_max_shift``
     (when no sample changes cluster, the next iteration moves nothing and stops it; a negative
-    tolerance never stops the loop). ``on_iteration(iteration, inertia, largest_shift,
-    centroids)`` is called after each. The inertia of each iteration comes from the pass that
-    follows its update, and so do ``counts``, the samples in each cluster of the last
-    centroids. Returns a ``StreamResult``.
+    tolerance never stops the loop). ``on_iteration(state)`` is called with the ``StreamState``
+    after each iteration; ``resume``, such a state, goes on from it exactly as the loop would
+    have (no pass is repeated). The inertia of each iteration comes from the pass that follows
+    its update, and so do ``counts``, the samples in each cluster of the last centroids.
+    Returns a ``StreamResult``.
     """
-    centroids = tf.convert_to_tensor(centroids)
-    _, sums, counts = passes.statistics(offset, centroids, with_inertia=False)
-    inertias, shifts = [], []
-    tol_reached = False
-    for iteration in range(1, max_iter + 1):
-        new = update_from_passes(passes, offset, centroids, sums, counts, relocation)
-        squared = tf.reduce_sum(tf.square(new - centroids), axis=1).numpy()
-        centroids = new
-        inertia, sums, counts = passes.statistics(offset, centroids, with_inertia=True)
-        inertias.append(float(inertia))
-        shifts.append(float(np.sqrt(squared.max())))
+    if resume is None:
+        centroids = tf.convert_to_tensor(centroids)
+        _, sums, counts = passes.statistics(offset, centroids, with_inertia=False)
+        state = StreamState(0, centroids, sums, counts, [], [], False)
+    else:
+        state = resume
+    while state.iteration < max_iter and not state.tol_reached:
+        new = update_from_passes(passes, offset, state.centroids, state.sums, state.counts, relocation)
+        squared = tf.reduce_sum(tf.square(new - state.centroids), axis=1).numpy()
+        inertia, sums, counts = passes.statistics(offset, new, with_inertia=True)
+        tol_reached = bool(squared.sum() <= tol_total or squared.max() <= tol_max_shift * abs(tol_max_shift))
+        state = StreamState(
+            state.iteration + 1,
+            new,
+            sums,
+            counts,
+            [*state.inertias, float(inertia)],
+            [*state.shifts, float(np.sqrt(squared.max()))],
+            tol_reached,
+        )
         if on_iteration is not None:
-            on_iteration(iteration, inertias[-1], shifts[-1], centroids)
-        tol_reached = squared.sum() <= tol_total or squared.max() <= tol_max_shift * abs(tol_max_shift)
-        if tol_reached:
-            break
-    return StreamResult(centroids, inertias[-1], len(inertias), tol_reached, inertias, shifts, counts.numpy())
+            on_iteration(state)
+    return StreamResult(
+        state.centroids,
+        state.inertias[-1] if state.inertias else float("nan"),
+        state.iteration,
+        state.tol_reached,
+        state.inertias,
+        state.shifts,
+        np.asarray(state.counts),
+    )

@@ -204,21 +204,40 @@ TRACE_CHUNK = 1024
 REPORT_SECONDS = 0.5
 
 
-def run(call, centres, counts, seed, tol, n_steps, trace=False, report=None, **static):
+def run(
+    call,
+    centres,
+    counts,
+    seed,
+    tol,
+    n_steps,
+    trace=False,
+    report=None,
+    resume=None,
+    every=None,
+    on_chunk=None,
+    **static,
+):
     """A whole fit of at most ``n_steps`` steps (any Python int) as calls of ``loop`` that each
     run a chunk and resume where the last stopped: the same numbers as one call, with no buffer
     sized by ``n_steps``. ``call(function, *arguments, **static)`` runs ``function`` compiled on
     the samples (``Samples.run`` with the weights and ``n_clusters`` given). ``report(state,
     trace, first)``, when given, is called after every call with that call's steps (``first``:
-    the step the call began at). Returns the last ``State``."""
+    the step the call began at). ``resume``: a ``State`` to go on from (a checkpoint's);
+    ``every``: the most steps a call runs, and ``on_chunk(state)`` is called after each (to
+    write a checkpoint). Returns the last ``State``."""
     capacity = min(n_steps, TRACE_CHUNK) if trace else 0
     # Without a trace, one call (2**62 steps fit its int64 counter and will never all run).
     limit = 1 if report is not None else (capacity if trace else 2**62)
-    resume = ()
+    resume = tuple(resume) if resume is not None else ()
+    if resume and (bool(resume[7]) or int(resume[0]) >= n_steps):
+        return State(*resume)  # a finished fit: nothing left to run
     while True:
         began = time.perf_counter()
         first = int(resume[0]) if resume else 0
         end = first + min(limit, capacity) if trace else first + limit
+        if every is not None:
+            end = min(end, first + every)
         state, chunk_trace = call(
             loop,
             centres,
@@ -235,6 +254,8 @@ def run(call, centres, counts, seed, tol, n_steps, trace=False, report=None, **s
             report(state, chunk_trace, first)
             if time.perf_counter() - began < REPORT_SECONDS:
                 limit *= 2
+        if on_chunk is not None:
+            on_chunk(state)
         resume = tuple(state)
         if bool(state.stop) or int(state.step) >= n_steps:
             return state

@@ -40,6 +40,7 @@ class Settings:
     verbosity: int = 1  # 0 quiet, 1 normal, 2 verbose
     generation: dict = None  # the lesson's blobs' settings, without --data
     true_labels: str = None  # a column of the table to compare the clusters with
+    checkpoint: str = None  # a directory where a streamed run saves every iteration, and goes on from
 
     @property
     def sweep(self):

@@ -9,6 +9,7 @@ strategies, with the geometry's two steps in place of squared Euclidean's.
 """
 
 import numbers
+import os
 
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array
@@ -52,6 +53,8 @@ class SphericalKMeans(KMeans):
         C-ordered are scaled to unit length in place, and left so (a copy is saved).
     strategy : tf.distribute.Strategy or None, default None
         As for ``KMeans``.
+    checkpoint_dir : str, path-like or None, default None
+        As for ``KMeans``: every completed iteration saved, and a killed fit goes on from it.
 
     Attributes
     ----------
@@ -94,6 +97,7 @@ class SphericalKMeans(KMeans):
         "random_state": ["random_state"],
         "copy_x": ["boolean"],
         "strategy": [None, tf.distribute.Strategy],
+        "checkpoint_dir": [None, str, os.PathLike],
     }
 
     def __init__(
@@ -108,6 +112,7 @@ class SphericalKMeans(KMeans):
         random_state=None,
         copy_x=True,
         strategy=None,
+        checkpoint_dir=None,
     ):
         self.n_clusters = n_clusters
         self.init = init
@@ -118,6 +123,7 @@ class SphericalKMeans(KMeans):
         self.random_state = random_state
         self.copy_x = copy_x
         self.strategy = strategy
+        self.checkpoint_dir = checkpoint_dir
 
     def _check_data(self, X, reset):
         """``X`` checked as ``KMeans`` checks it, with its rows scaled to unit length: in place

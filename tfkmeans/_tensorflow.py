@@ -89,4 +89,12 @@ def xla_available():
     return _xla[0]
 
 
-__all__ = ["tf", "xla_available", "xla_start_up_silenced"]
+def stderr_silenced():
+    """Silence stderr around a call whose C++ code logs before absl's logging is set up (its
+    "WARNING: All log messages before absl::InitializeLog() ..." line, written past
+    TF_CPP_MIN_LOG_LEVEL); a Python exception still shows. Not with TF_CPP_MIN_LOG_LEVEL=0,
+    which asks for everything."""
+    return contextlib.nullcontext() if _show_everything else _stderr_silenced()
+
+
+__all__ = ["stderr_silenced", "tf", "xla_available", "xla_start_up_silenced"]

@@ -264,6 +264,13 @@ def build_parser():
         help="read a .npy file a batch at a time on every pass instead of loading it (the default for files over "
         f"{STREAM_ABOVE_BYTES // 2**20} MiB as float32): the data never has to fit in memory",
     )
+    data.add_argument(
+        "--checkpoint",
+        metavar="DIR",
+        help="with a streamed file: save every completed iteration in this directory (TensorFlow checkpoints, "
+        "the last 3 kept), and go on from the last one when the same command is run again after a crash or "
+        "Ctrl-C; a checkpoint of another run (other data or settings) is refused",
+    )
     generated = parser.add_argument_group("the lesson's generated blobs (without --data)")
     generated.add_argument(
         "--n-features",
@@ -313,6 +320,7 @@ def parse(argv):
         plot_columns=None if args.plot_columns is None else args.plot_columns.split(","),
         verbosity=0 if args.quiet else 2 if args.verbose else 1,
         true_labels=args.true_labels,
+        checkpoint=args.checkpoint,
     )
     settings.n_init = args.n_init or (10 if settings.sweep else 1)
     settings.iterations = args.iterations or (300 if settings.sweep else 10)
@@ -403,6 +411,11 @@ def _check_combinations(settings, args, given):
             raise UsageError("--n-init does not go with streaming the data: each start would read the file again")
         if settings.missing == "drop":
             raise UsageError("--missing drop does not go with streaming the data: a streamed file must have no gaps")
+    if settings.checkpoint is not None and not settings.streaming:
+        raise UsageError(
+            "--checkpoint goes with streaming a .npy file (--stream): a run in memory is one compiled call, "
+            "with nothing to go on from"
+        )
 
 
 def _check_table_format(settings):
@@ -541,6 +554,31 @@ def _check_paths(settings):
                 )
     for flag, path, extensions in outputs:
         _check_output_path(path, flag, extensions)
+    if settings.checkpoint is not None:
+        _check_checkpoint_directory(settings, named + [(flag, path) for flag, path, _ in outputs])
+
+
+def _check_checkpoint_directory(settings, others):
+    """--checkpoint names a directory (made if it does not exist) that is no input or output,
+    in a directory that can take it."""
+    from ._output import can_create_in
+
+    path = settings.checkpoint
+    if not path:
+        raise UsageError("--checkpoint '': give a directory")
+    for flag, other in others:
+        if _same_file(path, other) or os.path.realpath(other).startswith(os.path.join(os.path.realpath(path), "")):
+            raise UsageError(
+                f"--checkpoint {shown_path(path)}: holds or is {flag} {shown_path(other)}; give a directory of its own"
+            )
+    if os.path.lexists(path) and not os.path.isdir(path):
+        raise UsageError(f"--checkpoint {shown_path(path)}: exists and is not a directory")
+    where = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(where):
+        raise UsageError(f"--checkpoint {shown_path(path)}: the directory {shown_path(where)} does not exist")
+    problem = can_create_in(where)
+    if problem:
+        raise UsageError(f"--checkpoint {shown_path(path)}: cannot write to {shown_path(where)} ({problem})")
 
 
 def _same_file(first, second):
@@ -627,6 +665,7 @@ def main(argv=None):
     plus the signal's number for SIGTERM and SIGHUP, 141 when its output was closed)."""
     from ._output import OutputStreamError
 
+    settings = None
     try:
         with _termination_raises():
             settings = parse(sys.argv[1:] if argv is None else list(argv))
@@ -636,11 +675,16 @@ def main(argv=None):
     except UsageError as error:
         return _fail(str(error))
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; no output file was written or changed", file=sys.stderr)
+        print(
+            f"{PROG}: interrupted; no output file was written or changed{_checkpoint_note(settings)}", file=sys.stderr
+        )
         return 130
     except Signalled as signalled:
         name = signal.Signals(signalled.number).name
-        print(f"{PROG}: stopped by {name}; no output file was written or changed", file=sys.stderr)
+        print(
+            f"{PROG}: stopped by {name}; no output file was written or changed{_checkpoint_note(settings)}",
+            file=sys.stderr,
+        )
         return 128 + signalled.number
     except MemoryError:
         return _fail("out of memory (try --stream for a .npy file, or fewer samples)")
@@ -655,6 +699,13 @@ def main(argv=None):
         filename = getattr(error, "filename", None)
         where = f"{shown_path(filename) if isinstance(filename, (str, bytes)) else filename}: " if filename else ""
         return _fail(f"{where}{_short(error)}")
+
+
+def _checkpoint_note(settings):
+    """What an interrupted run with --checkpoint left: its last completed iteration."""
+    if settings is None or settings.checkpoint is None or not os.path.isdir(settings.checkpoint):
+        return ""
+    return f"; {shown_path(settings.checkpoint)} holds the last completed iteration: run the same command to go on"
 
 
 def _fail(message):
