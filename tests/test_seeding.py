@@ -326,3 +326,116 @@ def test_the_estimators_seed_greedily_as_scikit_learn_does(drawn, estimator, spa
     for record in records:  # a bisection seeds each split of 2
         assert record["trials"] == expected_trials(record["k"])
         assert record["shapes"] == [(1,), (expected_trials(record["k"]),)]
+
+
+# --- k-means|| ----------------------------------------------------------------------------------
+
+
+class NumpyPasses:
+    """The passes k-means|| makes, over an array in NumPy: an independent stand-in for
+    ``_stream.Passes`` that also counts them."""
+
+    def __init__(self, X):
+        self.X, self.dtype, self.passes = X, tf.as_dtype(X.dtype), []
+        self.consistency = type("Consistency", (), {"n_samples": len(X)})()
+
+    def nearest_distances(self, offset, points):
+        self.passes.append("distances")
+        squared = ((self.X[:, None, :] - np.asarray(offset) - points.numpy()[None]) ** 2).sum(axis=2)
+        return squared.min(axis=1).astype(np.float64)
+
+    def rows_at(self, positions):
+        self.passes.append("rows")
+        assert np.all(np.diff(positions) > 0)  # sorted, as the stream's pass takes them
+        return self.X[positions]
+
+    def labels(self, offset, centroids):
+        self.passes.append("labels")
+        squared = ((self.X[:, None, :] - np.asarray(offset) - centroids.numpy()[None]) ** 2).sum(axis=2)
+        return squared.argmin(axis=1), float(squared.min(axis=1).sum())
+
+
+@pytest.mark.parametrize("rounds", [1, 3, 5])
+def test_k_means_parallel_makes_two_passes_a_round_and_weighs_each_candidate_by_its_rows(rounds):
+    from tfkmeans import _seeding
+
+    X = tight_blobs(n_clusters=6, n_samples=300)
+    passes = NumpyPasses(X)
+    offset = X.mean(axis=0)
+    points, weights = _seeding.parallel_candidates(passes, offset, X[0] - offset, len(X), 6, rounds, 2.0, seed=1)
+    assert passes.passes.count("labels") == 1 and len(passes.passes) == 2 * rounds + 1
+    np.testing.assert_allclose(points[0], X[0] - offset, rtol=1e-6)
+    nearest = (((X - offset)[:, None, :] - points[None]) ** 2).sum(axis=2).argmin(axis=1)
+    np.testing.assert_array_equal(weights, np.bincount(nearest, minlength=len(points)))
+    assert weights.sum() == len(X)
+    assert len(points) >= 6  # at least k, made up with uniform rows where the rounds drew fewer
+
+
+def test_k_means_parallel_draws_each_row_in_proportion_to_its_squared_distance():
+    """One round from the first row: a row is drawn with probability min(1, l * d(x)^2 / phi),
+    l = oversampling x k (k=1 here, so that no uniform row ever makes up a short count). Over
+    4,000 seeds the frequencies match (3 standard errors)."""
+    from tfkmeans import _seeding
+
+    X = np.array([[0.0], [1.0], [2.0], [4.0], [8.0], [0.5], [3.0]], np.float64)
+    squared = (X[:, 0] - X[0, 0]) ** 2
+    expected = np.minimum(1.0, 1.5 * squared / squared.sum())  # l = 1.5 x k=1: the farthest row always
+    drawn = np.zeros(len(X))
+    for seed in range(4000):
+        passes = NumpyPasses(X)
+        points, _ = _seeding.parallel_candidates(passes, np.zeros(1), X[0], len(X), 1, 1, 1.5, seed=seed)
+        rows = [int(np.flatnonzero(X[:, 0] == value)[0]) for value in points[1:, 0]]
+        drawn[rows] += 1
+    frequency = drawn / 4000
+    tolerance = 3 * np.sqrt(expected * (1 - expected) / 4000) + 1e-9
+    assert np.all(np.abs(frequency[1:] - expected[1:]) <= tolerance[1:]), (frequency, expected)
+
+
+def test_k_means_parallel_finds_small_clusters_a_sample_misses(monkeypatch):
+    """A stream whose start k-means++ draws from a sample of 400 of its rows: 30 clusters of 40
+    rows beside 4 of 10,000 are mostly missing from the sample, so k-means++ cannot start on
+    them; k-means|| visits every row and does. After 10 iterations its inertia is far lower."""
+    from tfkmeans import _stream
+
+    monkeypatch.setattr(_stream, "SEED_SAMPLE_ROWS", 400)
+    rng = np.random.default_rng(0)
+    centres = rng.uniform(-1000, 1000, size=(34, 2))
+    sizes = [10_000] * 4 + [40] * 30
+    X = np.concatenate([c + rng.normal(size=(s, 2)) for c, s in zip(centres, sizes)]).astype(np.float32)
+    X = X[rng.permutation(len(X))]
+    dataset = tf.data.Dataset.from_tensor_slices(X).batch(4096)
+    sampled, parallel = [], []
+    for seed in range(3):
+        sampled.append(KMeans(34, n_init=1, max_iter=10, random_state=seed).fit(dataset).inertia_)
+        parallel.append(KMeans(34, init="k-means||", n_init=1, max_iter=10, random_state=seed).fit(dataset).inertia_)
+    assert np.median(parallel) < 0.2 * np.median(sampled), (parallel, sampled)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_k_means_parallel_in_memory_starts_as_well_as_k_means_plus_plus(weighted):
+    X = tight_blobs(n_clusters=10, n_samples=2000)
+    weights = np.random.default_rng(2).uniform(0.5, 2.0, len(X)) if weighted else None
+    ours = [
+        KMeans(10, init="k-means||", n_init=1, max_iter=1, random_state=seed).fit(X, sample_weight=weights).inertia_
+        for seed in range(4)
+    ]
+    plain = [
+        KMeans(10, init="k-means++", n_init=1, max_iter=1, random_state=seed).fit(X, sample_weight=weights).inertia_
+        for seed in range(4)
+    ]
+    assert np.median(ours) <= 1.1 * np.median(plain)
+    again = KMeans(10, init="k-means||", n_init=1, random_state=3).fit(X, sample_weight=weights)
+    np.testing.assert_array_equal(
+        again.cluster_centers_,
+        KMeans(10, init="k-means||", n_init=1, random_state=3).fit(X, sample_weight=weights).cluster_centers_,
+    )
+
+
+def test_k_means_parallel_refuses_sparse_data_and_bad_parameters():
+    X = tight_blobs(n_clusters=3, n_samples=60)
+    with pytest.raises(TypeError, match=r"init='k-means\|\|' takes dense data"):
+        KMeans(3, init="k-means||").fit(sp.csr_matrix(np.abs(X)))
+    with pytest.raises(ValueError, match="oversampling_factor"):
+        KMeans(3, init="k-means||", oversampling_factor=0).fit(X)
+    with pytest.raises(ValueError, match="init_rounds"):
+        KMeans(3, init="k-means||", init_rounds=0).fit(X)

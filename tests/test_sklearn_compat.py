@@ -14,6 +14,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import v_measure_score
 
 import tfkmeans
+from conftest import same_message
 from tfkmeans import BisectingKMeans, KMeans, MiniBatchKMeans, k_means
 
 
@@ -213,7 +214,7 @@ def test_bad_parameters_get_scikit_learns_messages(name, parameters):
         getattr(tfkmeans, name)(**parameters).fit(X)
     with pytest.raises(ValueError) as theirs:
         getattr(skc, name)(**parameters).fit(X)
-    assert str(ours.value) == str(theirs.value)
+    assert same_message(ours.value, theirs.value)
 
 
 @pytest.mark.parametrize(
@@ -231,7 +232,7 @@ def test_bad_data_gets_scikit_learns_messages(name, parameters, X):
         getattr(tfkmeans, name)(**parameters).fit(X)
     with pytest.raises(ValueError) as theirs:
         getattr(skc, name)(**parameters).fit(X)
-    assert str(ours.value) == str(theirs.value)
+    assert same_message(ours.value, theirs.value)
 
 
 # --- BisectingKMeans --------------------------------------------------------------------------

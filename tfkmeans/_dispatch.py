@@ -10,6 +10,7 @@ and an adapter or kernel below; nothing above this module chooses how to compile
 """
 
 import collections
+import itertools
 import types
 
 from ._dense import CHAIN_CLUSTERS, DenseSamples
@@ -77,14 +78,17 @@ def on_device(tensor):
 
 
 _compiled = {}
+_made = itertools.count()
 
 
 def _own_code(call):
     """``call`` with a code object of its own, so that TensorFlow's warning about frequent
     retracing counts each compiled function's traces apart (each traces once). Code objects
     compare by content: a new name makes a new one."""
-    name = f"call_{len(_compiled)}"
-    return types.FunctionType(call.__code__.replace(co_name=name), call.__globals__, name, None, call.__closure__)
+    name = f"{call.__name__}_{next(_made)}"
+    return types.FunctionType(
+        call.__code__.replace(co_name=name), call.__globals__, name, call.__defaults__, call.__closure__
+    )
 
 
 def run_dense(
@@ -163,6 +167,13 @@ def run_sparse(function, parts, weights, *arguments, geometry=SQUARED_EUCLIDEAN,
     if not weighted:
         weights = tf.zeros((), dtype)
     return _compiled[key](*parts, weights, *arguments)
+
+
+def function(python_function, **options):
+    """``tf.function(python_function, **options)``, with a code object of its own: a pass traced
+    for several shapes is several functions, and TensorFlow's warning about frequent retracing
+    counts each one's traces apart."""
+    return tf.function(_own_code(python_function), **options)
 
 
 _traced = collections.defaultdict(collections.OrderedDict)

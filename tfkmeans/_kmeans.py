@@ -32,6 +32,9 @@ from ._samples import Samples
 from ._tensorflow import tf
 from ._validation import check_count, check_sparse_structure, check_weights, refuse_bools
 
+# The most Lloyd iterations k-means|| runs on its weighted candidates (Spark's LocalKMeans runs 30).
+RECLUSTER_ITERATIONS = 30
+
 
 def _keeps_state_on_error(method):
     """A fit that raises leaves the estimator exactly as it was before the call."""
@@ -116,7 +119,7 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
             raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}.")
         self._tol = _tolerance(X, self.tol)
         if self.n_init == "auto":
-            if isinstance(self.init, str) and self.init == "k-means++":
+            if isinstance(self.init, str) and self.init in ("k-means++", "k-means||"):
                 self._n_init = 1
             elif isinstance(self.init, str) and self.init == "random":
                 self._n_init = default_n_init
@@ -194,6 +197,9 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         if isinstance(init, str) and init == "random":
             seed = int(random_state.randint(np.iinfo(np.int32).max))
             return samples.rows(_seeding.choose_random_indices(n_samples, n_clusters, seed, weights))
+        if isinstance(init, str) and init == "k-means||":
+            passes = _stream.Passes(_stream.array_dataset(X.astype(samples.dtype, copy=False)), geometry=self._geometry)
+            return self._parallel_init(passes, samples.offset, X, weights, random_state, n_clusters)
         if callable(init):
             centers = init(X, n_clusters, random_state=random_state)
             if sp.issparse(centers):
@@ -203,6 +209,54 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         else:
             centers = np.asarray(init, X.dtype)
         return centers
+
+    def _parallel_init(self, passes, offset, sample, weights, random_state, n_clusters):
+        """k-means||'s initial centres over ``passes`` (an array's or a stream's), in data
+        coordinates: the first a uniform row of ``sample`` (uniform rows of the data, or the data
+        itself; in proportion to ``weights`` when given), then ``_seeding.parallel_candidates``,
+        reduced to ``n_clusters`` by greedy weighted k-means++."""
+        if weights is None:
+            first = sample[random_state.randint(len(sample))]
+        else:
+            first = sample[
+                min(np.searchsorted(np.cumsum(weights), random_state.uniform(0, np.sum(weights))), len(sample) - 1)
+            ]
+        seed = int(random_state.randint(np.iinfo(np.int32).max))
+        points, point_weights = _seeding.parallel_candidates(
+            passes,
+            offset,
+            np.asarray(first, np.float64) - offset,
+            passes.consistency.n_samples or len(sample),
+            n_clusters,
+            self.init_rounds,
+            self.oversampling_factor,
+            seed,
+            weights,
+        )
+        candidates = self._samples((points + offset).astype(sample.dtype))
+        indices = candidates.run(
+            _seeding.plusplus,
+            candidates.weights(point_weights),
+            tf.constant(int(random_state.randint(np.iinfo(np.int32).max)), tf.int64),
+            n_clusters=n_clusters,
+            allow_xla=False,
+            k=n_clusters,
+            trials=_seeding.default_local_trials(n_clusters),
+        ).numpy()
+        # Then Lloyd's iterations on the weighted candidates, as Spark's k-means|| reclusters
+        # them: cheap (the candidates are a few times k), and a better start than their seeds.
+        weights = candidates.weights(point_weights)
+        result = _loop.lloyd(
+            candidates.runner(weights, n_clusters, allow_xla=False),  # a new count of candidates each time
+            candidates.relative(candidates.rows(indices)),
+            tf.constant(0.0, candidates.dtype),
+            tf.constant(-1.0, candidates.dtype),
+            tf.constant(True),
+            RECLUSTER_ITERATIONS,
+            _loop.HISTORY_NONE,
+            "sklearn",
+        )
+        return (result.centroids.numpy() + candidates.offset).astype(sample.dtype)
 
     def _open_checkpoint(self):
         """``(FitCheckpoint, the values of its latest checkpoint or None)``, or ``(None, None)``
@@ -382,11 +436,16 @@ class KMeans(_BaseKMeans):
     Parameters
     ----------
     n_clusters : int, default 8
-    init : "k-means++", "random", callable or array-like, default "k-means++"
-        "k-means++": greedy k-means++ (``2 + log(n_clusters)`` candidates per centre);
-        "random": ``n_clusters`` distinct samples chosen at random (in proportion to
-        ``sample_weight``); a callable ``init(X, n_clusters, random_state=...)`` returning the
-        centres; or the centres themselves, of shape (n_clusters, n_features).
+    init : "k-means++", "k-means||", "random", callable or array-like, default "k-means++"
+        "k-means++": greedy k-means++ (``2 + log(n_clusters)`` candidates per centre; on a
+        dataset, on a uniform sample of up to 100,000 of its rows); "k-means||": scalable
+        k-means++ (Bahmani et al., 2012) over all the data, dense only: ``init_rounds`` rounds
+        of drawing every row with probability ``oversampling_factor x n_clusters x`` its share
+        of the current cost, then weighted k-means++ and Lloyd's iterations on the candidates
+        (``2 x init_rounds + 1`` passes over the data); "random": ``n_clusters`` distinct
+        samples chosen at random (in proportion to ``sample_weight``); a callable
+        ``init(X, n_clusters, random_state=...)`` returning the centres; or the centres
+        themselves, of shape (n_clusters, n_features).
     n_init : "auto" or int, default "auto"
         Runs from different starts; the one with the lowest inertia is kept. "auto": 1 for
         "k-means++" or given centres, 10 for "random" or a callable.
@@ -429,6 +488,11 @@ class KMeans(_BaseKMeans):
         its result with no iteration run. Under ``MultiWorkerMirroredStrategy`` only the chief
         writes; every worker reads. With an array, the fit runs as over a dataset (one pass an
         iteration), as with a strategy; not with ``sample_weight``.
+    oversampling_factor : float, default 2.0
+        k-means||: the rows drawn in a round, in multiples of ``n_clusters`` (their expected
+        number).
+    init_rounds : int, default 5
+        k-means||: the rounds of drawing.
 
     Attributes
     ----------
@@ -458,6 +522,9 @@ class KMeans(_BaseKMeans):
 
     _parameter_constraints = {
         **_BaseKMeans._parameter_constraints,
+        "init": [StrOptions({"k-means++", "random", "k-means||"}), callable, "array-like"],
+        "oversampling_factor": [Interval(numbers.Real, 0, None, closed="neither")],
+        "init_rounds": [Interval(numbers.Integral, 1, None, closed="left")],
         "copy_x": ["boolean"],
         "algorithm": [StrOptions({"lloyd", "elkan"})],
         "strategy": [None, tf.distribute.Strategy],
@@ -478,6 +545,8 @@ class KMeans(_BaseKMeans):
         algorithm="lloyd",
         strategy=None,
         checkpoint_dir=None,
+        oversampling_factor=2.0,
+        init_rounds=5,
     ):
         self.n_clusters = n_clusters
         self.init = init
@@ -490,6 +559,8 @@ class KMeans(_BaseKMeans):
         self.algorithm = algorithm
         self.strategy = strategy
         self.checkpoint_dir = checkpoint_dir
+        self.oversampling_factor = oversampling_factor
+        self.init_rounds = init_rounds
 
     def _warn_mkl_vcomp(self, n_active_threads):
         """scikit-learn's hook for a Windows-only warning; nothing to warn about here."""
@@ -534,6 +605,8 @@ class KMeans(_BaseKMeans):
         self._check_params_vs_input(X, default_n_init=10)
         random_state = check_random_state(self.random_state)
         init = self._checked_init(X)
+        if sp.issparse(X) and isinstance(init, str) and init == "k-means||":
+            raise TypeError("init='k-means||' takes dense data; use 'k-means++' for sparse input")
         self._check_algorithm()
         samples = self._samples(X, in_place=self._shift_in_place(), n_clusters=self.n_clusters)
         try:
@@ -652,6 +725,10 @@ class KMeans(_BaseKMeans):
             resume = None
             if saved and start_index == first:
                 resume = _saved_state(saved, passes.dtype)
+            elif isinstance(init, str) and init == "k-means||":  # over the whole stream, each worker all of it
+                plain = _stream.Passes(dataset, None, passes.consistency if X is None else None, geometry)
+                start = self._parallel_init(plain, mean, sample, None, random_state, self.n_clusters)
+                start = tf.constant(start - mean, passes.dtype)
             else:
                 start = self._init_centroids(sample, None, init, random_state, None, samples=sample_samples)
                 start = tf.constant(start - mean, passes.dtype)

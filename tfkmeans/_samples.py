@@ -203,11 +203,11 @@ class Samples:
             **static,
         )
 
-    def runner(self, weights, n_clusters):
+    def runner(self, weights, n_clusters, allow_xla=True):
         """``run`` with ``weights`` and ``n_clusters`` given: what ``_loop.lloyd`` calls."""
 
         def run(function, *arguments, **static):
-            return self.run(function, weights, *arguments, n_clusters=n_clusters, **static)
+            return self.run(function, weights, *arguments, n_clusters=n_clusters, allow_xla=allow_xla, **static)
 
         return run
 

@@ -1,8 +1,11 @@
-"""Choosing the initial centroids: samples at random (the lesson's way), or k-means++.
+"""Choosing the initial centroids: samples at random (the lesson's way), k-means++, or
+k-means|| for data too large for k-means++ to visit once per centroid.
 
-The kernels only: ``plusplus`` runs inside a traced function on any ``_adapter.Adapter``, so
-k-means++ is drawn by the adapter's geometry (squared Euclidean distances, or cosine
-distances on unit rows). The public functions that check their input and call these are
+``plusplus`` runs inside a traced function on any ``_adapter.Adapter``, so k-means++ is drawn by
+the adapter's geometry (squared Euclidean distances, or cosine distances on unit rows).
+``parallel_candidates`` drives k-means||'s rounds over any object with the passes of
+``_stream.Passes`` (``nearest_distances``, ``rows_at``, ``labels``), an array's or a stream's.
+The public functions that check their input and call these are
 ``_functions.random_centroids`` and ``_kmeans.kmeans_plusplus``.
 """
 
@@ -87,3 +90,53 @@ def plusplus(data, weights, seed, k, trials):
 
     _, _, _, chosen = tf.while_loop(lambda i, *_: i < k, body, (tf.constant(1), closest, taken, chosen))
     return chosen.stack()
+
+
+def parallel_candidates(passes, offset, first, n_samples, n_clusters, rounds, oversampling, seed, weights=None):
+    """k-means|| (Bahmani et al., 2012, "Scalable k-means++"): weighted candidates for the
+    ``n_clusters`` initial centroids, to be reduced by weighted k-means++.
+
+    Starting from the row ``first`` (relative to ``offset``), each of ``rounds`` rounds draws
+    every row independently with probability ``min(1, oversampling * n_clusters * w * d / phi)``
+    (``d``: its distance to the nearest candidate, ``phi``: the sum of ``w * d`` over the rows,
+    ``w`` its weight or 1), then each candidate is weighted by the (weighted) rows nearest it.
+    ``offset`` is a NumPy point the passes measure from (``passes.dtype``'s).
+    One pass finds each row's distance to ``first``; a round then costs two (one to fetch the
+    rows drawn, one to update each row's distance; the last round only the first), and the
+    weights one more: ``2 * rounds + 1`` passes in all. The rows' distances are kept here, one
+    float64 a row. Fewer than ``n_clusters`` candidates (tiny
+    data, or rows that all sit on candidates) are made up with rows drawn uniformly.
+    Returns ``(candidates, their weights)``, NumPy, relative to ``offset``.
+    """
+    rng = np.random.default_rng(seed)
+    dtype = passes.dtype
+    offset = np.asarray(offset, dtype.as_numpy_dtype)
+    shifted = tf.constant(offset, dtype)
+
+    def nearest_distances(points):
+        return passes.nearest_distances(shifted, tf.constant(points, dtype))
+
+    candidates = [np.asarray(first, dtype.as_numpy_dtype).reshape(1, -1)]
+    chosen = set()
+    closest = nearest_distances(candidates[0])
+    w = np.ones(n_samples) if weights is None else np.asarray(weights, np.float64)
+    for round_ in range(rounds):
+        phi = float(np.sum(w * closest))
+        if phi <= 0:
+            break  # every row sits on a candidate
+        probability = np.minimum(1.0, oversampling * n_clusters * w * closest / phi)
+        drawn = np.flatnonzero(rng.random(n_samples) < probability)
+        if not drawn.size:
+            continue
+        new = passes.rows_at(drawn) - offset
+        candidates.append(new)
+        chosen.update(drawn.tolist())
+        if round_ < rounds - 1:
+            closest = np.minimum(closest, nearest_distances(new))
+    points = np.concatenate(candidates)
+    if len(points) < n_clusters:  # too few: rows drawn uniformly, none of them a candidate already
+        free = np.setdiff1d(np.arange(n_samples), np.fromiter(chosen, np.int64, len(chosen)))
+        extra = np.sort(rng.choice(free, size=min(len(free), n_clusters - len(points)), replace=False))
+        points = np.concatenate([points, passes.rows_at(extra) - offset])
+    labels, _ = passes.labels(shifted, tf.constant(points, dtype))
+    return points, np.bincount(labels, weights=w, minlength=len(points))

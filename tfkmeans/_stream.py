@@ -154,7 +154,7 @@ def survey(dataset, sample_rows, seed, same_order=True, at_least=1, geometry=SQU
     """
     n_features = element_features(dataset)
     dtype = dataset.element_spec.dtype
-    moments = _dispatch.traced("moments", lambda: tf.function(_moments_pass), *_spec_key(dataset))
+    moments = _dispatch.traced("moments", lambda: _dispatch.function(_moments_pass), *_spec_key(dataset))
     count, total, squares, low, high, first_bad, fingerprint = moments(dataset, n_features=n_features)
     _check_batches(first_bad, geometry, computed=False)
     count = int(count)
@@ -164,7 +164,9 @@ def survey(dataset, sample_rows, seed, same_order=True, at_least=1, geometry=SQU
     row_bytes = n_features * dtype.size
     sample_rows = min(count, sample_rows, max(SAMPLE_BYTES // row_bytes, at_least))
     rows = np.sort(np.random.default_rng(seed).choice(count, size=sample_rows, replace=False))
-    sample_pass = _dispatch.traced("sample", lambda: tf.function(_sample_pass), *_spec_key(dataset))
+    sample_pass = _dispatch.traced(
+        "sample", lambda: _dispatch.function(_sample_pass, reduce_retracing=True), *_spec_key(dataset)
+    )
     sample, sample_rows_seen, sample_fingerprint = sample_pass(dataset, tf.constant(rows, tf.int64))
     sample = sample.numpy()
     if not np.all(np.isfinite(sample)):  # the data changed since the first pass
@@ -326,9 +328,9 @@ class Passes:
             return self._farthest
         strategy, geometry = tf.distribute.get_strategy(), self.geometry
         if name == "statistics":
-            make = lambda: tf.function(_make_statistics(strategy, geometry))  # noqa: E731
+            make = lambda: _dispatch.function(_make_statistics(strategy, geometry))  # noqa: E731
         else:
-            make = lambda: tf.function(_make_farthest(strategy))  # noqa: E731
+            make = lambda: _dispatch.function(_make_farthest(strategy))  # noqa: E731
         function = _dispatch.traced(name, make, *_spec_key(self.dataset), tuple(centroids.shape), geometry)
         return lambda *arguments: function(self.dataset, *arguments)
 
@@ -357,7 +359,7 @@ class Passes:
         naming the first batch that holds NaN or infinity, or saying how it changed."""
         function = _dispatch.traced(
             "labels",
-            lambda: tf.function(_labels_pass),
+            lambda: _dispatch.function(_labels_pass),
             *_spec_key(self.dataset),
             tuple(centroids.shape),
             self.geometry,
@@ -374,7 +376,7 @@ class Passes:
         dataset's order."""
         function = _dispatch.traced(
             "distances",
-            lambda: tf.function(_distances_pass),
+            lambda: _dispatch.function(_distances_pass),
             *_spec_key(self.dataset),
             tuple(centroids.shape),
             self.geometry,
@@ -384,13 +386,38 @@ class Passes:
         self.consistency.check(rows, fingerprint, "plain")
         return distances.numpy()
 
+    def nearest_distances(self, offset, points):
+        """Each sample's distance to the nearest of ``points`` (relative to ``offset``), in the
+        dataset's order (not distributed), as NumPy float64: what k-means|| draws by."""
+        function = _dispatch.traced(
+            "nearest distances",
+            lambda: _dispatch.function(_nearest_distances_pass),
+            *_spec_key(self.dataset),
+            tuple(points.shape),
+            self.geometry,
+        )
+        distances, first_bad, rows, fingerprint = function(self.dataset, offset, points, self.geometry)
+        _check_batches(first_bad, self.geometry)
+        self.consistency.check(rows, fingerprint, "plain")
+        return distances.numpy()
+
+    def rows_at(self, positions):
+        """The rows at the sorted ``positions`` of a pass (in the data's coordinates), in that
+        order, by one pass that holds no more than a batch at a time."""
+        sample_pass = _dispatch.traced(
+            "sample", lambda: _dispatch.function(_sample_pass, reduce_retracing=True), *_spec_key(self.dataset)
+        )
+        rows, seen, fingerprint = sample_pass(self.dataset, tf.constant(np.asarray(positions, np.int64)))
+        self.consistency.check(seen, fingerprint, "plain")
+        return rows.numpy()
+
     def label_batches(self, offset, centroids):
         """Each batch's labels (int32, NumPy), one batch at a time, in the dataset's order: for
         writing them out as they come. Raises ValueError naming a batch that holds NaN or
         infinity, or, after the last batch, saying how the dataset changed since the passes
         before."""
         key = (*_spec_key(self.dataset), tuple(centroids.shape))
-        nearest = _dispatch.traced("nearest", lambda: tf.function(_nearest_batch, reduce_retracing=True), *key)
+        nearest = _dispatch.traced("nearest", lambda: _dispatch.function(_nearest_batch, reduce_retracing=True), *key)
         count, fingerprint = 0, np.zeros(2)
         for index, batch in enumerate(self.dataset):
             labels, finite, _, batch_fingerprint = nearest(batch, tf.constant(index, tf.int64), offset, centroids)
@@ -407,7 +434,7 @@ class Passes:
         stopping rule says stop: the new state and the rows stepped on."""
         function = _dispatch.traced(
             "epoch",
-            lambda: tf.function(_minibatch_epoch),
+            lambda: _dispatch.function(_minibatch_epoch),
             *_spec_key(self.dataset),
             tuple(state.centres.shape),
             max_no_improvement,
@@ -458,6 +485,27 @@ def _labels_pass(dataset, offset, centroids, geometry):
         inertia += batch_inertia
         index += 1
     return labels.concat(), inertia, first_bad, rows, fingerprint
+
+
+def _nearest_distances_pass(dataset, offset, points, geometry):
+    parts = tf.TensorArray(tf.float64, size=0, dynamic_size=True, infer_shape=False, element_shape=(None,))
+    parts = parts.write(0, tf.zeros((0,), tf.float64))
+    rows, fingerprint = tf.constant(0, tf.int64), tf.zeros([2], tf.float64)
+    index, first_bad = tf.constant(0, tf.int64), tf.constant(-1, tf.int64)
+    n_points, n_features = points.shape
+    for batch in iter(dataset):
+        relative = batch - offset
+        _, partial = _dense.nearest_centroids(relative, points)
+        distances = tf.cast(
+            geometry.distance(_dense.squared_distances(relative, partial, n_points, n_features)), tf.float64
+        )
+        finite = tf.reduce_all(tf.math.is_finite(distances))
+        first_bad = tf.where(tf.logical_and(first_bad < 0, tf.logical_not(finite)), index, first_bad)
+        parts = parts.write(tf.cast(index + 1, tf.int32), distances)
+        batch_rows, batch_fingerprint = _fingerprint(batch, index)
+        rows, fingerprint = rows + batch_rows, fingerprint + batch_fingerprint
+        index += 1
+    return parts.concat(), first_bad, rows, fingerprint
 
 
 def _distances_pass(dataset, offset, centroids, geometry):
