@@ -156,3 +156,25 @@ def same_message(ours, theirs):
         )
 
     return options_sorted(ours) == options_sorted(theirs)
+
+
+def write_json(path, result):
+    """Strict JSON written whole or not at all, as the command writes --output: from
+    ``_output``'s own parts (an atomic write of its strict JSON text)."""
+    from tfkmeans import _output
+
+    text = _output.json_text(result)
+    with _output.atomic_write(path) as temporary:
+        _output.write_text(temporary, text)
+
+
+def save_figure_new(figure, stem, extension=".png", directory="."):
+    """A figure under the first free default name, as the command saves it without --save and
+    without a display: ``_output.Outputs``' own ``stage_new`` and ``commit``."""
+    from tfkmeans import _output
+
+    with _output.Outputs() as outputs:
+        temporary = outputs.stage_new(stem, extension, directory)
+        _output.draw_figure(figure, temporary, extension.lstrip("."))
+        outputs.commit()
+        return outputs.placed(temporary)

@@ -10,7 +10,7 @@ import threading
 import numpy as np
 import pytest
 
-from conftest import error_lines
+from conftest import error_lines, save_figure_new, write_json
 from tfkmeans import _output
 
 
@@ -108,14 +108,14 @@ def test_write_json_failing_midway_leaves_the_old_file_whole(tmp_path, monkeypat
 
     monkeypatch.setattr(_output, "write_text", half_then_fail)
     with pytest.raises(OSError):
-        _output.write_json(path, {"new": list(range(1000))})
+        write_json(path, {"new": list(range(1000))})
     assert path.read_text() == '{"old": true}\n'
     assert [p.name for p in tmp_path.iterdir()] == ["result.json"]
 
 
 def test_json_is_strict(tmp_path):
     with pytest.raises(ValueError, match="'inertia' holds NaN or infinity"):
-        _output.write_json(tmp_path / "r.json", {"centroids": [[1.0]], "inertia": [1.0, float("inf")]})
+        write_json(tmp_path / "r.json", {"centroids": [[1.0]], "inertia": [1.0, float("inf")]})
     assert not (tmp_path / "r.json").exists()
 
 
@@ -131,7 +131,7 @@ def test_default_figure_names_are_taken_once_even_at_the_same_time(tmp_path):
 
     def save(figure):
         start.wait()
-        names.append(_output.save_figure_new(figure, "tfkmeans", directory=str(tmp_path)))
+        names.append(save_figure_new(figure, "tfkmeans", directory=str(tmp_path)))
 
     threads = [threading.Thread(target=save, args=(figure,)) for figure in figures]
     for thread in threads:

@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import REPO, error_lines, headless_environment
+from conftest import REPO, error_lines, headless_environment, write_json
 from tfkmeans import _output, _serving
 from tfkmeans.cli import Signalled
 
@@ -223,7 +223,7 @@ def test_a_write_that_fails_in_a_removed_directory_names_the_file_given(tmp_path
 
     monkeypatch.setattr(_output, "write_text", remove_the_directory_then_write)
     with pytest.raises(FileNotFoundError) as raised:
-        _output.write_json(tmp_path / "out" / "r.json", {"a": 1})
+        write_json(tmp_path / "out" / "r.json", {"a": 1})
     assert raised.value.filename == str(tmp_path / "out" / "r.json")
     assert ".tfkmeans-" not in str(raised.value) and "no output file was written or changed" in str(raised.value)
 
@@ -238,7 +238,7 @@ def test_a_journal_that_cannot_be_written_is_removed_and_the_error_names_the_out
 
     monkeypatch.setattr(_output._Journal, "_write", full)
     with pytest.raises(OSError) as raised:
-        _output.write_json(tmp_path / "r.json", {"a": 1})
+        write_json(tmp_path / "r.json", {"a": 1})
     assert raised.value.errno == errno.ENOSPC and raised.value.filename == str(tmp_path / "r.json")
     assert listing(tmp_path) == []
 

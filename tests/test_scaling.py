@@ -222,3 +222,86 @@ def test_the_command_refuses_a_stream_that_turns_nan(cli, tmp_path):
     assert finished.returncode == 2, finished.stdout
     assert "batch 3 of the dataset (counting from 0) holds NaN or infinite values" in finished.stderr
     assert not (tmp_path / "l.npy").exists() and not (tmp_path / "f.png").exists()
+
+
+FILES_WORKER = """
+import collections, json, os
+import numpy as np
+import tensorflow as tf
+strategy = tf.distribute.MultiWorkerMirroredStrategy()
+from tfkmeans import KMeans
+
+reads = collections.Counter()
+
+def log(name):
+    reads[os.path.basename(name.numpy().decode())] += 1
+    return name
+
+def rows(name):
+    lines = tf.data.TextLineDataset(name)
+    return lines.map(lambda line: (tf.py_function(log, [name], tf.string), line))
+
+files = tf.data.Dataset.list_files("part-*.csv", shuffle=False)
+dataset = (
+    files.interleave(rows, cycle_length=1)
+    .map(lambda name, line: tf.stack(tf.io.decode_csv(line, [[0.0]] * 3)))
+    .batch(100)
+)
+model = KMeans(4, init=np.load("start.npy"), n_init=1, tol=0, max_iter=10, strategy=strategy).fit(dataset)
+index = json.loads(os.environ["TF_CONFIG"])["task"]["index"]
+np.save(f"files-worker{index}.npy", model.cluster_centers_)
+json.dump({"reads": dict(reads), "n_iter": int(model.n_iter_)}, open(f"reads{index}.json", "w"))
+"""
+
+
+@pytest.mark.slow
+def test_two_workers_each_read_their_own_files_in_the_iterations(tmp_path):
+    """Data in four files, two workers: tf.data shards a dataset of files by file, so in each
+    iteration's pass a worker reads only its two files; every row counts once (the centres are
+    those of one process over all four files). The survey's two passes and the last pass, for
+    the labels, read every file on every worker."""
+    X = separated_blobs(4_000, n_features=3, n_centres=4, spread=2.0)
+    for part in range(4):
+        np.savetxt(tmp_path / f"part-{part}.csv", X[part * 1000 : (part + 1) * 1000], delimiter=",", fmt="%.9g")
+    np.save(tmp_path / "start.npy", X[:4])
+    every = np.concatenate([np.loadtxt(tmp_path / f"part-{part}.csv", delimiter=",") for part in range(4)])
+    alone = KMeans(4, init=X[:4], n_init=1, tol=0, max_iter=10).fit(every.astype(np.float32))
+    (tmp_path / "worker.py").write_text(textwrap.dedent(FILES_WORKER))
+    workers = [f"localhost:{port}" for port in free_ports(2)]
+    processes = []
+    try:
+        for index in range(2):
+            environment = headless_environment()
+            environment["TF_CONFIG"] = json.dumps(
+                {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
+            )
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, "worker.py"], cwd=tmp_path, env=environment,
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                )
+            )  # fmt: skip
+        outputs = [process.communicate(timeout=300) for process in processes]
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    for process, (_, stderr) in zip(processes, outputs):
+        assert process.returncode == 0, stderr[-3000:]
+    for index in range(2):
+        np.testing.assert_allclose(
+            np.load(tmp_path / f"files-worker{index}.npy"), alone.cluster_centers_, rtol=1e-5, atol=1e-4
+        )
+    records = [json.loads((tmp_path / f"reads{index}.json").read_text()) for index in range(2)]
+    reads = [record["reads"] for record in records]
+    for worker, record in zip(reads, records):
+        counts = sorted(worker.values())
+        assert len(worker) == 4
+        # two files read on every pass (the worker's own), two only on the passes every worker
+        # makes over all the data: their difference is the iterations' passes (the first
+        # assignment, then one an iteration), a file's 1,000 rows each
+        assert counts[0] == counts[1] and counts[2] == counts[3], worker
+        assert counts[2] - counts[0] == (record["n_iter"] + 1) * 1000, (worker, record["n_iter"])
+    own = [{name for name, count in worker.items() if count == max(worker.values())} for worker in reads]
+    assert own[0].isdisjoint(own[1]) and own[0] | own[1] == {f"part-{p}.csv" for p in range(4)}

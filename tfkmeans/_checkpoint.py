@@ -27,6 +27,7 @@ import os
 
 import numpy as np
 
+from ._loop import StreamState
 from ._tensorflow import stderr_silenced, tf
 
 MAX_TO_KEEP = 3
@@ -193,3 +194,29 @@ def is_chief(strategy):
         return True
     has_chief = "chief" in resolver.cluster_spec().as_dict()
     return task_type == "worker" and task_id == 0 and not has_chief
+
+
+def stream_state_values(state):
+    """A ``_loop.StreamState`` as checkpoint values (``stream_state`` gives it back)."""
+    return {
+        "iteration": state.iteration,
+        "centroids": np.asarray(state.centroids),
+        "sums": np.asarray(state.sums),
+        "counts": np.asarray(state.counts),
+        "inertias": np.asarray(state.inertias, np.float64),
+        "shifts": np.asarray(state.shifts, np.float64),
+        "tol_reached": bool(state.tol_reached),
+    }
+
+
+def stream_state(values, dtype):
+    """The ``_loop.StreamState`` that ``stream_state_values`` saved, its centroids in ``dtype``."""
+    return StreamState(
+        int(values["iteration"]),
+        tf.constant(values["centroids"], dtype),
+        tf.constant(values["sums"]),
+        tf.constant(values["counts"]),
+        [float(value) for value in values["inertias"]],
+        [float(value) for value in values["shifts"]],
+        bool(values["tol_reached"]),
+    )

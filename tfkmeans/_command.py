@@ -590,8 +590,7 @@ def _stream_checkpoint(settings, survey, dtype, reporter):
     """``--checkpoint DIR``: (the ``_checkpoint.FitCheckpoint``, the ``_loop.StreamState`` to go
     on from or None, the centroids after each iteration run so far when kept); all None and an
     empty history without it. A checkpoint of another run is refused, naming what differs."""
-    from . import _checkpoint, _loop
-    from ._tensorflow import tf
+    from . import _checkpoint
 
     if settings.checkpoint is None:
         return None, None, []
@@ -613,15 +612,7 @@ def _stream_checkpoint(settings, survey, dtype, reporter):
         raise UsageError(f"--checkpoint {str(error).removeprefix('checkpoint directory ')}") from None
     if saved is None:
         return checkpoint, None, []
-    state = _loop.StreamState(
-        int(saved["iteration"]),
-        tf.constant(saved["centroids"], dtype),
-        tf.constant(saved["sums"]),
-        tf.constant(saved["counts"]),
-        [float(value) for value in saved["inertias"]],
-        [float(value) for value in saved["shifts"]],
-        bool(saved["tol_reached"]),
-    )
+    state = _checkpoint.stream_state(saved, dtype)
     done = state.tol_reached or state.iteration >= settings.iterations
     reporter.say(
         f"Going on from the checkpoint in {settings.checkpoint}: "
@@ -649,15 +640,6 @@ def _plain(value):
 
 
 def _save_stream_state(checkpoint, state, history, complete):
-    checkpoint.save(
-        state.iteration,
-        complete=bool(complete),
-        iteration=state.iteration,
-        centroids=np.asarray(state.centroids),
-        sums=np.asarray(state.sums),
-        counts=np.asarray(state.counts),
-        inertias=np.asarray(state.inertias, np.float64),
-        shifts=np.asarray(state.shifts, np.float64),
-        tol_reached=bool(state.tol_reached),
-        history=history,
-    )
+    from . import _checkpoint
+
+    checkpoint.save(state.iteration, complete=bool(complete), history=history, **_checkpoint.stream_state_values(state))

@@ -231,17 +231,7 @@ def plusplus(samples, n_clusters, seed, n_local_trials=1, geometry=SQUARED_EUCLI
     samples = as_samples(samples)
     check_n_clusters(n_clusters, samples)
     seed = _fresh_if_none(check_seed(seed))
-    data = Samples(samples, geometry=geometry)
-    indices = data.run(
-        _seeding.plusplus,
-        None,
-        tf.constant(seed, tf.int64),
-        n_clusters=n_clusters,
-        allow_xla=False,  # its CPU lowering of tf.cumsum here takes time quadratic in the samples
-        k=n_clusters,
-        trials=n_local_trials,
-    )
-    return samples[indices.numpy()]
+    return samples[Samples(samples, geometry=geometry).plusplus(None, seed, n_clusters, n_local_trials)]
 
 
 def _as_weights(sample_weight, samples):

@@ -95,7 +95,6 @@ class Cosine:
 
 SQUARED_EUCLIDEAN = SquaredEuclidean()
 COSINE = Cosine()
-GEOMETRIES = {geometry.name: geometry for geometry in (SQUARED_EUCLIDEAN, COSINE)}
 
 
 def unit_rows(X, copy=True, name="X"):

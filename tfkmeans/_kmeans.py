@@ -183,17 +183,7 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         weights = None if sample_weight is None or np.all(sample_weight == sample_weight[0]) else sample_weight
         if isinstance(init, str) and init == "k-means++":
             seed = int(random_state.randint(np.iinfo(np.int32).max))
-            trials = _seeding.default_local_trials(n_clusters)
-            indices = samples.run(
-                _seeding.plusplus,
-                samples.weights(weights),
-                tf.constant(seed, tf.int64),
-                n_clusters=n_clusters,
-                allow_xla=False,
-                k=n_clusters,
-                trials=trials,
-            ).numpy()
-            return samples.rows(indices)
+            return samples.rows(samples.plusplus(weights, seed, n_clusters, _seeding.default_local_trials(n_clusters)))
         if isinstance(init, str) and init == "random":
             seed = int(random_state.randint(np.iinfo(np.int32).max))
             return samples.rows(_seeding.choose_random_indices(n_samples, n_clusters, seed, weights))
@@ -234,15 +224,8 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
             weights,
         )
         candidates = self._samples((points + offset).astype(sample.dtype))
-        indices = candidates.run(
-            _seeding.plusplus,
-            candidates.weights(point_weights),
-            tf.constant(int(random_state.randint(np.iinfo(np.int32).max)), tf.int64),
-            n_clusters=n_clusters,
-            allow_xla=False,
-            k=n_clusters,
-            trials=_seeding.default_local_trials(n_clusters),
-        ).numpy()
+        seed = int(random_state.randint(np.iinfo(np.int32).max))
+        indices = candidates.plusplus(point_weights, seed, n_clusters, _seeding.default_local_trials(n_clusters))
         # Then Lloyd's iterations on the weighted candidates, as Spark's k-means|| reclusters
         # them: cheap (the candidates are a few times k), and a better start than their seeds.
         weights = candidates.weights(point_weights)
@@ -724,7 +707,7 @@ class KMeans(_BaseKMeans):
         for start_index in range(first, self._n_init):  # none, for a complete checkpoint
             resume = None
             if saved and start_index == first:
-                resume = _saved_state(saved, passes.dtype)
+                resume = _checkpoint.stream_state(saved, passes.dtype)
             elif isinstance(init, str) and init == "k-means||":  # over the whole stream, each worker all of it
                 plain = _stream.Passes(dataset, None, passes.consistency if X is None else None, geometry)
                 start = self._parallel_init(plain, mean, sample, None, random_state, self.n_clusters)
@@ -825,13 +808,7 @@ def _save_stream(checkpoint, number, state, start_index, best, drawn, seed, comp
         number,
         complete=complete,
         start=start_index,
-        iteration=state.iteration,
-        centroids=np.asarray(state.centroids),
-        sums=np.asarray(state.sums),
-        counts=np.asarray(state.counts),
-        inertias=np.asarray(state.inertias, np.float64),
-        shifts=np.asarray(state.shifts, np.float64),
-        tol_reached=bool(state.tol_reached),
+        **_checkpoint.stream_state_values(state),
         best_centroids=empty.astype(np.asarray(state.centroids).dtype)
         if best is None
         else np.asarray(best.centroids)[None],
@@ -841,19 +818,6 @@ def _save_stream(checkpoint, number, state, start_index, best, drawn, seed, comp
         best_tol_reached=False if best is None else bool(best.tol_reached),
         random_state=drawn,
         extra={"survey_seed": seed},
-    )
-
-
-def _saved_state(saved, dtype):
-    """The current run's ``_loop.StreamState`` from a checkpoint's values."""
-    return _loop.StreamState(
-        int(saved["iteration"]),
-        tf.constant(saved["centroids"], dtype),
-        tf.constant(saved["sums"]),
-        tf.constant(saved["counts"]),
-        [float(value) for value in saved["inertias"]],
-        [float(value) for value in saved["shifts"]],
-        bool(saved["tol_reached"]),
     )
 
 
@@ -1482,16 +1446,6 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, x_squared_norms=None, 
         else check_count(n_local_trials, "n_local_trials")
     )
     seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
-    samples = Samples(X)
-    # Not under XLA: its CPU lowering of tf.cumsum here takes time quadratic in the samples.
-    indices = samples.run(
-        _seeding.plusplus,
-        samples.weights(weights),
-        tf.constant(seed, tf.int64),
-        n_clusters=n_clusters,
-        allow_xla=False,
-        k=n_clusters,
-        trials=trials,
-    ).numpy()
+    indices = Samples(X).plusplus(weights, seed, n_clusters, trials)
     centres = X[indices]
     return (centres.toarray() if sp.issparse(X) else centres), indices

@@ -20,9 +20,6 @@ import numpy as np
 
 from ._tensorflow import tf
 
-# The empty-cluster rules: "lesson" (``relocate_empty_clusters``) and "sklearn"
-# (``relocate_empty_sums``).
-RELOCATIONS = ("lesson", "sklearn")
 # What a loop keeps of each iteration: nothing; the inertia, the largest shift and the samples
 # that changed cluster; those and the centroids.
 HISTORY_NONE, HISTORY_SCALARS, HISTORY_CENTROIDS = 0, 1, 2
@@ -108,7 +105,8 @@ def move_to_empty(sums, counts, rows, sources, weights, any_apart):
 
 def update(data, weights, centroids, labels, sums, counts, relocation):
     """The centroids after one update: the geometry's ``finish`` of the clusters' means, an
-    empty cluster relocated by ``relocation`` (``RELOCATIONS``)."""
+    empty cluster relocated by ``relocation``: "lesson" (``relocate_empty_clusters``) or
+    "sklearn" (``relocate_empty_sums``)."""
     dtype, finish = data.dtype, data.geometry.finish
     if relocation == "sklearn":
 

@@ -16,7 +16,6 @@ gone lists, and only that: a file is never removed for its name alone.
 import contextlib
 import errno
 import json
-import math
 import os
 import re
 import signal
@@ -485,31 +484,9 @@ def json_text(result):
     return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
-def finite_or_none(value):
-    """A float, or None for NaN and infinity (JSON's null)."""
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
 def write_text(temporary, text):
     with open(temporary, "w", encoding="utf-8") as handle:
         handle.write(text)
-
-
-def write_json(path, result):
-    """Write ``result`` (a dict) as strict JSON to ``path``, whole or not at all."""
-    text = json_text(result)
-    with atomic_write(path) as temporary:
-        write_text(temporary, text)
-
-
-def write_npy(path, array):
-    """Write a NumPy array to ``path`` (.npy), whole or not at all."""
-    import numpy as np
-
-    with atomic_write(path) as temporary:
-        with open(temporary, "wb") as handle:
-            np.save(handle, array)
 
 
 def check_figure_format(figure, path):
@@ -533,17 +510,6 @@ def save_figure(figure, path):
     extension = check_figure_format(figure, path)
     with atomic_write(path) as temporary:
         draw_figure(figure, temporary, extension)
-
-
-def save_figure_new(figure, stem, extension=".png", directory="."):
-    """Write a figure to ``stem.png`` in ``directory``, or ``stem-2.png``, ... : the first name
-    no file has, taken atomically (two runs at once never take the same name, and no existing
-    file is ever replaced). Returns the path written."""
-    with Outputs() as outputs:
-        temporary = outputs.stage_new(stem, extension, directory)
-        draw_figure(figure, temporary, extension.lstrip("."))
-        outputs.commit()
-        return outputs.placed(temporary)
 
 
 def save_model(module, signatures, path):

@@ -14,7 +14,7 @@ import concurrent.futures
 import numpy as np
 import scipy.sparse as sp
 
-from . import _adapter, _dispatch, _precision
+from . import _adapter, _dispatch, _precision, _seeding
 from ._dense import DISTANCE_BLOCK_BYTES
 from ._geometry import SQUARED_EUCLIDEAN
 from ._tensorflow import tf
@@ -220,6 +220,20 @@ class Samples:
             _adapter.assign, self.weights(weights), self.relative(centres), n_clusters=len(centres), allow_xla=False
         )
         return self.labels(labels), float(inertia)
+
+    def plusplus(self, weights, seed, n_clusters, trials):
+        """The indices k-means++ chooses (``_seeding.plusplus``), as NumPy: ``weights`` per row
+        (NumPy, or None), ``trials`` candidates a centre. Not under XLA: its CPU lowering of
+        ``tf.cumsum`` here takes time quadratic in the samples."""
+        return self.run(
+            _seeding.plusplus,
+            self.weights(weights),
+            tf.constant(seed, tf.int64),
+            n_clusters=n_clusters,
+            allow_xla=False,
+            k=n_clusters,
+            trials=trials,
+        ).numpy()
 
     def reported(self, centres):
         """The distance from every sample to every one of ``centres`` (in the data's
