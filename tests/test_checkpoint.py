@@ -469,3 +469,18 @@ def test_only_the_chief_writes(tmp_path, task, cluster, chief):
     writer.save(1, iteration=1)
     assert (tmp_path / "ck").exists() is chief
     assert _checkpoint.is_chief(None) and _checkpoint.is_chief(tf.distribute.get_strategy())
+
+
+def test_a_save_cut_short_leaves_the_one_before_whole(tmp_path):
+    """A process killed while it writes checkpoint 3 leaves that checkpoint's files half
+    written and the manager's state file naming checkpoint 2 (TensorFlow writes the state file
+    last, whole): the fit goes on from 2, and its next save writes 3 anew."""
+    checkpoint = _checkpoint.FitCheckpoint(tmp_path, {"k": 3})
+    for number in (1, 2):
+        checkpoint.save(number, iteration=number, centres=np.arange(100.0) * number)
+    (tmp_path / "ckpt-3.data-00000-of-00001").write_bytes(b"\x08\x01half a checkpoint")
+    (tmp_path / "ckpt-3.index").write_bytes(b"")
+    reader = _checkpoint.FitCheckpoint(tmp_path, {"k": 3})
+    assert reader.restore()["iteration"] == 2
+    reader.save(3, iteration=3, centres=np.arange(100.0) * 3)
+    assert _checkpoint.FitCheckpoint(tmp_path).restore()["iteration"] == 3
