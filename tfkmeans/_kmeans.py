@@ -90,9 +90,11 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
             self, X, accept_sparse="csr", dtype=FLOAT_DTYPES, order="C", accept_large_sparse=False, reset=reset
         )
 
-    def _samples(self, X, offset=None, **options):
-        """``X`` (checked, its rows as the geometry takes them) for the kernels."""
-        return Samples(X, offset, geometry=self._geometry, **options)
+    def _samples(self, X, offset=None, weights=None, **options):
+        """``X`` (checked, its rows as the geometry takes them) for the kernels, to be weighted
+        by ``weights`` (``_check_weights``'): computed in at least their dtype."""
+        at_least = None if weights is None else weights.dtype
+        return Samples(X, offset, geometry=self._geometry, at_least=at_least, **options)
 
     def _stream_rows(self, dataset):
         """A dataset's batches as the geometry takes them (``SphericalKMeans``: unit rows)."""
@@ -171,10 +173,10 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
             chosen = random_state.randint(0, n_samples, init_size)
             X = X[chosen]
             sample_weight = None if sample_weight is None else sample_weight[chosen]
-            samples = None if samples is None else self._samples(X, samples.offset)
+            samples = None if samples is None else self._samples(X, samples.offset, sample_weight)
             n_samples = init_size
         if samples is None:
-            samples = self._samples(X)
+            samples = self._samples(X, weights=sample_weight)
         weights = None if sample_weight is None or np.all(sample_weight == sample_weight[0]) else sample_weight
         if isinstance(init, str) and init == "k-means++":
             seed = int(random_state.randint(np.iinfo(np.int32).max))
@@ -220,7 +222,7 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         """Each sample's nearest centre and the (weighted) inertia, X checked."""
         centres = self.cluster_centers_.astype(X.dtype, copy=False)
         offset = None if sp.issparse(X) else centres.mean(axis=0)
-        return self._samples(X, offset).assign(centres, weights)
+        return self._samples(X, offset, weights).assign(centres, weights)
 
     def predict(self, X):
         """The index of each sample's nearest cluster centre.
@@ -509,7 +511,7 @@ class KMeans(_BaseKMeans):
         random_state = check_random_state(self.random_state)
         init = self._checked_init(X)
         self._check_algorithm()
-        samples = self._samples(X, in_place=self._shift_in_place(), n_clusters=self.n_clusters)
+        samples = self._samples(X, weights=weights, in_place=self._shift_in_place(), n_clusters=self.n_clusters)
         try:
             best, best_labels = self._runs(X, samples, weights, init, random_state)
         finally:
@@ -789,8 +791,8 @@ class MiniBatchKMeans(_BaseKMeans):
         random ``init_size`` samples (in the data's coordinates)."""
         n_samples = X.shape[0]
         validation = random_state.randint(0, n_samples, self._init_size)
-        valid = self._samples(X[validation])
         valid_weights = None if weights is None else weights[validation]
+        valid = self._samples(X[validation], weights=valid_weights)
         best, best_inertia = None, None
         for index in range(self._n_init):
             if self.verbose:
@@ -836,7 +838,7 @@ class MiniBatchKMeans(_BaseKMeans):
         self._check_params_vs_input(X)
         init = self._checked_init(X)
         n_samples = X.shape[0]
-        samples = self._samples(X, n_clusters=self.n_clusters)
+        samples = self._samples(X, weights=weights, n_clusters=self.n_clusters)
         start = self._best_start(X, samples, weights, init, random_state)
         n_steps = (self.max_iter * n_samples) // self._batch_size
         state = _minibatch.run(
@@ -950,7 +952,7 @@ class MiniBatchKMeans(_BaseKMeans):
         if reassign:
             self._n_since_last_reassign = 0
         centres_before = self.cluster_centers_.astype(X.dtype)
-        samples = self._samples(X, None if sp.issparse(X) else centres_before.mean(axis=0))
+        samples = self._samples(X, None if sp.issparse(X) else centres_before.mean(axis=0), weights)
         centres, counts, _, reassigned = samples.run(
             _minibatch.partial_step,
             samples.weights(weights),
@@ -1123,7 +1125,7 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, x_squared_norms=None, 
         else check_count(n_local_trials, "n_local_trials")
     )
     seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
-    samples = Samples(X)
+    samples = Samples(X, at_least=None if weights is None else weights.dtype)
     # Not under XLA: its CPU lowering of tf.cumsum here takes time quadratic in the samples.
     indices = samples.run(
         _seeding.plusplus,

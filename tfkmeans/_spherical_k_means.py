@@ -126,6 +126,15 @@ class SphericalKMeans(KMeans):
         X = super()._check_data(X, reset)
         return self._geometry.prepare(X, copy=not (reset and not self.copy_x))
 
+    def _samples(self, X, offset=None, weights=None, **options):
+        """As ``KMeans``'; where the weights are computed in float64 for float32 rows (the
+        precision policy, ``_precision.weights_dtype``), the rows are scaled to unit length again
+        in float64: a float32 row's length is 1 only to within about 1e-7, and times a weight
+        2**100 times the smallest that rounding outweighs the light samples' whole distances."""
+        if weights is not None and weights.dtype.itemsize > X.dtype.itemsize:
+            X = self._geometry.prepare(X.astype(weights.dtype), copy=False)
+        return super()._samples(X, offset, weights, **options)
+
     def _check_algorithm(self):
         """No ``algorithm`` here: Lloyd's iterations, in cosine geometry."""
 
