@@ -1,6 +1,7 @@
 """tf.data streams that lie: infinite ones, ones that change between passes or are reshuffled,
 wide rows, every .npy type, a file cut short under the reader, and what many fits cost."""
 
+import itertools
 import os
 import textwrap
 import warnings
@@ -50,6 +51,94 @@ def test_every_method_refuses_an_infinite_dataset(method):
     """repeat() with no count: no pass ends (fit, predict and transform hung)."""
     with pytest.raises(ValueError, match=r"infinite \(repeat\(\) with no count\?\).*take\(n\)"):
         method(batches(blobs()).repeat())
+
+
+def guarded(dataset, at_most=400):
+    """``dataset``, whose batches stop with an error after ``at_most``: a method that iterates
+    an endless dataset it should have refused fails instead of hanging."""
+    calls = itertools.count()
+
+    def guard(batch):
+        if next(calls) >= at_most:
+            raise RuntimeError("an endless dataset was iterated")
+        return batch
+
+    n_features = dataset.element_spec.shape[1]
+    return dataset.map(
+        lambda batch: tf.ensure_shape(tf.numpy_function(guard, [batch], batch.dtype), [None, n_features])
+    )
+
+
+# Endless datasets whose cardinality TensorFlow cannot tell (UNKNOWN, not INFINITE).
+ENDLESS_UNKNOWN = {
+    "repeat().filter()": lambda ds: ds.repeat().filter(lambda batch: True),
+    "repeat(-1).filter()": lambda ds: ds.repeat(-1).filter(lambda batch: True),
+    "repeat().rebatch()": lambda ds: ds.repeat().rebatch(20),
+    "flat_map(repeat())": lambda ds: tf.data.Dataset.range(2).flat_map(lambda i: ds.repeat()),
+}
+
+
+@pytest.mark.parametrize("method", METHODS.values(), ids=METHODS.keys())
+@pytest.mark.parametrize("endless", ENDLESS_UNKNOWN.values(), ids=ENDLESS_UNKNOWN.keys())
+def test_every_method_refuses_an_endless_dataset_of_unknown_cardinality(endless, method):
+    """A repeat() with no count behind a filter (or inside a flat_map) has cardinality UNKNOWN,
+    not INFINITE: fit, predict and transform hung on it. Its graph shows the repeat."""
+    dataset = endless(batches(blobs()))
+    assert int(dataset.cardinality()) == tf.data.UNKNOWN_CARDINALITY
+    with pytest.raises(ValueError, match=r"infinite \(repeat\(\) with no count\?\).*take\(n\)"):
+        method(guarded(dataset))
+
+
+# Datasets of unknown cardinality that end, though a repeat() with no count is in their graph.
+ENDING_UNKNOWN = {
+    "repeat().take(8).filter()": lambda ds: ds.repeat().take(8).filter(lambda batch: True),
+    "flat_map(repeat().take(4))": lambda ds: tf.data.Dataset.range(2).flat_map(lambda i: ds.repeat().take(4)),
+    "zip(repeat(), finite).map()": lambda ds: tf.data.Dataset.zip((ds.repeat(), ds.filter(lambda b: True))).map(
+        lambda a, b: a
+    ),
+    "repeat().take_while()": lambda ds: ds.repeat().enumerate().take_while(lambda i, b: i < 8).map(lambda i, b: b),
+}
+
+
+@pytest.mark.parametrize("ending", ENDING_UNKNOWN.values(), ids=ENDING_UNKNOWN.keys())
+def test_an_unknown_cardinality_that_ends_is_not_refused(ending):
+    """An endless repeat() that something after it ends (take, zip with a finite dataset,
+    take_while, which may end) is not refused: the fit is scikit-learn's on the rows it gives."""
+    X = blobs()
+    dataset = ending(batches(X))
+    rows = np.concatenate(list(dataset.as_numpy_iterator()))
+    model = KMeans(3, init=X[:3], n_init=1).fit(dataset)
+    reference = ScikitKMeans(3, init=X[:3], n_init=1).fit(rows)
+    np.testing.assert_array_equal(model.labels_, reference.labels_)
+    np.testing.assert_array_equal(model.predict(dataset), reference.labels_)
+
+
+def test_where_the_graph_cannot_be_read_the_check_is_the_cardinalitys(monkeypatch):
+    """A TensorFlow whose datasets do not serialize as 2.16 to 2.21 do: nothing crashes, the
+    INFINITE check stands, and finite datasets of unknown cardinality are fitted as before."""
+
+    def unreadable(self, **kwargs):
+        raise AttributeError("no _as_serialized_graph here")
+
+    monkeypatch.setattr(tf.data.Dataset, "_as_serialized_graph", unreadable)
+    X = blobs()
+    assert not _stream.repeats_endlessly(batches(X).repeat().filter(lambda batch: True))
+    with pytest.raises(ValueError, match="infinite"):
+        KMeans(3).fit(batches(X).repeat())
+    model = KMeans(3, init=X[:3], n_init=1).fit(batches(X).filter(lambda batch: True))
+    np.testing.assert_array_equal(model.labels_, ScikitKMeans(3, init=X[:3], n_init=1).fit(X).labels_)
+
+
+def test_an_endless_generator_cannot_be_told_from_a_finite_one():
+    """What the graph cannot show (docs/scale.md says so): a Python generator's end is the
+    generator's own; from_generator looks the same whether it ends or not."""
+
+    def endless():
+        while True:
+            yield np.zeros((5, 3), np.float32)
+
+    spec = tf.TensorSpec((None, 3), tf.float32)
+    assert not _stream.repeats_endlessly(tf.data.Dataset.from_generator(endless, output_signature=spec))
 
 
 def test_a_finite_repeat_is_its_rows_twice():

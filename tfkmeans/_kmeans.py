@@ -205,7 +205,7 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         return centers
 
     def _check_dataset(self, dataset, reset):
-        n_features = _stream.element_features(dataset)
+        n_features = _stream.element_features(dataset, whole_pipeline=True)
         if reset:
             self.n_features_in_ = n_features
             if hasattr(self, "feature_names_in_"):

@@ -48,9 +48,14 @@ FIX_ORDER = (
 )
 
 
-def element_features(dataset):
+def element_features(dataset, whole_pipeline=False):
     """The number of features of a dataset of (batch, n_features) float batches, or a clear
-    error; an infinite dataset (``repeat()`` with no count) is refused, as no pass over it ends."""
+    error; an infinite dataset (``repeat()`` with no count) is refused, as no pass over it ends.
+
+    TensorFlow calls a dataset infinite only while it can count it: after a ``filter`` (or
+    anything else that hides the count) an endless ``repeat()`` is of unknown cardinality. With
+    ``whole_pipeline`` such a dataset's graph is read for one (``repeats_endlessly``); this
+    serializes the graph, constants and all, so the estimators ask it once, at their edge."""
     spec = dataset.element_spec
     if not isinstance(spec, tf.TensorSpec):
         raise TypeError(
@@ -64,13 +69,89 @@ def element_features(dataset):
         )
     if spec.dtype not in (tf.float32, tf.float64):
         raise TypeError(f"a tf.data.Dataset for k-means must yield float32 or float64 batches, not {spec.dtype.name}")
-    if int(dataset.cardinality()) == tf.data.INFINITE_CARDINALITY:
+    cardinality = int(dataset.cardinality())
+    endless = cardinality == tf.data.INFINITE_CARDINALITY or (
+        whole_pipeline and cardinality == tf.data.UNKNOWN_CARDINALITY and repeats_endlessly(dataset)
+    )
+    if endless:
         raise ValueError(
             "the tf.data.Dataset is infinite (repeat() with no count?), so no pass over it would end; "
             "k-means passes over it many times itself: give it each sample once, or use "
             "dataset.take(n) to bound it"
         )
     return int(spec.shape[1])
+
+
+# Ops that may end a dataset whatever their inputs do (take_while, choose_from_datasets and
+# sample_from_datasets, which stop when one input ends): what is upstream of them cannot be judged.
+_MAY_END = {"TakeWhileDataset", "DirectedInterleaveDataset", "ChooseFastestDataset", "ChooseFastestBranchDataset"}
+# Ops whose function returns a dataset each input element opens in turn: an endless one never ends.
+_OPENS = ("FlatMapDataset", "InterleaveDataset", "ParallelInterleaveDataset", "LegacyParallelInterleaveDataset")
+
+
+def repeats_endlessly(dataset):
+    """Whether ``dataset``'s graph holds a ``repeat()`` with no count (its count the constant
+    -1) that nothing after it ends: no ``take(n)``, no ``zip`` with a finite dataset, none of
+    ``_MAY_END``. Looked for through every op, and into the datasets that ``flat_map`` and
+    ``interleave`` open. False where the graph shows none, or cannot be read (a TensorFlow that
+    serializes datasets otherwise: the check is then only the cardinality's, as before). An
+    endless Python generator (``from_generator``) is an op whose end no graph shows: never
+    found here."""
+    try:
+        serialized = dataset._as_serialized_graph(external_state_policy=tf.data.experimental.ExternalStatePolicy.IGNORE)
+        graph = tf.compat.v1.GraphDef.FromString(serialized.numpy())
+        functions = {function.signature.name: function for function in graph.library.function}
+        outputs = [node.input[0] for node in graph.node if node.op == "_Retval" and node.input]
+        scope = {node.name: node for node in graph.node}
+        return any(_endless(name, scope, functions, {}) for name in outputs)
+    except Exception:  # a private API of TensorFlow's: whatever it raises means "cannot tell"
+        return False
+
+
+def _endless(reference, scope, functions, seen):
+    """Whether the op output ``reference`` names (``op``, ``op/_3``, ``op:handle:0`` in a
+    function) is an endless dataset; ``seen`` memoizes the answers in ``scope``."""
+    name = reference.split(":")[0]
+    if name.startswith("^") or name not in scope:  # a control input, or a function's argument
+        return False
+    if name in seen:
+        return seen[name]
+    seen[name] = False  # (a graph has no cycles; this only guards the recursion)
+    node = scope[name]
+    inputs = [input_ for input_ in node.input if not input_.startswith("^")]
+    if node.op == "RepeatDataset":
+        count = _constant(inputs[1], scope)
+        answer = count == -1 or _endless(inputs[0], scope, functions, seen)
+    elif node.op == "TakeDataset":
+        answer = _constant(inputs[1], scope) == -1 and _endless(inputs[0], scope, functions, seen)
+    elif node.op == "ZipDataset":
+        answer = bool(inputs) and all(_endless(input_, scope, functions, seen) for input_ in inputs)
+    elif node.op in _MAY_END:
+        answer = False
+    else:
+        answer = any(_endless(input_, scope, functions, seen) for input_ in inputs)
+        if not answer and node.op.startswith(_OPENS) and "f" in node.attr:
+            answer = _function_endless(node.attr["f"].func.name, functions)
+    seen[name] = answer
+    return answer
+
+
+def _function_endless(name, functions):
+    function = functions.get(name)
+    if function is None:
+        return False
+    scope = {node.name: node for node in function.node_def}
+    seen = {}
+    return any(_endless(output, scope, functions, seen) for output in function.ret.values())
+
+
+def _constant(reference, scope):
+    """The integer a ``Const`` op holds, or None for anything else (a count fed at run time)."""
+    node = scope.get(reference.split(":")[0])
+    if node is None or node.op != "Const":
+        return None
+    value = tf.make_ndarray(node.attr["value"].tensor)
+    return int(value) if value.size == 1 else None
 
 
 # --- the same rows on every pass ------------------------------------------------------------
