@@ -303,13 +303,23 @@ def _sample_pass(dataset, rows):
     return parts.concat(), begin, fingerprint
 
 
+def _own(batch):
+    """A replica's batch in memory of its own. A strategy hands a replica a slice of the
+    dataset's batch, which may be the caller's own array (``from_generator`` yielding slices of
+    it): a subtraction may then write its result into that slice, changing the caller's data
+    (and the next pass's rows)."""
+    return tf.raw_ops.DeepCopy(x=batch)
+
+
 def _make_statistics(strategy, geometry):
     """The pass of Lloyd's algorithm over a (distributed) dataset, for ``strategy``."""
     block = tf.function(_dense.block_statistics, jit_compile=xla_available(), autograph=False)
 
     def replica_statistics(batch, index, offset, centroids, with_inertia):
         """One batch on one replica: no strategy code here."""
-        _, inertia, sums, counts = block(batch - offset, None, centroids, with_inertia=with_inertia, geometry=geometry)
+        _, inertia, sums, counts = block(
+            _own(batch) - offset, None, centroids, with_inertia=with_inertia, geometry=geometry
+        )
         rows, fingerprint = _fingerprint(batch, index)
         return inertia, sums, counts, rows, fingerprint
 
@@ -344,7 +354,7 @@ def _make_farthest(strategy):
     def replica_farthest(batch, offset, centroids, reference):
         """This batch's ``k`` samples farthest from the ``reference`` point (the new mean,
         or the old centroid) of the cluster they were in, with those clusters."""
-        relative = batch - offset
+        relative = _own(batch) - offset
         nearest, _ = _dense.nearest_centroids(relative, centroids)
         distances = tf.reduce_sum(tf.square(relative - tf.gather(reference, nearest)), axis=1)
         k = centroids.shape[0]
