@@ -228,6 +228,11 @@ def test_minibatch_takes_a_reshuffled_dataset_only_without_labels():
     assert -model.score(X) <= reference.inertia_ * 1.25  # mini-batch steps: near the full fit
 
 
+def pass_fingerprint(dataset):
+    """The fingerprint of one pass over ``dataset``, as the survey's first pass takes it."""
+    return _stream._moments_pass(dataset, n_features=dataset.element_spec.shape[1])[-1].numpy()
+
+
 @pytest.mark.parametrize("seed", range(5))
 @pytest.mark.parametrize("rows", [1, 7, 64])
 def test_the_fingerprint_of_a_pass_changes_when_two_rows_swap(seed, rows):
@@ -239,15 +244,68 @@ def test_the_fingerprint_of_a_pass_changes_when_two_rows_swap(seed, rows):
     swapped = X.copy()
     swapped[[i, j]] = swapped[[j, i]]
 
-    def fingerprint(data):
-        total = np.zeros(2)
-        for index, batch in enumerate(batches(data, rows)):
-            total += _stream._fingerprint(batch, tf.constant(index, tf.int64))[1].numpy()
-        return total
+    original = pass_fingerprint(batches(X, rows))
+    assert _stream._differ(original, pass_fingerprint(batches(swapped, rows)))
+    assert not _stream._differ(original, pass_fingerprint(batches(X.astype(np.float64), rows)))
 
-    original = fingerprint(X)
-    assert _stream._differ(original, fingerprint(swapped))
-    assert not _stream._differ(original, fingerprint(X.astype(np.float64)))
+
+def other_batchings(X):
+    """The rows of ``X`` in their order, in batches of other sizes, even and uneven."""
+    return {
+        "1": batches(X, 1),
+        "7": batches(X, 7),
+        "64": batches(X, 64),
+        "all": batches(X, len(X)),
+        "rebatch([3, 50, 1, 80])": batches(X, 64).rebatch([3, 50, 1, 80]),
+        "unbatch().batch(13)": batches(X, 64).unbatch().batch(13),
+    }
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_fingerprint_of_a_pass_does_not_depend_on_its_batching(seed):
+    """Only each row's position in the pass weighs it (a re-batched stream was refused as
+    changed): the same rows in the same order fingerprint the same in any batches, while a
+    changed value, rows in another order, shifted by one, or one dropped and another added,
+    differ in every batching."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(200, 3)).astype(np.float32)
+    reference = pass_fingerprint(batches(X, 50))
+    changed = X.copy()
+    changed[rng.integers(200), rng.integers(3)] += np.float32(1e-3)
+    replaced = np.concatenate([X[1:], X[:1] * 2])  # one row dropped, another added: the same count
+    others = {"changed": changed, "reversed": X[::-1], "rotated": np.roll(X, 1, axis=0), "replaced": replaced}
+    for name, dataset in other_batchings(X).items():
+        assert not _stream._differ(reference, pass_fingerprint(dataset)), name
+        for other, data in others.items():
+            assert _stream._differ(reference, pass_fingerprint(other_batchings(data)[name])), (name, other)
+
+
+def batched_anew(X, sizes):
+    """The rows of ``X`` in the same order on every pass, in batches of ``sizes[k]`` rows on
+    pass k (a reader whose batching follows what it has buffered, say)."""
+    passes = [0]
+
+    def generate():
+        rows = sizes[passes[0] % len(sizes)]
+        passes[0] += 1
+        for begin in range(0, len(X), rows):
+            yield X[begin : begin + rows]
+
+    return tf.data.Dataset.from_generator(generate, output_signature=tf.TensorSpec((None, X.shape[1]), X.dtype))
+
+
+def test_a_stream_batched_otherwise_on_every_pass_is_fitted_as_its_rows():
+    """Once refused as "the dataset changed between passes": each pass batched otherwise, the
+    same rows in the same order. The fit, labels and predictions are scikit-learn's on the rows."""
+    X = blobs(300)
+    dataset = batched_anew(X, [50, 7, 60])
+    model = KMeans(3, init=X[:3], n_init=1, tol=0).fit(dataset)
+    reference = ScikitKMeans(3, init=X[:3], n_init=1, tol=0).fit(X)
+    np.testing.assert_array_equal(model.labels_, reference.labels_)
+    np.testing.assert_allclose(model.cluster_centers_, reference.cluster_centers_, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(model.predict(dataset), reference.labels_)
+    minibatch = MiniBatchKMeans(3, init=X[:3], n_init=1, max_iter=3, random_state=0).fit(dataset)
+    np.testing.assert_array_equal(minibatch.labels_, minibatch.predict(X))
 
 
 # --- clusters left empty -------------------------------------------------------------------

@@ -156,21 +156,22 @@ def _constant(reference, scope):
 
 # --- the same rows on every pass ------------------------------------------------------------
 
-# Irrational steps, so that no shift of rows between positions or batches keeps their weights.
-_GOLDEN, _ROOT2, _ROOT3 = 0.6180339887498949, 0.41421356237309515, 0.7320508075688772
+# Irrational steps, so that no shift of rows between positions or columns keeps their weights.
+_GOLDEN, _ROOT3 = 0.6180339887498949, 0.7320508075688772
 
 
-def _fingerprint(batch, index):
-    """The rows of the ``index``-th batch of a pass, and an order-sensitive checksum of it:
-    the sum of each row's weighted values, times a weight that depends on the row's position
-    in the batch and the batch's in the pass (and the sum of the absolute terms, its scale).
-    Added over a pass, it changes when rows change, move or are reshuffled; in float64, it
-    is the same for float32 values and the same values cast to float64."""
+def _fingerprint(batch, begin):
+    """The rows of a batch whose first row is row ``begin`` of its pass (counting from 0), and
+    an order-sensitive checksum of them: the sum of each row's weighted values, times a weight
+    that depends only on the row's position in the pass (and the sum of the absolute terms, its
+    scale). Added over a pass, it changes when rows change, move, are reshuffled, added or
+    dropped, and not when the same rows in the same order come in other batches; in float64,
+    it is the same for float32 values and the same values cast to float64."""
     values = tf.cast(batch, tf.float64)
     columns = 1.0 + tf.math.floormod(tf.range(1, batch.shape[1] + 1, dtype=tf.float64) * _ROOT3, 1.0)
     rows = tf.shape(values, out_type=tf.int64)[0]
-    place = tf.range(rows, dtype=tf.float64) * _ROOT2 + tf.cast(index, tf.float64) * _GOLDEN
-    terms = tf.linalg.matvec(values, columns) * (1.0 + tf.math.floormod(place, 1.0))
+    positions = tf.cast(begin + tf.range(rows, dtype=tf.int64), tf.float64)
+    terms = tf.linalg.matvec(values, columns) * (1.0 + tf.math.floormod(positions * _GOLDEN, 1.0))
     return rows, tf.stack([tf.reduce_sum(terms), tf.reduce_sum(tf.abs(terms))])
 
 
@@ -275,7 +276,7 @@ def _moments_pass(dataset, n_features):
         squares += tf.reduce_sum(tf.square(values), axis=0)
         low = tf.minimum(low, tf.reduce_min(values, axis=0))
         high = tf.maximum(high, tf.reduce_max(values, axis=0))
-        rows, batch_fingerprint = _fingerprint(batch, index)
+        rows, batch_fingerprint = _fingerprint(batch, count)
         count += rows
         fingerprint += batch_fingerprint
         index += 1
@@ -294,7 +295,7 @@ def _sample_pass(dataset, rows):
     index = tf.constant(0, tf.int64)
     fingerprint = tf.zeros([2], tf.float64)
     for batch in iter(dataset):
-        count, batch_fingerprint = _fingerprint(batch, index)
+        count, batch_fingerprint = _fingerprint(batch, begin)
         end = begin + count
         bounds = tf.searchsorted(rows, tf.stack([begin, end]))
         parts = parts.write(tf.cast(index + 1, tf.int32), tf.gather(batch, rows[bounds[0] : bounds[1]] - begin))
@@ -315,12 +316,18 @@ def _make_statistics(strategy, geometry):
     """The pass of Lloyd's algorithm over a (distributed) dataset, for ``strategy``."""
     block = tf.function(_dense.block_statistics, jit_compile=xla_available(), autograph=False)
 
-    def replica_statistics(batch, index, offset, centroids, with_inertia):
-        """One batch on one replica: no strategy code here."""
-        _, inertia, sums, counts = block(
-            _own(batch) - offset, None, centroids, with_inertia=with_inertia, geometry=geometry
-        )
-        rows, fingerprint = _fingerprint(batch, index)
+    def replica_statistics(batch, begin, offset, centroids, with_inertia):
+        """One batch on one replica, whose rows follow ``begin`` rows of the pass and those
+        of the replicas before it in this step: no strategy code here but that count."""
+        if strategy.num_replicas_in_sync > 1:
+            context = tf.distribute.get_replica_context()
+            rows = tf.cast(tf.shape(batch)[:1], tf.float64)  # (gathered as floats: every collective takes them)
+            before = tf.range(strategy.num_replicas_in_sync) < context.replica_id_in_sync_group
+            earlier = tf.reduce_sum(tf.where(before, context.all_gather(rows, axis=0), 0.0))
+            begin += tf.cast(earlier, tf.int64)
+        rows, fingerprint = _fingerprint(batch, begin)
+        relative = _own(batch) - offset
+        _, inertia, sums, counts = block(relative, None, centroids, with_inertia=with_inertia, geometry=geometry)
         return inertia, sums, counts, rows, fingerprint
 
     def statistics(distributed, offset, centroids, with_inertia):
@@ -331,7 +338,7 @@ def _make_statistics(strategy, geometry):
         rows, fingerprint = tf.constant(0, tf.int64), tf.zeros([2], tf.float64)
         index, first_bad = tf.constant(0, tf.int64), tf.constant(-1, tf.int64)
         for batch in iter(distributed):
-            per_replica = strategy.run(replica_statistics, args=(batch, index, offset, centroids, with_inertia))
+            per_replica = strategy.run(replica_statistics, args=(batch, rows, offset, centroids, with_inertia))
             batch_inertia, batch_sums, batch_counts, batch_rows, batch_fingerprint = (
                 strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None) for value in per_replica
             )
@@ -484,7 +491,7 @@ class Passes:
         nearest = _dispatch.traced("nearest", lambda: tf.function(_nearest_batch, reduce_retracing=True), *key)
         count, fingerprint = 0, np.zeros(2)
         for index, batch in enumerate(self.dataset):
-            labels, finite, _, batch_fingerprint = nearest(batch, tf.constant(index, tf.int64), offset, centroids)
+            labels, finite, _, batch_fingerprint = nearest(batch, tf.constant(count, tf.int64), offset, centroids)
             if not bool(finite):
                 _check_batches(index, self.geometry)
             labels = labels.numpy()
@@ -523,10 +530,10 @@ def _check_batches(first_bad, geometry, computed=True):
         )
 
 
-def _nearest_batch(batch, index, offset, centroids):
+def _nearest_batch(batch, begin, offset, centroids):
     relative = batch - offset
     labels, partial = _dense.nearest_centroids(relative, centroids)
-    rows, fingerprint = _fingerprint(batch, index)
+    rows, fingerprint = _fingerprint(batch, begin)
     return labels, tf.reduce_all(tf.math.is_finite(partial)), rows, fingerprint
 
 
@@ -544,7 +551,7 @@ def _labels_pass(dataset, offset, centroids, geometry):
         first_bad = tf.where(
             tf.logical_and(first_bad < 0, tf.logical_not(tf.math.is_finite(batch_inertia))), index, first_bad
         )
-        batch_rows, batch_fingerprint = _fingerprint(batch, index)
+        batch_rows, batch_fingerprint = _fingerprint(batch, rows)
         rows, fingerprint = rows + batch_rows, fingerprint + batch_fingerprint
         inertia += batch_inertia
         index += 1
@@ -563,7 +570,7 @@ def _distances_pass(dataset, offset, centroids, geometry):
         finite = tf.reduce_all(tf.math.is_finite(distances))
         first_bad = tf.where(tf.logical_and(first_bad < 0, tf.logical_not(finite)), index, first_bad)
         parts = parts.write(tf.cast(index + 1, tf.int32), distances)
-        batch_rows, batch_fingerprint = _fingerprint(batch, index)
+        batch_rows, batch_fingerprint = _fingerprint(batch, rows)
         rows, fingerprint = rows + batch_rows, fingerprint + batch_fingerprint
         index += 1
     return parts.concat(), first_bad, rows, fingerprint
