@@ -2,6 +2,8 @@
 distances could overflow, then float64; float64 that could overflow is refused. Checked against
 the bound computed here from float32's and float64's largest numbers, and through the estimators."""
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -206,3 +208,30 @@ def test_weights_beyond_float64s_span_are_refused_by_every_estimator():
     for fit in fits:
         with pytest.raises(ValueError, match=r"positive weights from 1e-10 to 1e\+300: .* more than float64 carries"):
             fit()
+
+
+def test_float32_near_its_largest_number_is_measured_in_float64_not_refused():
+    """A float32 sample near 3e38 on the far side of the centres' mean: its shift overflowed
+    float32 to infinity, and predict, transform, score (and fit) refused it as values whose
+    squares "would overflow float64", with a NumPy overflow warning. It is measured in float64:
+    predict and score are NumPy's, and transform refuses only distances beyond float32."""
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(-2.5e38, 1e36, (30, 2)), rng.normal(2.5e38, 1e36, (90, 2))]).astype(np.float32)
+    with warnings.catch_warnings():
+        # No overflow warning from the shift either (scikit-learn's own finiteness check may
+        # warn of its sum of such values: not ours).
+        warnings.filterwarnings("error", message="overflow encountered in subtract")
+        model = KMeans(2, init=X[[0, 30]], n_init=1).fit(X)
+        np.testing.assert_allclose(
+            model.cluster_centers_, [X[:30].mean(0, np.float64), X[30:].mean(0, np.float64)], rtol=1e-6
+        )
+        new = np.array([[-3.3e38, -3.3e38], [3.3e38, 3.3e38], [-3.3e38, 3.3e38], [1e37, -1e37]], np.float32)
+        squared = ((new.astype(np.float64)[:, None] - model.cluster_centers_.astype(np.float64)[None]) ** 2).sum(-1)
+        np.testing.assert_array_equal(model.predict(new), squared.argmin(axis=1))
+        np.testing.assert_allclose(-model.score(new), squared.min(axis=1).sum(), rtol=1e-6)
+        for row, distances in zip(new, np.sqrt(squared)):
+            if distances.max() <= np.finfo(np.float32).max:
+                np.testing.assert_allclose(model.transform(row[None])[0], distances, rtol=1e-6)
+            else:
+                with pytest.raises(ValueError, match="exceed float32's range; pass X as float64"):
+                    model.transform(row[None])

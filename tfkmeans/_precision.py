@@ -52,11 +52,14 @@ def compute_dtype(dtype, largest, n_features, origin="the centre they are measur
     float32, or a ValueError for float64 data whose squares could overflow float64. With
     ``at_least`` (the dtype ``weights_dtype`` chose for the samples' weights), never narrower."""
     dtype = np.dtype(dtype)
-    if at_least is not None and np.dtype(at_least).itemsize > dtype.itemsize:
-        dtype = np.dtype(at_least)
-    if dtype == np.float32 and squares_could_overflow(largest, n_features):
-        dtype = np.dtype(np.float64)
-    if dtype == np.float64 and squares_could_overflow(largest, n_features, np.float64):
+    if dtype == np.float32:
+        # float32 values lie within twice float32's largest number of any point of their range,
+        # so their squares always fit float64 (``largest``, measured in float32, may itself have
+        # overflowed to infinity: it is no reason to refuse them).
+        wanted = at_least is not None and np.dtype(at_least) == np.float64
+        wide = wanted or squares_could_overflow(largest, n_features)
+        return np.dtype(np.float64) if wide else dtype
+    if squares_could_overflow(largest, n_features, np.float64):
         raise ValueError(
             f"X holds values too large for k-means: they lie up to {largest:.3g} from {origin}, "
             "and squared distances between them would overflow float64; rescale the data"

@@ -95,7 +95,8 @@ def _subtract(X, offset, out):
 
     def block(begin):
         part = target[begin : begin + step]
-        np.subtract(source[begin : begin + step], tiled, out=part)
+        with np.errstate(over="ignore"):  # float32 near its largest number: float64 then (``centred``)
+            np.subtract(source[begin : begin + step], tiled, out=part)
         return max(float(part.max()), -float(part.min())) if part.size else 0.0
 
     starts = range(0, lines[0], step)
@@ -105,7 +106,8 @@ def _subtract(X, offset, out):
     else:
         largest = max(map(block, starts), default=0.0)
     rest = out[whole:n_samples]
-    np.subtract(X[whole:], offset, out=rest)
+    with np.errstate(over="ignore"):
+        np.subtract(X[whole:], offset, out=rest)
     if rest.size:
         largest = max(largest, float(np.abs(rest).max()))
     return largest
