@@ -303,7 +303,11 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         Its ``serving_default`` signature takes ``samples``, a float32 batch of shape
         (None, n_features), and returns ``cluster_index`` (int64, each sample's nearest centre,
         as ``predict`` gives; -1 for a sample with a NaN or infinite value), ``squared_distance``
-        and ``distance`` (float32, to that centre; NaN for such a sample). Load it with
+        and ``distance`` (float32, to that centre; NaN for such a sample). A signature answers
+        for each sample and cannot raise: where ``transform`` refuses a distance that float32
+        cannot hold (a sample near 3.4e38 far from the centres; a squared distance beyond about
+        1.8e19), that value is served as NaN, never as infinity, and ``cluster_index`` is still
+        ``predict``'s. Load it with
         ``tf.saved_model.load(path)`` in any process that has TensorFlow: this package is not
         needed there. The directory is written whole or not at all.
 

@@ -196,7 +196,9 @@ class SphericalKMeans(KMeans):
         (None, n_features), scales each to unit length, and returns ``cluster_index`` (int64,
         as ``predict``; -1 for a sample with a NaN or infinite value or a row of zeros),
         ``distance`` (float32, the cosine distance to that centre, as ``transform``) and
-        ``similarity`` (float32, the cosine similarity). Load it with
+        ``similarity`` (float32, the cosine similarity); NaN for a sample of cluster -1. Cosine
+        distances lie in [0, 2], so float32 always holds them: no other sample's are NaN (in
+        ``KMeans``' export, a distance that float32 cannot hold is served as NaN). Load it with
         ``tf.saved_model.load(path)``; this package is not needed there.
 
         Parameters
