@@ -623,7 +623,7 @@ def served(tmp_path_factory):
 
     models = {}
     rng = np.random.default_rng(0)
-    for scale in (1.0, 1e20, 1e30):
+    for scale in (1.0, 1e20, 1e30, 1e37):
         X = ((rng.standard_normal((900, 3)) + rng.integers(0, 3, (900, 1)) * 6) * scale).astype(np.float32)
         model = KMeans(3, random_state=0, n_init=1).fit(X)
         path = tmp_path_factory.mktemp("export") / "model"
@@ -645,9 +645,41 @@ def test_saved_model_serves_predict_and_transform(served, scale):
     np.testing.assert_allclose(out["distance"].numpy(), model.transform(new).min(axis=1), rtol=1e-5)
     squared = out["squared_distance"].numpy()
     by_hand = np.sum((new.astype(np.float64) - model.cluster_centers_[model.predict(new)]) ** 2, axis=1)
-    with np.errstate(over="ignore"):
-        np.testing.assert_allclose(squared, by_hand.astype(np.float32), rtol=1e-5)
+    # A squared distance beyond float32's range is NaN: no value, rather than an infinite one.
+    expected = np.where(by_hand <= np.finfo(np.float32).max, by_hand, np.nan).astype(np.float32)
+    np.testing.assert_allclose(squared, expected, rtol=1e-5)
     assert out["cluster_index"].dtype == tf.int64 and squared.dtype == np.float32
+
+
+def test_saved_model_serves_nan_where_transform_refuses(served):
+    """float32 samples near 3e38 can lie farther from a centre than float32 holds: transform
+    refuses them, and the SavedModel served infinity. It serves NaN for every such distance
+    (and never infinity), predict's cluster for every sample, and transform's distances for
+    the samples transform takes."""
+    import tensorflow as tf
+
+    model, serve = served[1e37]
+    new = np.random.default_rng(4).uniform(-3.3e38, 3.3e38, (80, 3)).astype(np.float32)
+    out = serve(samples=tf.constant(new))
+    centres = model.cluster_centers_.astype(np.float64)
+    difference = new.astype(np.float64)[:, None, :] - centres[None]
+    nearest = np.sqrt(np.min(np.sum(difference**2, axis=2), axis=1))  # NumPy, in float64
+    largest = float(np.finfo(np.float32).max)
+    np.testing.assert_array_equal(out["cluster_index"].numpy(), model.predict(new))
+    distance, squared = out["distance"].numpy(), out["squared_distance"].numpy()
+    assert not np.any(np.isinf(distance)) and not np.any(np.isinf(squared))
+    assert np.array_equal(np.isnan(distance), nearest > largest)
+    assert np.array_equal(np.isnan(squared), nearest**2 > largest)
+    taken = 0
+    for row, served_distance in zip(new, distance):
+        try:
+            distances = model.transform(row[None])
+        except ValueError as error:
+            assert "exceed float32's range" in str(error)
+            continue
+        taken += 1
+        np.testing.assert_allclose(served_distance, distances.min(), rtol=1e-5)
+    assert 0 < taken < len(new) and 0 < np.count_nonzero(np.isnan(distance)) < len(new)
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])

@@ -172,6 +172,28 @@ def test_a_warm_compile_cache_prints_nothing_whatever_the_import_order(warm_cach
     }
 
 
+# What the report named: absl's line about its log before InitializeLog, and cudart's.
+ABSL_CUDART = re.compile(r"absl::InitializeLog|cudart_stub")
+
+
+@pytest.mark.slow  # fresh processes that load TensorFlow
+@pytest.mark.parametrize("level", [None, "3"])
+def test_with_tensorflow_imported_first_its_own_import_prints_the_absl_and_cudart_lines(tmp_path, level):
+    """The report: ``import tensorflow as tf``, then tfkmeans and a fit, and absl's and cudart's
+    lines on stderr. TensorFlow's own import prints them (docs/python.md shows them), before any
+    of tfkmeans runs, and at TF_CPP_MIN_LOG_LEVEL 3 too (absl is not set up yet to read it);
+    from tfkmeans on, only the devices' start at the first computation logs, below level 3."""
+    settings = {"XDG_CACHE_HOME": str(tmp_path / "cache")} | ({} if level is None else {"TF_CPP_MIN_LOG_LEVEL": level})
+    finished = run(["-c", FIT.format(first=BEFORE["imported"], mark=MARK)], tmp_path, users_environment(**settings))
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    before, _, after = finished.stderr.partition(MARK + "\n")
+    assert not any(ABSL_CUDART.search(line) for line in after.splitlines())
+    assert [line for line in after.splitlines() if not DEVICES_START.search(line)] == []
+    if level == "3":
+        assert after == ""
+    assert all(tensorflow_lines(line) for line in before.splitlines())  # TensorFlow's, all of them
+
+
 # --- the cache, by CPU ------------------------------------------------------------------------
 
 ZEN = "fpu vme de pse tsc msr pae sse sse2 avx avx2 fma bmi1 bmi2"

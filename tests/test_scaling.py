@@ -108,6 +108,30 @@ model = KMeans(5, init=start, n_init=1, tol=0, strategy=strategy).fit(X)
 np.save("mirrored.npy", model.cluster_centers_)
 dataset = tf.data.Dataset.from_tensor_slices(X).batch(4000)
 np.save("mirrored_stream.npy", KMeans(5, init=start, n_init=1, tol=0, strategy=strategy).fit(dataset).cluster_centers_)
+# The caller's own array in small slices, each on a 64-byte boundary (so TensorFlow takes them
+# without a copy): a replica's subtraction once wrote into them, changing the caller's rows.
+rows = X[:3000]
+raw = np.empty(rows.nbytes + 64, np.uint8)
+own = raw[-raw.ctypes.data % 64 :][: rows.nbytes].view(rows.dtype).reshape(rows.shape)
+own[...] = rows
+def slices():
+    for begin in range(0, len(own), 64):
+        yield own[begin : begin + 64]
+generated = tf.data.Dataset.from_generator(slices, output_signature=tf.TensorSpec((None, X.shape[1]), X.dtype))
+model = KMeans(5, init=start, n_init=1, tol=0, strategy=strategy).fit(generated)
+assert np.array_equal(own, rows), "the fit changed the caller's array"
+np.save("mirrored_generated.npy", model.cluster_centers_)
+np.save("generated_reference.npy", KMeans(5, init=start, n_init=1, tol=0).fit(rows).cluster_centers_)
+# The same rows in the same order, batched otherwise on every pass: once refused as changed.
+passes = [0]
+def rebatched():
+    size = (64, 100, 37)[passes[0] % 3]
+    passes[0] += 1
+    for begin in range(0, len(own), size):
+        yield own[begin : begin + size]
+rebatched = tf.data.Dataset.from_generator(rebatched, output_signature=tf.TensorSpec((None, X.shape[1]), X.dtype))
+model = KMeans(5, init=start, n_init=1, tol=0, strategy=strategy).fit(rebatched)
+np.save("mirrored_rebatched.npy", model.cluster_centers_)
 """
 
 WORKER = """
@@ -137,6 +161,9 @@ def test_mirrored_strategy_over_two_logical_cpus(tmp_path, shared_data):
     run_python(MIRRORED, tmp_path)
     for name in ("mirrored.npy", "mirrored_stream.npy"):
         np.testing.assert_allclose(np.load(tmp_path / name), shared_data.cluster_centers_, rtol=1e-5, atol=1e-4)
+    reference = np.load(tmp_path / "generated_reference.npy")
+    for name in ("mirrored_generated.npy", "mirrored_rebatched.npy"):
+        np.testing.assert_allclose(np.load(tmp_path / name), reference, rtol=1e-5, atol=1e-4)
 
 
 def free_ports(count):

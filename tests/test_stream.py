@@ -1,6 +1,7 @@
 """tf.data streams that lie: infinite ones, ones that change between passes or are reshuffled,
 wide rows, every .npy type, a file cut short under the reader, and what many fits cost."""
 
+import itertools
 import os
 import textwrap
 import warnings
@@ -50,6 +51,94 @@ def test_every_method_refuses_an_infinite_dataset(method):
     """repeat() with no count: no pass ends (fit, predict and transform hung)."""
     with pytest.raises(ValueError, match=r"infinite \(repeat\(\) with no count\?\).*take\(n\)"):
         method(batches(blobs()).repeat())
+
+
+def guarded(dataset, at_most=400):
+    """``dataset``, whose batches stop with an error after ``at_most``: a method that iterates
+    an endless dataset it should have refused fails instead of hanging."""
+    calls = itertools.count()
+
+    def guard(batch):
+        if next(calls) >= at_most:
+            raise RuntimeError("an endless dataset was iterated")
+        return batch
+
+    n_features = dataset.element_spec.shape[1]
+    return dataset.map(
+        lambda batch: tf.ensure_shape(tf.numpy_function(guard, [batch], batch.dtype), [None, n_features])
+    )
+
+
+# Endless datasets whose cardinality TensorFlow cannot tell (UNKNOWN, not INFINITE).
+ENDLESS_UNKNOWN = {
+    "repeat().filter()": lambda ds: ds.repeat().filter(lambda batch: True),
+    "repeat(-1).filter()": lambda ds: ds.repeat(-1).filter(lambda batch: True),
+    "repeat().rebatch()": lambda ds: ds.repeat().rebatch(20),
+    "flat_map(repeat())": lambda ds: tf.data.Dataset.range(2).flat_map(lambda i: ds.repeat()),
+}
+
+
+@pytest.mark.parametrize("method", METHODS.values(), ids=METHODS.keys())
+@pytest.mark.parametrize("endless", ENDLESS_UNKNOWN.values(), ids=ENDLESS_UNKNOWN.keys())
+def test_every_method_refuses_an_endless_dataset_of_unknown_cardinality(endless, method):
+    """A repeat() with no count behind a filter (or inside a flat_map) has cardinality UNKNOWN,
+    not INFINITE: fit, predict and transform hung on it. Its graph shows the repeat."""
+    dataset = endless(batches(blobs()))
+    assert int(dataset.cardinality()) == tf.data.UNKNOWN_CARDINALITY
+    with pytest.raises(ValueError, match=r"infinite \(repeat\(\) with no count\?\).*take\(n\)"):
+        method(guarded(dataset))
+
+
+# Datasets of unknown cardinality that end, though a repeat() with no count is in their graph.
+ENDING_UNKNOWN = {
+    "repeat().take(8).filter()": lambda ds: ds.repeat().take(8).filter(lambda batch: True),
+    "flat_map(repeat().take(4))": lambda ds: tf.data.Dataset.range(2).flat_map(lambda i: ds.repeat().take(4)),
+    "zip(repeat(), finite).map()": lambda ds: tf.data.Dataset.zip((ds.repeat(), ds.filter(lambda b: True))).map(
+        lambda a, b: a
+    ),
+    "repeat().take_while()": lambda ds: ds.repeat().enumerate().take_while(lambda i, b: i < 8).map(lambda i, b: b),
+}
+
+
+@pytest.mark.parametrize("ending", ENDING_UNKNOWN.values(), ids=ENDING_UNKNOWN.keys())
+def test_an_unknown_cardinality_that_ends_is_not_refused(ending):
+    """An endless repeat() that something after it ends (take, zip with a finite dataset,
+    take_while, which may end) is not refused: the fit is scikit-learn's on the rows it gives."""
+    X = blobs()
+    dataset = ending(batches(X))
+    rows = np.concatenate(list(dataset.as_numpy_iterator()))
+    model = KMeans(3, init=X[:3], n_init=1).fit(dataset)
+    reference = ScikitKMeans(3, init=X[:3], n_init=1).fit(rows)
+    np.testing.assert_array_equal(model.labels_, reference.labels_)
+    np.testing.assert_array_equal(model.predict(dataset), reference.labels_)
+
+
+def test_where_the_graph_cannot_be_read_the_check_is_the_cardinalitys(monkeypatch):
+    """A TensorFlow whose datasets do not serialize as 2.16 to 2.21 do: nothing crashes, the
+    INFINITE check stands, and finite datasets of unknown cardinality are fitted as before."""
+
+    def unreadable(self, **kwargs):
+        raise AttributeError("no _as_serialized_graph here")
+
+    monkeypatch.setattr(tf.data.Dataset, "_as_serialized_graph", unreadable)
+    X = blobs()
+    assert not _stream.repeats_endlessly(batches(X).repeat().filter(lambda batch: True))
+    with pytest.raises(ValueError, match="infinite"):
+        KMeans(3).fit(batches(X).repeat())
+    model = KMeans(3, init=X[:3], n_init=1).fit(batches(X).filter(lambda batch: True))
+    np.testing.assert_array_equal(model.labels_, ScikitKMeans(3, init=X[:3], n_init=1).fit(X).labels_)
+
+
+def test_an_endless_generator_cannot_be_told_from_a_finite_one():
+    """What the graph cannot show (docs/scale.md says so): a Python generator's end is the
+    generator's own; from_generator looks the same whether it ends or not."""
+
+    def endless():
+        while True:
+            yield np.zeros((5, 3), np.float32)
+
+    spec = tf.TensorSpec((None, 3), tf.float32)
+    assert not _stream.repeats_endlessly(tf.data.Dataset.from_generator(endless, output_signature=spec))
 
 
 def test_a_finite_repeat_is_its_rows_twice():
@@ -139,6 +228,11 @@ def test_minibatch_takes_a_reshuffled_dataset_only_without_labels():
     assert -model.score(X) <= reference.inertia_ * 1.25  # mini-batch steps: near the full fit
 
 
+def pass_fingerprint(dataset):
+    """The fingerprint of one pass over ``dataset``, as the survey's first pass takes it."""
+    return _stream._moments_pass(dataset, n_features=dataset.element_spec.shape[1])[-1].numpy()
+
+
 @pytest.mark.parametrize("seed", range(5))
 @pytest.mark.parametrize("rows", [1, 7, 64])
 def test_the_fingerprint_of_a_pass_changes_when_two_rows_swap(seed, rows):
@@ -150,15 +244,68 @@ def test_the_fingerprint_of_a_pass_changes_when_two_rows_swap(seed, rows):
     swapped = X.copy()
     swapped[[i, j]] = swapped[[j, i]]
 
-    def fingerprint(data):
-        total = np.zeros(2)
-        for index, batch in enumerate(batches(data, rows)):
-            total += _stream._fingerprint(batch, tf.constant(index, tf.int64))[1].numpy()
-        return total
+    original = pass_fingerprint(batches(X, rows))
+    assert _stream._differ(original, pass_fingerprint(batches(swapped, rows)))
+    assert not _stream._differ(original, pass_fingerprint(batches(X.astype(np.float64), rows)))
 
-    original = fingerprint(X)
-    assert _stream._differ(original, fingerprint(swapped))
-    assert not _stream._differ(original, fingerprint(X.astype(np.float64)))
+
+def other_batchings(X):
+    """The rows of ``X`` in their order, in batches of other sizes, even and uneven."""
+    return {
+        "1": batches(X, 1),
+        "7": batches(X, 7),
+        "64": batches(X, 64),
+        "all": batches(X, len(X)),
+        "rebatch([3, 50, 1, 80])": batches(X, 64).rebatch([3, 50, 1, 80]),
+        "unbatch().batch(13)": batches(X, 64).unbatch().batch(13),
+    }
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_fingerprint_of_a_pass_does_not_depend_on_its_batching(seed):
+    """Only each row's position in the pass weighs it (a re-batched stream was refused as
+    changed): the same rows in the same order fingerprint the same in any batches, while a
+    changed value, rows in another order, shifted by one, or one dropped and another added,
+    differ in every batching."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(200, 3)).astype(np.float32)
+    reference = pass_fingerprint(batches(X, 50))
+    changed = X.copy()
+    changed[rng.integers(200), rng.integers(3)] += np.float32(1e-3)
+    replaced = np.concatenate([X[1:], X[:1] * 2])  # one row dropped, another added: the same count
+    others = {"changed": changed, "reversed": X[::-1], "rotated": np.roll(X, 1, axis=0), "replaced": replaced}
+    for name, dataset in other_batchings(X).items():
+        assert not _stream._differ(reference, pass_fingerprint(dataset)), name
+        for other, data in others.items():
+            assert _stream._differ(reference, pass_fingerprint(other_batchings(data)[name])), (name, other)
+
+
+def batched_anew(X, sizes):
+    """The rows of ``X`` in the same order on every pass, in batches of ``sizes[k]`` rows on
+    pass k (a reader whose batching follows what it has buffered, say)."""
+    passes = [0]
+
+    def generate():
+        rows = sizes[passes[0] % len(sizes)]
+        passes[0] += 1
+        for begin in range(0, len(X), rows):
+            yield X[begin : begin + rows]
+
+    return tf.data.Dataset.from_generator(generate, output_signature=tf.TensorSpec((None, X.shape[1]), X.dtype))
+
+
+def test_a_stream_batched_otherwise_on_every_pass_is_fitted_as_its_rows():
+    """Once refused as "the dataset changed between passes": each pass batched otherwise, the
+    same rows in the same order. The fit, labels and predictions are scikit-learn's on the rows."""
+    X = blobs(300)
+    dataset = batched_anew(X, [50, 7, 60])
+    model = KMeans(3, init=X[:3], n_init=1, tol=0).fit(dataset)
+    reference = ScikitKMeans(3, init=X[:3], n_init=1, tol=0).fit(X)
+    np.testing.assert_array_equal(model.labels_, reference.labels_)
+    np.testing.assert_allclose(model.cluster_centers_, reference.cluster_centers_, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(model.predict(dataset), reference.labels_)
+    minibatch = MiniBatchKMeans(3, init=X[:3], n_init=1, max_iter=3, random_state=0).fit(dataset)
+    np.testing.assert_array_equal(minibatch.labels_, minibatch.predict(X))
 
 
 # --- clusters left empty -------------------------------------------------------------------

@@ -155,6 +155,11 @@ class BisectingKMeans(_BaseKMeans):
         self._validate_params()
         X = self._check_data(X, reset=True)
         weights, scale = self._check_weights(sample_weight, X)
+        dtype = X.dtype
+        if weights is not None and weights.dtype.itemsize > X.dtype.itemsize:
+            # Weights that float32 cannot carry, computed in float64 (``_precision.weights_dtype``):
+            # the shifts, means and inertias worked out here too, not only the kernels' passes.
+            X = X.astype(weights.dtype)
         self._check_params_vs_input(X, default_n_init=1)
         self._random_state = check_random_state(self.random_state)
         self._X_mean = None if sp.issparse(X) else X.mean(axis=0, dtype=np.float64).astype(X.dtype)
@@ -171,7 +176,7 @@ class BisectingKMeans(_BaseKMeans):
         if self._X_mean is not None:
             centres += self._X_mean
         self._bisecting_tree = root
-        self.cluster_centers_ = centres
+        self.cluster_centers_ = centres.astype(dtype, copy=False)
         self.labels_ = labels
         self.inertia_ = _inertia(X, weights, centres, labels) * scale
         return self
@@ -180,7 +185,7 @@ class BisectingKMeans(_BaseKMeans):
         """Split ``node`` in two by 2-means on its samples (``X`` relative to the data's mean)."""
         subset = X[node.indices]
         subset_weights = None if weights is None else weights[node.indices]
-        samples = self._samples(subset, n_clusters=2)
+        samples = self._samples(subset, weights=subset_weights, n_clusters=2)
         run = samples.runner(samples.weights(subset_weights), 2)
         best = None
         for _ in range(self.n_init):

@@ -91,13 +91,19 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
                 "or a sparse matrix"
             )
         check_sparse_structure(X)
-        return validate_data(
-            self, X, accept_sparse="csr", dtype=FLOAT_DTYPES, order="C", accept_large_sparse=False, reset=reset
-        )
+        # scikit-learn's finiteness check first sums X, which overflows (and warns) for finite
+        # values near float32's largest; it then checks them one by one and refuses only NaN and
+        # infinity.
+        with np.errstate(over="ignore", invalid="ignore"):
+            return validate_data(
+                self, X, accept_sparse="csr", dtype=FLOAT_DTYPES, order="C", accept_large_sparse=False, reset=reset
+            )
 
-    def _samples(self, X, offset=None, **options):
-        """``X`` (checked, its rows as the geometry takes them) for the kernels."""
-        return Samples(X, offset, geometry=self._geometry, **options)
+    def _samples(self, X, offset=None, weights=None, **options):
+        """``X`` (checked, its rows as the geometry takes them) for the kernels, to be weighted
+        by ``weights`` (``_check_weights``'): computed in at least their dtype."""
+        at_least = None if weights is None else weights.dtype
+        return Samples(X, offset, geometry=self._geometry, at_least=at_least, **options)
 
     def _stream_rows(self, dataset):
         """A dataset's batches as the geometry takes them (``SphericalKMeans``: unit rows)."""
@@ -176,10 +182,10 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
             chosen = random_state.randint(0, n_samples, init_size)
             X = X[chosen]
             sample_weight = None if sample_weight is None else sample_weight[chosen]
-            samples = None if samples is None else self._samples(X, samples.offset)
+            samples = None if samples is None else self._samples(X, samples.offset, sample_weight)
             n_samples = init_size
         if samples is None:
-            samples = self._samples(X)
+            samples = self._samples(X, weights=sample_weight)
         weights = None if sample_weight is None or np.all(sample_weight == sample_weight[0]) else sample_weight
         if isinstance(init, str) and init == "k-means++":
             seed = int(random_state.randint(np.iinfo(np.int32).max))
@@ -252,7 +258,7 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         return checkpoint, checkpoint.restore()
 
     def _check_dataset(self, dataset, reset):
-        n_features = _stream.element_features(dataset)
+        n_features = _stream.element_features(dataset, whole_pipeline=True)
         if reset:
             self.n_features_in_ = n_features
             if hasattr(self, "feature_names_in_"):
@@ -269,7 +275,7 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         """Each sample's nearest centre and the (weighted) inertia, X checked."""
         centres = self.cluster_centers_.astype(X.dtype, copy=False)
         offset = None if sp.issparse(X) else centres.mean(axis=0)
-        return self._samples(X, offset).assign(centres, weights)
+        return self._samples(X, offset, weights).assign(centres, weights)
 
     def predict(self, X):
         """The index of each sample's nearest cluster centre.
@@ -350,7 +356,11 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         Its ``serving_default`` signature takes ``samples``, a float32 batch of shape
         (None, n_features), and returns ``cluster_index`` (int64, each sample's nearest centre,
         as ``predict`` gives; -1 for a sample with a NaN or infinite value), ``squared_distance``
-        and ``distance`` (float32, to that centre; NaN for such a sample). Load it with
+        and ``distance`` (float32, to that centre; NaN for such a sample). A signature answers
+        for each sample and cannot raise: where ``transform`` refuses a distance that float32
+        cannot hold (a sample near 3.4e38 far from the centres; a squared distance beyond about
+        1.8e19), that value is served as NaN, never as infinity, and ``cluster_index`` is still
+        ``predict``'s. Load it with
         ``tf.saved_model.load(path)`` in any process that has TensorFlow: this package is not
         needed there. The directory is written whole or not at all.
 
@@ -591,7 +601,7 @@ class KMeans(_BaseKMeans):
         if sp.issparse(X) and isinstance(init, str) and init == "k-means||":
             raise TypeError("init='k-means||' takes dense data; use 'k-means++' for sparse input")
         self._check_algorithm()
-        samples = self._samples(X, in_place=self._shift_in_place(), n_clusters=self.n_clusters)
+        samples = self._samples(X, weights=weights, in_place=self._shift_in_place(), n_clusters=self.n_clusters)
         try:
             best, best_labels = self._runs(X, samples, weights, init, random_state)
         finally:
@@ -1040,8 +1050,8 @@ class MiniBatchKMeans(_BaseKMeans):
         random ``init_size`` samples (in the data's coordinates)."""
         n_samples = X.shape[0]
         validation = random_state.randint(0, n_samples, self._init_size)
-        valid = self._samples(X[validation])
         valid_weights = None if weights is None else weights[validation]
+        valid = self._samples(X[validation], weights=valid_weights)
         best, best_inertia = None, None
         for index in range(self._n_init):
             if self.verbose:
@@ -1087,7 +1097,7 @@ class MiniBatchKMeans(_BaseKMeans):
         self._check_params_vs_input(X)
         init = self._checked_init(X)
         n_samples = X.shape[0]
-        samples = self._samples(X, n_clusters=self.n_clusters)
+        samples = self._samples(X, weights=weights, n_clusters=self.n_clusters)
         checkpoint, saved = self._open_checkpoint()
         if saved:  # the start and the seed the fit drew before it was stopped
             start, seed = saved["start_centres"], int(saved["seed"])
@@ -1273,7 +1283,7 @@ class MiniBatchKMeans(_BaseKMeans):
         if reassign:
             self._n_since_last_reassign = 0
         centres_before = self.cluster_centers_.astype(X.dtype)
-        samples = self._samples(X, None if sp.issparse(X) else centres_before.mean(axis=0))
+        samples = self._samples(X, None if sp.issparse(X) else centres_before.mean(axis=0), weights)
         centres, counts, _, reassigned = samples.run(
             _minibatch.partial_step,
             samples.weights(weights),
@@ -1446,6 +1456,8 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, x_squared_norms=None, 
         else check_count(n_local_trials, "n_local_trials")
     )
     seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
-    indices = Samples(X).plusplus(weights, seed, n_clusters, trials)
+    indices = Samples(X, at_least=None if weights is None else weights.dtype).plusplus(
+        weights, seed, n_clusters, trials
+    )
     centres = X[indices]
     return (centres.toarray() if sp.issparse(X) else centres), indices

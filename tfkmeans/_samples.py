@@ -27,7 +27,7 @@ OFFSET_SAMPLE = 4096
 SUBTRACT_ROWS_BYTES = 2**20
 
 
-def centred(X, offset=None, in_place=False, rows=None):
+def centred(X, offset=None, in_place=False, rows=None, at_least=None):
     """``X`` (a NumPy array) minus ``offset``, as a tensor, and the offset (NumPy, in the dtype
     computed in).
 
@@ -45,7 +45,8 @@ def centred(X, offset=None, in_place=False, rows=None):
 
     The dtype is ``_precision.compute_dtype``'s: float32 data whose squared distances from the
     offset could overflow comes back as a float64 tensor and offset, ``X`` untouched; float64
-    data that could overflow is refused with a ValueError, ``X`` as it was.
+    data that could overflow is refused with a ValueError, ``X`` as it was. ``at_least`` (the
+    weights' dtype) makes float32 data come back as float64 too.
     """
     if offset is None:
         step = max(1, X.shape[0] // OFFSET_SAMPLE)
@@ -59,7 +60,7 @@ def centred(X, offset=None, in_place=False, rows=None):
         out[X.shape[0] :] = 0
     largest = _subtract(X, offset, out)
     try:
-        dtype = _precision.compute_dtype(X.dtype, largest, X.shape[1])
+        dtype = _precision.compute_dtype(X.dtype, largest, X.shape[1], at_least=at_least)
     except ValueError:
         if out is X:
             X += offset
@@ -94,7 +95,8 @@ def _subtract(X, offset, out):
 
     def block(begin):
         part = target[begin : begin + step]
-        np.subtract(source[begin : begin + step], tiled, out=part)
+        with np.errstate(over="ignore"):  # float32 near its largest number: float64 then (``centred``)
+            np.subtract(source[begin : begin + step], tiled, out=part)
         return max(float(part.max()), -float(part.min())) if part.size else 0.0
 
     starts = range(0, lines[0], step)
@@ -104,7 +106,8 @@ def _subtract(X, offset, out):
     else:
         largest = max(map(block, starts), default=0.0)
     rest = out[whole:n_samples]
-    np.subtract(X[whole:], offset, out=rest)
+    with np.errstate(over="ignore"):
+        np.subtract(X[whole:], offset, out=rest)
     if rest.size:
         largest = max(largest, float(np.abs(rest).max()))
     return largest
@@ -124,10 +127,13 @@ def _aligned_empty(shape, dtype, alignment=64):
     return raw[start : start + nbytes].view(dtype).reshape(shape)
 
 
-def sparse_in_range(X):
+def sparse_in_range(X, at_least=None):
     """A CSR matrix ``X`` in the dtype ``_precision`` computes it in: float64 when float32
-    squared distances from the origin could overflow, or a ValueError when float64 ones could."""
-    dtype = _precision.compute_dtype(X.dtype, _precision.sparse_largest(X), X.shape[1], origin="zero")
+    squared distances from the origin could overflow (or ``at_least`` is float64), or a
+    ValueError when float64 ones could."""
+    dtype = _precision.compute_dtype(
+        X.dtype, _precision.sparse_largest(X), X.shape[1], origin="zero", at_least=at_least
+    )
     return X if dtype == X.dtype else X.astype(dtype)
 
 
@@ -157,16 +163,18 @@ class Samples:
 
     ``offset`` is what was subtracted (zeros for sparse samples, and in a geometry that is not
     ``centred``); ``dtype`` the dtype the kernels compute in; ``n_samples`` the real rows.
-    Give ``n_clusters`` to let dense samples be padded for XLA.
+    Give ``n_clusters`` to let dense samples be padded for XLA, and ``at_least`` (the dtype
+    ``_validation.check_weights`` gave the weights) to compute in at least that dtype: float32
+    data whose weights span more than float32 carries is computed in float64.
     """
 
-    def __init__(self, X, offset=None, in_place=False, n_clusters=None, geometry=SQUARED_EUCLIDEAN):
+    def __init__(self, X, offset=None, in_place=False, n_clusters=None, geometry=SQUARED_EUCLIDEAN, at_least=None):
         self.sparse = sp.issparse(X)
         self.geometry = geometry
         self.n_samples, self.n_features = X.shape
         self.valid = None
         if self.sparse:
-            X = sparse_in_range(X)
+            X = sparse_in_range(X, at_least)
             self.parts = sparse_parts(X)
             self.offset = np.zeros(X.shape[1], X.dtype)
             self.in_place = False
@@ -180,7 +188,7 @@ class Samples:
                 rows = _dispatch.padded_rows(self.n_samples, self.n_features * X.dtype.itemsize)
                 # Even when the count is a bucket's own: one compiled function per bucket.
                 self.valid = tf.constant(self.n_samples, tf.int32)
-            self.tensor, self.offset = centred(X, offset, in_place=in_place, rows=rows)
+            self.tensor, self.offset = centred(X, offset, in_place=in_place, rows=rows, at_least=at_least)
             self.in_place = shifting_in_place and self.offset.dtype == X.dtype
         self.dtype = self.offset.dtype
         self._X = X

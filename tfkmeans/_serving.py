@@ -4,8 +4,10 @@ The serving function computes what ``predict`` computes, with the same kernel
 (``_dense.nearest_centroids``), the same precision policy (``_precision``: float64 where float32
 squares could overflow) and the same geometry (``_geometry``): for cosine, each sample is
 scaled to unit length first. A sample with a NaN or infinite value, or in cosine geometry a
-row of zeros (which has no direction), gets cluster -1 and NaN distances. The directory is
-written by ``_output.save_model``: whole or not at all.
+row of zeros (which has no direction), gets cluster -1 and NaN distances. A distance that
+float32 cannot hold, which ``transform`` refuses (``_precision.in_dtype``), is served as NaN,
+never as infinity; the sample's cluster, which ``predict`` gives, is still served. The
+directory is written by ``_output.save_model``: whole or not at all.
 """
 
 import numpy as np
@@ -30,12 +32,18 @@ def export(centres, path, geometry=SQUARED_EUCLIDEAN):
     offsets = {dtype: tf.constant(mean.astype(dtype)) for dtype in dtypes}
     limit = _precision.largest_safe(n_features)
 
+    def in_float32(values):
+        """``values`` in float32, NaN where they exceed its range: what ``_precision.in_dtype``
+        refuses, a serving signature cannot (it answers for each sample, and may not raise)."""
+        fits = tf.abs(values) <= tf.constant(np.finfo(np.float32).max, values.dtype)
+        return tf.where(fits, tf.cast(values, tf.float32), tf.constant(float("nan"), tf.float32))
+
     def nearest_in(samples, dtype):
         shifted = tf.cast(samples, dtype) - offsets[dtype]
         relative_centres = relative[dtype]
         nearest, _ = _dense.nearest_centroids(shifted, relative_centres)
         squared = tf.reduce_sum(tf.square(shifted - tf.gather(relative_centres, nearest)), axis=1)
-        return nearest, tf.cast(squared, tf.float32), tf.cast(geometry.reported(squared), tf.float32)
+        return nearest, in_float32(squared), in_float32(geometry.reported(squared))
 
     @tf.function(input_signature=[tf.TensorSpec([None, n_features], tf.float32, name="samples")])
     def serve(samples):

@@ -132,6 +132,15 @@ class SphericalKMeans(KMeans):
         X = super()._check_data(X, reset)
         return self._geometry.prepare(X, copy=not (reset and not self.copy_x))
 
+    def _samples(self, X, offset=None, weights=None, **options):
+        """As ``KMeans``'; where the weights are computed in float64 for float32 rows (the
+        precision policy, ``_precision.weights_dtype``), the rows are scaled to unit length again
+        in float64: a float32 row's length is 1 only to within about 1e-7, and times a weight
+        2**100 times the smallest that rounding outweighs the light samples' whole distances."""
+        if weights is not None and weights.dtype.itemsize > X.dtype.itemsize:
+            X = self._geometry.prepare(X.astype(weights.dtype), copy=False)
+        return super()._samples(X, offset, weights, **options)
+
     def _check_algorithm(self):
         """No ``algorithm`` here: Lloyd's iterations, in cosine geometry."""
 
@@ -193,7 +202,9 @@ class SphericalKMeans(KMeans):
         (None, n_features), scales each to unit length, and returns ``cluster_index`` (int64,
         as ``predict``; -1 for a sample with a NaN or infinite value or a row of zeros),
         ``distance`` (float32, the cosine distance to that centre, as ``transform``) and
-        ``similarity`` (float32, the cosine similarity). Load it with
+        ``similarity`` (float32, the cosine similarity); NaN for a sample of cluster -1. Cosine
+        distances lie in [0, 2], so float32 always holds them: no other sample's are NaN (in
+        ``KMeans``' export, a distance that float32 cannot hold is served as NaN). Load it with
         ``tf.saved_model.load(path)``; this package is not needed there.
 
         Parameters

@@ -48,9 +48,14 @@ FIX_ORDER = (
 )
 
 
-def element_features(dataset):
+def element_features(dataset, whole_pipeline=False):
     """The number of features of a dataset of (batch, n_features) float batches, or a clear
-    error; an infinite dataset (``repeat()`` with no count) is refused, as no pass over it ends."""
+    error; an infinite dataset (``repeat()`` with no count) is refused, as no pass over it ends.
+
+    TensorFlow calls a dataset infinite only while it can count it: after a ``filter`` (or
+    anything else that hides the count) an endless ``repeat()`` is of unknown cardinality. With
+    ``whole_pipeline`` such a dataset's graph is read for one (``repeats_endlessly``); this
+    serializes the graph, constants and all, so the estimators ask it once, at their edge."""
     spec = dataset.element_spec
     if not isinstance(spec, tf.TensorSpec):
         raise TypeError(
@@ -64,7 +69,11 @@ def element_features(dataset):
         )
     if spec.dtype not in (tf.float32, tf.float64):
         raise TypeError(f"a tf.data.Dataset for k-means must yield float32 or float64 batches, not {spec.dtype.name}")
-    if int(dataset.cardinality()) == tf.data.INFINITE_CARDINALITY:
+    cardinality = int(dataset.cardinality())
+    endless = cardinality == tf.data.INFINITE_CARDINALITY or (
+        whole_pipeline and cardinality == tf.data.UNKNOWN_CARDINALITY and repeats_endlessly(dataset)
+    )
+    if endless:
         raise ValueError(
             "the tf.data.Dataset is infinite (repeat() with no count?), so no pass over it would end; "
             "k-means passes over it many times itself: give it each sample once, or use "
@@ -73,23 +82,96 @@ def element_features(dataset):
     return int(spec.shape[1])
 
 
+# Ops that may end a dataset whatever their inputs do (take_while, choose_from_datasets and
+# sample_from_datasets, which stop when one input ends): what is upstream of them cannot be judged.
+_MAY_END = {"TakeWhileDataset", "DirectedInterleaveDataset", "ChooseFastestDataset", "ChooseFastestBranchDataset"}
+# Ops whose function returns a dataset each input element opens in turn: an endless one never ends.
+_OPENS = ("FlatMapDataset", "InterleaveDataset", "ParallelInterleaveDataset", "LegacyParallelInterleaveDataset")
+
+
+def repeats_endlessly(dataset):
+    """Whether ``dataset``'s graph holds a ``repeat()`` with no count (its count the constant
+    -1) that nothing after it ends: no ``take(n)``, no ``zip`` with a finite dataset, none of
+    ``_MAY_END``. Looked for through every op, and into the datasets that ``flat_map`` and
+    ``interleave`` open. False where the graph shows none, or cannot be read (a TensorFlow that
+    serializes datasets otherwise: the check is then only the cardinality's, as before). An
+    endless Python generator (``from_generator``) is an op whose end no graph shows: never
+    found here."""
+    try:
+        serialized = dataset._as_serialized_graph(external_state_policy=tf.data.experimental.ExternalStatePolicy.IGNORE)
+        graph = tf.compat.v1.GraphDef.FromString(serialized.numpy())
+        functions = {function.signature.name: function for function in graph.library.function}
+        outputs = [node.input[0] for node in graph.node if node.op == "_Retval" and node.input]
+        scope = {node.name: node for node in graph.node}
+        return any(_endless(name, scope, functions, {}) for name in outputs)
+    except Exception:  # a private API of TensorFlow's: whatever it raises means "cannot tell"
+        return False
+
+
+def _endless(reference, scope, functions, seen):
+    """Whether the op output ``reference`` names (``op``, ``op/_3``, ``op:handle:0`` in a
+    function) is an endless dataset; ``seen`` memoizes the answers in ``scope``."""
+    name = reference.split(":")[0]
+    if name.startswith("^") or name not in scope:  # a control input, or a function's argument
+        return False
+    if name in seen:
+        return seen[name]
+    seen[name] = False  # (a graph has no cycles; this only guards the recursion)
+    node = scope[name]
+    inputs = [input_ for input_ in node.input if not input_.startswith("^")]
+    if node.op == "RepeatDataset":
+        count = _constant(inputs[1], scope)
+        answer = count == -1 or _endless(inputs[0], scope, functions, seen)
+    elif node.op == "TakeDataset":
+        answer = _constant(inputs[1], scope) == -1 and _endless(inputs[0], scope, functions, seen)
+    elif node.op == "ZipDataset":
+        answer = bool(inputs) and all(_endless(input_, scope, functions, seen) for input_ in inputs)
+    elif node.op in _MAY_END:
+        answer = False
+    else:
+        answer = any(_endless(input_, scope, functions, seen) for input_ in inputs)
+        if not answer and node.op.startswith(_OPENS) and "f" in node.attr:
+            answer = _function_endless(node.attr["f"].func.name, functions)
+    seen[name] = answer
+    return answer
+
+
+def _function_endless(name, functions):
+    function = functions.get(name)
+    if function is None:
+        return False
+    scope = {node.name: node for node in function.node_def}
+    seen = {}
+    return any(_endless(output, scope, functions, seen) for output in function.ret.values())
+
+
+def _constant(reference, scope):
+    """The integer a ``Const`` op holds, or None for anything else (a count fed at run time)."""
+    node = scope.get(reference.split(":")[0])
+    if node is None or node.op != "Const":
+        return None
+    value = tf.make_ndarray(node.attr["value"].tensor)
+    return int(value) if value.size == 1 else None
+
+
 # --- the same rows on every pass ------------------------------------------------------------
 
-# Irrational steps, so that no shift of rows between positions or batches keeps their weights.
-_GOLDEN, _ROOT2, _ROOT3 = 0.6180339887498949, 0.41421356237309515, 0.7320508075688772
+# Irrational steps, so that no shift of rows between positions or columns keeps their weights.
+_GOLDEN, _ROOT3 = 0.6180339887498949, 0.7320508075688772
 
 
-def _fingerprint(batch, index):
-    """The rows of the ``index``-th batch of a pass, and an order-sensitive checksum of it:
-    the sum of each row's weighted values, times a weight that depends on the row's position
-    in the batch and the batch's in the pass (and the sum of the absolute terms, its scale).
-    Added over a pass, it changes when rows change, move or are reshuffled; in float64, it
-    is the same for float32 values and the same values cast to float64."""
+def _fingerprint(batch, begin):
+    """The rows of a batch whose first row is row ``begin`` of its pass (counting from 0), and
+    an order-sensitive checksum of them: the sum of each row's weighted values, times a weight
+    that depends only on the row's position in the pass (and the sum of the absolute terms, its
+    scale). Added over a pass, it changes when rows change, move, are reshuffled, added or
+    dropped, and not when the same rows in the same order come in other batches; in float64,
+    it is the same for float32 values and the same values cast to float64."""
     values = tf.cast(batch, tf.float64)
     columns = 1.0 + tf.math.floormod(tf.range(1, batch.shape[1] + 1, dtype=tf.float64) * _ROOT3, 1.0)
     rows = tf.shape(values, out_type=tf.int64)[0]
-    place = tf.range(rows, dtype=tf.float64) * _ROOT2 + tf.cast(index, tf.float64) * _GOLDEN
-    terms = tf.linalg.matvec(values, columns) * (1.0 + tf.math.floormod(place, 1.0))
+    positions = tf.cast(begin + tf.range(rows, dtype=tf.int64), tf.float64)
+    terms = tf.linalg.matvec(values, columns) * (1.0 + tf.math.floormod(positions * _GOLDEN, 1.0))
     return rows, tf.stack([tf.reduce_sum(terms), tf.reduce_sum(tf.abs(terms))])
 
 
@@ -196,7 +278,7 @@ def _moments_pass(dataset, n_features):
         squares += tf.reduce_sum(tf.square(values), axis=0)
         low = tf.minimum(low, tf.reduce_min(values, axis=0))
         high = tf.maximum(high, tf.reduce_max(values, axis=0))
-        rows, batch_fingerprint = _fingerprint(batch, index)
+        rows, batch_fingerprint = _fingerprint(batch, count)
         count += rows
         fingerprint += batch_fingerprint
         index += 1
@@ -215,7 +297,7 @@ def _sample_pass(dataset, rows):
     index = tf.constant(0, tf.int64)
     fingerprint = tf.zeros([2], tf.float64)
     for batch in iter(dataset):
-        count, batch_fingerprint = _fingerprint(batch, index)
+        count, batch_fingerprint = _fingerprint(batch, begin)
         end = begin + count
         bounds = tf.searchsorted(rows, tf.stack([begin, end]))
         parts = parts.write(tf.cast(index + 1, tf.int32), tf.gather(batch, rows[bounds[0] : bounds[1]] - begin))
@@ -224,14 +306,30 @@ def _sample_pass(dataset, rows):
     return parts.concat(), begin, fingerprint
 
 
+def _own(batch):
+    """A replica's batch in memory of its own. A strategy hands a replica a slice of the
+    dataset's batch, which may be the caller's own array (``from_generator`` yielding slices of
+    it): a subtraction may then write its result into that slice, changing the caller's data
+    (and the next pass's rows)."""
+    return tf.raw_ops.DeepCopy(x=batch)
+
+
 def _make_statistics(strategy, geometry):
     """The pass of Lloyd's algorithm over a (distributed) dataset, for ``strategy``."""
     block = tf.function(_dense.block_statistics, jit_compile=xla_available(), autograph=False)
 
-    def replica_statistics(batch, index, offset, centroids, with_inertia):
-        """One batch on one replica: no strategy code here."""
-        _, inertia, sums, counts = block(batch - offset, None, centroids, with_inertia=with_inertia, geometry=geometry)
-        rows, fingerprint = _fingerprint(batch, index)
+    def replica_statistics(batch, begin, offset, centroids, with_inertia):
+        """One batch on one replica, whose rows follow ``begin`` rows of the pass and those
+        of the replicas before it in this step: no strategy code here but that count."""
+        if strategy.num_replicas_in_sync > 1:
+            context = tf.distribute.get_replica_context()
+            rows = tf.cast(tf.shape(batch)[:1], tf.float64)  # (gathered as floats: every collective takes them)
+            before = tf.range(strategy.num_replicas_in_sync) < context.replica_id_in_sync_group
+            earlier = tf.reduce_sum(tf.where(before, context.all_gather(rows, axis=0), 0.0))
+            begin += tf.cast(earlier, tf.int64)
+        rows, fingerprint = _fingerprint(batch, begin)
+        relative = _own(batch) - offset
+        _, inertia, sums, counts = block(relative, None, centroids, with_inertia=with_inertia, geometry=geometry)
         return inertia, sums, counts, rows, fingerprint
 
     def statistics(distributed, offset, centroids, with_inertia):
@@ -242,7 +340,7 @@ def _make_statistics(strategy, geometry):
         rows, fingerprint = tf.constant(0, tf.int64), tf.zeros([2], tf.float64)
         index, first_bad = tf.constant(0, tf.int64), tf.constant(-1, tf.int64)
         for batch in iter(distributed):
-            per_replica = strategy.run(replica_statistics, args=(batch, index, offset, centroids, with_inertia))
+            per_replica = strategy.run(replica_statistics, args=(batch, rows, offset, centroids, with_inertia))
             batch_inertia, batch_sums, batch_counts, batch_rows, batch_fingerprint = (
                 strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None) for value in per_replica
             )
@@ -265,7 +363,7 @@ def _make_farthest(strategy):
     def replica_farthest(batch, offset, centroids, reference):
         """This batch's ``k`` samples farthest from the ``reference`` point (the new mean,
         or the old centroid) of the cluster they were in, with those clusters."""
-        relative = batch - offset
+        relative = _own(batch) - offset
         nearest, _ = _dense.nearest_centroids(relative, centroids)
         distances = tf.reduce_sum(tf.square(relative - tf.gather(reference, nearest)), axis=1)
         k = centroids.shape[0]
@@ -420,7 +518,7 @@ class Passes:
         nearest = _dispatch.traced("nearest", lambda: _dispatch.function(_nearest_batch, reduce_retracing=True), *key)
         count, fingerprint = 0, np.zeros(2)
         for index, batch in enumerate(self.dataset):
-            labels, finite, _, batch_fingerprint = nearest(batch, tf.constant(index, tf.int64), offset, centroids)
+            labels, finite, _, batch_fingerprint = nearest(batch, tf.constant(count, tf.int64), offset, centroids)
             if not bool(finite):
                 _check_batches(index, self.geometry)
             labels = labels.numpy()
@@ -459,10 +557,10 @@ def _check_batches(first_bad, geometry, computed=True):
         )
 
 
-def _nearest_batch(batch, index, offset, centroids):
+def _nearest_batch(batch, begin, offset, centroids):
     relative = batch - offset
     labels, partial = _dense.nearest_centroids(relative, centroids)
-    rows, fingerprint = _fingerprint(batch, index)
+    rows, fingerprint = _fingerprint(batch, begin)
     return labels, tf.reduce_all(tf.math.is_finite(partial)), rows, fingerprint
 
 
@@ -480,7 +578,7 @@ def _labels_pass(dataset, offset, centroids, geometry):
         first_bad = tf.where(
             tf.logical_and(first_bad < 0, tf.logical_not(tf.math.is_finite(batch_inertia))), index, first_bad
         )
-        batch_rows, batch_fingerprint = _fingerprint(batch, index)
+        batch_rows, batch_fingerprint = _fingerprint(batch, rows)
         rows, fingerprint = rows + batch_rows, fingerprint + batch_fingerprint
         inertia += batch_inertia
         index += 1
@@ -502,7 +600,7 @@ def _nearest_distances_pass(dataset, offset, points, geometry):
         finite = tf.reduce_all(tf.math.is_finite(distances))
         first_bad = tf.where(tf.logical_and(first_bad < 0, tf.logical_not(finite)), index, first_bad)
         parts = parts.write(tf.cast(index + 1, tf.int32), distances)
-        batch_rows, batch_fingerprint = _fingerprint(batch, index)
+        batch_rows, batch_fingerprint = _fingerprint(batch, rows)
         rows, fingerprint = rows + batch_rows, fingerprint + batch_fingerprint
         index += 1
     return parts.concat(), first_bad, rows, fingerprint
@@ -520,7 +618,7 @@ def _distances_pass(dataset, offset, centroids, geometry):
         finite = tf.reduce_all(tf.math.is_finite(distances))
         first_bad = tf.where(tf.logical_and(first_bad < 0, tf.logical_not(finite)), index, first_bad)
         parts = parts.write(tf.cast(index + 1, tf.int32), distances)
-        batch_rows, batch_fingerprint = _fingerprint(batch, index)
+        batch_rows, batch_fingerprint = _fingerprint(batch, rows)
         rows, fingerprint = rows + batch_rows, fingerprint + batch_fingerprint
         index += 1
     return parts.concat(), first_bad, rows, fingerprint

@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 from sklearn.utils.validation import check_array, check_scalar
 
-from ._precision import FLOAT_DTYPES
+from ._precision import FLOAT_DTYPES, weights_dtype
 from ._tensorflow import tf
 
 
@@ -134,7 +134,10 @@ def _check_indices(indices, bound, message):
 def check_weights(sample_weight, X, rescale=True):
     """``sample_weight`` for ``X`` as the estimators take it: ``(weights, scale)``, where
     ``weights`` is None when all are equal (they do not move the centres; ``scale`` is then
-    that weight) and otherwise the weights divided by ``scale``, in ``X``'s dtype.
+    that weight) and otherwise the weights divided by ``scale``, in the dtype the precision
+    policy chooses for them (``_precision.weights_dtype``): ``X``'s, or float64 for float32 data
+    whose weights span more than float32 carries. Samples weighted by them are computed in at
+    least that dtype (``Samples(at_least=...)``).
 
     Scaling every weight by one positive constant changes neither the centres nor the labels
     of k-means, only the inertia, by that constant. So the weights are divided by the power of
@@ -144,7 +147,8 @@ def check_weights(sample_weight, X, rescale=True):
     no longer vanish. Non-finite or negative weights, or none above 0, are refused. With
     ``rescale=False`` (``partial_fit``, whose running counts carry the weights from call to
     call) the weights are kept as given, and ones that are not normal numbers of ``X``'s dtype
-    well inside its range are refused instead."""
+    well inside its range are refused instead (those kept are at least 2**32 times its smallest
+    normal number, the policy's ``WEIGHT_HEADROOM`` and more, so ``X``'s dtype carries them)."""
     from sklearn.utils.validation import _check_sample_weight
 
     if sample_weight is None:
@@ -171,7 +175,8 @@ def check_weights(sample_weight, X, rescale=True):
         return weights.astype(dtype), 1.0
     if np.all(weights == weights[0]):
         return None, float(weights[0])
+    compute = weights_dtype(dtype, float(weights[weights > 0].min()), largest)
     # The power of two at or below the largest weight (2**1024, just above float64's largest
     # number, is infinite): the largest weight becomes one in [1, 2).
     scale = float(np.ldexp(1.0, int(np.frexp(largest)[1]) - 1))
-    return (weights / scale).astype(dtype), scale
+    return (weights / scale).astype(compute), scale
