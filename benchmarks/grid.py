@@ -1,9 +1,10 @@
 """Benchmark: tfkmeans.KMeans against scikit-learn's KMeans on a grid of everyday sizes.
 
 Each cell: float32 Gaussian blobs (n samples, k centres, d features, overlapping, so that
-samples keep changing cluster), the same random start for both, n_init=1, 10 iterations, tol=0,
-scikit-learn's algorithm="lloyd"; both fitted in this one process, alternately, --repeats times
-after a warm-up (which pays for compilation); the median whole fit of each. "vs scikit-learn" is
+samples keep changing cluster), the same random start for all, n_init=1, 10 iterations, tol=0,
+scikit-learn's algorithm="lloyd"; all fitted in this one process, in turn, --repeats times
+after a warm-up (which pays for compilation); the median whole fit of each. Intel's oneDAL
+(scikit-learn-intelex) and faiss are measured too where installed (benchmarks/requirements-peers.txt). "vs scikit-learn" is
 scikit-learn's time divided by ours: above 1x is faster. The floor is what no fit of 11 passes
 (the first assignment and 10 updates) can beat on this machine: 11 distance products (2 n k d
 flops each) at the CPU's best matrix-product rate (measured on 2,048 x 2,048 matrices), or 11
@@ -90,19 +91,54 @@ def _time(run):
     return time.perf_counter() - begin
 
 
-def cell(n_samples, n_clusters, n_features, repeats, gflops, bandwidth):
+def optional_peers():
+    """The peers measured when installed: Intel's oneDAL through scikit-learn-intelex, and faiss
+    (every point used: ``max_points_per_centroid`` large). Their versions, and a fit of each."""
+    peers, versions = {}, {}
+    try:
+        import sklearnex
+        from sklearnex.cluster import KMeans as OneDALKMeans
+
+        versions["oneDAL"] = getattr(sklearnex, "__version__", "installed")
+        peers["oneDAL"] = lambda samples, start: OneDALKMeans(
+            n_clusters=len(start), init=start, n_init=1, max_iter=10, tol=0
+        ).fit(samples)
+    except ImportError:
+        pass
+    try:
+        import faiss
+
+        versions["faiss"] = faiss.__version__
+
+        def faiss_fit(samples, start):
+            model = faiss.Kmeans(samples.shape[1], len(start), niter=10, max_points_per_centroid=10**9, seed=1)
+            model.train(samples, init_centroids=start)
+            return model
+
+        peers["faiss"] = faiss_fit
+    except ImportError:
+        pass
+    return peers, versions
+
+
+def cell(n_samples, n_clusters, n_features, repeats, gflops, bandwidth, peers=None):
     from sklearn.cluster import KMeans as ScikitKMeans
 
     from tfkmeans import KMeans
 
+    peers = peers or {}
     samples, start = blobs(n_samples, n_clusters, n_features)
     arguments = dict(n_clusters=n_clusters, init=start, n_init=1, max_iter=10, tol=0)
     ours, theirs = KMeans(**arguments), ScikitKMeans(**arguments)
     warm_up = _time(lambda: ours.fit(samples))
-    ours_times, theirs_times = [], []
+    for fit in peers.values():
+        fit(samples, start)  # their warm-up
+    ours_times, theirs_times, peer_times = [], [], {name: [] for name in peers}
     for _ in range(repeats):
         ours_times.append(_time(lambda: ours.fit(samples)))
         theirs_times.append(_time(lambda: theirs.fit(samples)))
+        for name, fit in peers.items():
+            peer_times[name].append(_time(lambda fit=fit: fit(samples, start)))
     ours_seconds, theirs_seconds = statistics.median(ours_times), statistics.median(theirs_times)
     passes = ours.n_iter_ + 1
     floor = passes * max(2.0 * n_samples * n_clusters * n_features / (gflops * 1e9), samples.nbytes / (bandwidth * 1e9))
@@ -120,27 +156,40 @@ def cell(n_samples, n_clusters, n_features, repeats, gflops, bandwidth):
         "times_floor": ours_seconds / floor,
         "iterations": [int(ours.n_iter_), int(theirs.n_iter_)],
         "inertia_vs_sklearn": ours.inertia_ / theirs.inertia_ - 1.0,
+        "peers": {name: statistics.median(times) / ours_seconds for name, times in peer_times.items()},
+        "peer_runs": peer_times,
     }
 
 
-def table(results, gflops, bandwidth):
+def table(results, gflops, bandwidth, versions=None):
+    peers = sorted(results[0].get("peers", {})) if results else []
     lines = [
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; best matrix product "
         f"{gflops:.0f} GFLOP/s, memory read {bandwidth:.1f} GB/s. Whole fits, median of the runs, 10 iterations "
-        "from the same start (scikit-learn's lloyd in the same process).",
+        "from the same start (scikit-learn's lloyd"
+        + "".join(f", {name} {versions[name]}" for name in peers)
+        + " in the same process).",
         "",
-        "| n | k | d | tfkmeans (s) | scikit-learn (s) | vs scikit-learn | floor (s) | x floor | inertia vs scikit-learn |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| n | k | d | tfkmeans (s) | scikit-learn (s) | vs scikit-learn | "
+        + "".join(f"vs {name} | " for name in peers)
+        + "floor (s) | x floor | inertia vs scikit-learn |",
+        "|---:|---:|---:|---:|---:|---:|" + "---:|" * len(peers) + "---:|---:|---:|",
     ]
     for r in results:
         lines.append(
             f"| {r['n_samples']:,} | {r['n_clusters']:,} | {r['n_features']} | {r['ours_seconds']:.3f} | "
-            f"{r['sklearn_seconds']:.3f} | {r['speed_vs_sklearn']:.2f}x | {r['floor_seconds']:.3f} | "
-            f"{r['times_floor']:.1f} | {r['inertia_vs_sklearn']:+.1e} |"
+            f"{r['sklearn_seconds']:.3f} | {r['speed_vs_sklearn']:.2f}x | "
+            + "".join(f"{r['peers'][name]:.2f}x | " for name in peers)
+            + f"{r['floor_seconds']:.3f} | {r['times_floor']:.1f} | {r['inertia_vs_sklearn']:+.1e} |"
         )
     speeds = [r["speed_vs_sklearn"] for r in results]
     geometric = float(np.exp(np.mean(np.log(speeds))))
-    lines += ["", f"Slowest cell {min(speeds):.2f}x, geometric mean {geometric:.2f}x."]
+    lines += ["", f"Slowest cell {min(speeds):.2f}x, geometric mean {geometric:.2f}x against scikit-learn."]
+    for name in peers:
+        ratios = [r["peers"][name] for r in results]
+        lines[-1] += (
+            f" Against {name}: slowest {min(ratios):.2f}x, geometric mean {np.exp(np.mean(np.log(ratios))):.2f}x."
+        )
     return "\n".join(lines)
 
 
@@ -177,17 +226,18 @@ def main(argv=None):
     if args.cells:
         grid = [tuple(int(v) for v in c.split(",")) for c in args.cells.split(";")]
     gflops, bandwidth = machine_rates()
+    peers, versions = optional_peers()
     results = []
     for n_samples, n_clusters, n_features in grid:
-        result = cell(n_samples, n_clusters, n_features, args.repeats, gflops, bandwidth)
+        result = cell(n_samples, n_clusters, n_features, args.repeats, gflops, bandwidth, peers)
         results.append(result)
         print(
             f"n={n_samples:,} k={n_clusters} d={n_features}: ours {result['ours_seconds']:.3f} s, scikit-learn "
             f"{result['sklearn_seconds']:.3f} s, {result['speed_vs_sklearn']:.2f}x, {result['times_floor']:.1f} x floor",
             flush=True,
         )
-    text = table(results, gflops, bandwidth)
-    publish(text, {"gflops": gflops, "bandwidth": bandwidth, "cells": results}, args, name="grid")
+    text = table(results, gflops, bandwidth, versions)
+    publish(text, {"gflops": gflops, "bandwidth": bandwidth, "versions": versions, "cells": results}, args, name="grid")
 
 
 if __name__ == "__main__":

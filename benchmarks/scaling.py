@@ -112,8 +112,8 @@ def minibatch(make_blobs, n_samples, repeats):
 PASS_TIMER = """
 import json, sys, time, statistics
 import numpy as np, tensorflow as tf
-from tfkmeans import _stream
-dataset, n, d = _stream.npy_dataset(sys.argv[1])
+from tfkmeans import _input, _stream
+dataset, n, d = _input.npy_dataset(sys.argv[1])
 passes = _stream.Passes(dataset)
 offset = tf.zeros([d]); centroids = tf.constant(np.random.default_rng(0).standard_normal((int(sys.argv[2]), d), dtype=np.float32))
 passes.statistics(offset, centroids)
