@@ -1,11 +1,13 @@
 """Shared set-up: the lesson files on sys.path, quiet TensorFlow, a compile cache of the tests'
 own, and ways to run the lesson's scripts and the package's command as a user runs them."""
 
+import atexit
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -24,12 +26,22 @@ if _compile_cache.quiet():
     os.environ.setdefault(_compile_cache.COMPILE_CACHE, str(REPO / ".pytest_cache" / "tfkmeans-xla" / VERSION))
 
 
+# The temporary directory of every process a test starts. TensorFlow's autograph writes a source
+# file there for each converted function and removes it at a normal exit; a child the tests kill
+# (SIGKILL, to prove a resume) cannot, so its files land here and go with this directory when the
+# test process ends, not in the machine's /tmp.
+CHILD_TEMP = tempfile.mkdtemp(prefix="tfkmeans-tests-")
+atexit.register(shutil.rmtree, CHILD_TEMP, ignore_errors=True)
+
+
 def headless_environment():
-    """The environment of a server or CI job: no display, matplotlib's default backend choice."""
+    """The environment of a server or CI job: no display, matplotlib's default backend choice,
+    temporary files in ``CHILD_TEMP``."""
     environment = {
         key: value for key, value in os.environ.items() if key not in ("DISPLAY", "WAYLAND_DISPLAY", "MPLBACKEND")
     }
     environment["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    environment["TMPDIR"] = CHILD_TEMP
     return environment
 
 
