@@ -1,5 +1,6 @@
 """The examples in the package's docstrings, in the README and on the documentation site's pages
-run as a reader runs them; the README keeps its two set-up commands and stays short."""
+run as a reader runs them and print what the page shows; the README keeps its two set-up
+commands and stays short."""
 
 import doctest
 import importlib
@@ -24,9 +25,25 @@ SETUP_COMMANDS = [
 PAGES = ["python.md", "scale.md"]
 
 
-def python_blocks(markdown):
-    """The ```python blocks of a Markdown text, in order (blocks indented in lists excluded)."""
-    return re.findall(r"^```python\n(.*?)^```", markdown, flags=re.S | re.M)
+# Printed before each block that shares a process, so that each block's output can be told apart.
+NEXT_BLOCK = "----- the next block -----"
+
+
+def examples(markdown):
+    """``(code, shown)`` for each ```python block of a Markdown text, in order (blocks indented in
+    lists excluded): ``shown`` is the ```text block right after it, what the page says it
+    prints, or None where the next fenced block is not one."""
+    fences = re.findall(r"^```(\w*)\n(.*?)^```", markdown, flags=re.S | re.M)
+    return [
+        (body, fences[index + 1][1] if index + 1 < len(fences) and fences[index + 1][0] == "text" else None)
+        for index, (language, body) in enumerate(fences)
+        if language == "python"
+    ]
+
+
+def assert_prints_as_shown(code, printed, shown, where):
+    if shown is not None:
+        assert printed == shown, f"{where}: the page shows\n{shown}\nbut the block printed\n{printed}\n(code:\n{code})"
 
 
 def copy_data(tmp_path):
@@ -36,8 +53,10 @@ def copy_data(tmp_path):
 
 
 def as_one_process(blocks):
-    """Python code that runs ``blocks`` in order, each in fresh globals, in one process."""
+    """Python code that runs ``blocks`` in order, each in fresh globals, in one process, printing
+    ``NEXT_BLOCK`` before each."""
     return "\n".join(
+        f"print({NEXT_BLOCK!r}, flush=True)\n"
         f"exec(compile({block!r}, 'block {number}', 'exec'), {{'__name__': '__main__'}})"
         for number, block in enumerate(blocks, start=1)
     )
@@ -59,21 +78,25 @@ def test_readme_shows_the_two_setup_commands_and_stays_short():
 @pytest.mark.slow
 def test_readme_python_examples_run(tmp_path):
     """Each block in a fresh process, as a reader pastes it."""
-    blocks = python_blocks((REPO / "README.md").read_text())
+    blocks = examples((REPO / "README.md").read_text())
     assert blocks, "the README has no ```python block"
     copy_data(tmp_path)
-    for block in blocks:
-        run_python(block, tmp_path)
+    for number, (code, shown) in enumerate(blocks, start=1):
+        assert_prints_as_shown(code, run_python(code, tmp_path), shown, f"README.md block {number}")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES)
 def test_site_python_examples_run(tmp_path, page):
-    blocks = python_blocks((REPO / "docs" / page).read_text())
+    blocks = examples((REPO / "docs" / page).read_text())
     assert blocks, f"docs/{page} has no ```python block"
+    assert any(shown for code, shown in blocks), f"docs/{page} shows no output to check"
     copy_data(tmp_path)
-    alone = [block for block in blocks if "set_logical_device_configuration" in block]
-    shared = [block for block in blocks if block not in alone]
-    run_python(as_one_process(shared), tmp_path)
-    for block in alone:
-        run_python(block, tmp_path)
+    alone = [(code, shown) for code, shown in blocks if "set_logical_device_configuration" in code]
+    shared = [(code, shown) for code, shown in blocks if "set_logical_device_configuration" not in code]
+    printed = run_python(as_one_process([code for code, shown in shared]), tmp_path).split(NEXT_BLOCK + "\n")
+    assert printed[0] == "" and len(printed) == len(shared) + 1, printed
+    for (code, shown), output in zip(shared, printed[1:]):
+        assert_prints_as_shown(code, output, shown, f"docs/{page}")
+    for code, shown in alone:
+        assert_prints_as_shown(code, run_python(code, tmp_path), shown, f"docs/{page}")
