@@ -101,6 +101,8 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 from tfkmeans import KMeans
+import warnings
+warnings.simplefilter("error")  # no warning in the middle of a fit (tf.data's, on options, was one)
 X, start = np.load("X.npy"), np.load("start.npy")
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 assert strategy.num_replicas_in_sync == 2

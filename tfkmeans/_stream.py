@@ -22,6 +22,7 @@ iterator the loop is a ``tf.while_loop`` of the function's own graph, compiled o
 """
 
 import collections
+import warnings
 
 import numpy as np
 
@@ -392,6 +393,20 @@ def _make_farthest(strategy):
     return farthest
 
 
+def _without_options_warning(function):
+    """``function``, called with tf.data's warning about reading a dataset's options in a graph
+    hidden. TensorFlow's distributed iterator reads them while a loop over it is traced, and
+    tf.data warns there, about its own internals, in the middle of a fit: a warning that tells
+    the person fitting nothing they could act on."""
+
+    def call(*arguments):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="To make it possible to preserve tf.data options")
+            return function(*arguments)
+
+    return call
+
+
 class Passes:
     """The compiled passes over one dataset with one strategy (the default one if None), in one
     geometry (the dataset's rows as the geometry takes them: unit rows for cosine).
@@ -421,16 +436,16 @@ class Passes:
 
     def _pass(self, name, centroids):
         if name == "statistics" and self._statistics is not None:
-            return self._statistics
+            return _without_options_warning(self._statistics)
         if name == "farthest" and self._farthest is not None:
-            return self._farthest
+            return _without_options_warning(self._farthest)
         strategy, geometry = tf.distribute.get_strategy(), self.geometry
         if name == "statistics":
             make = lambda: _dispatch.function(_make_statistics(strategy, geometry))  # noqa: E731
         else:
             make = lambda: _dispatch.function(_make_farthest(strategy))  # noqa: E731
         function = _dispatch.traced(name, make, *_spec_key(self.dataset), tuple(centroids.shape), geometry)
-        return lambda *arguments: function(self.dataset, *arguments)
+        return _without_options_warning(lambda *arguments: function(self.dataset, *arguments))
 
     def statistics(self, offset, centroids, with_inertia=True):
         """(inertia, per-cluster sums relative to ``offset``, per-cluster counts), all float64.
