@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import sklearn.cluster as skc
+import tensorflow as tf
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import v_measure_score
 
@@ -138,6 +139,26 @@ def test_verbose_prints_scikit_learns_progress(capsys, tol):
     assert kind in ours[-1] and kind in theirs[-1] and ours[-1].split(":")[0] == theirs[-1].split(":")[0]
 
 
+@pytest.mark.parametrize("tol", [0, 1e-2])
+def test_verbose_prints_scikit_learns_progress_for_a_stream(capsys, tol):
+    """A stream's pass after each update measures the inertia of the new centres, scikit-learn's
+    next iteration's: the lines agree from iteration 1 on, and on where the run converged."""
+    X = blobs(2000)
+    start = X[:4]
+    dataset = tf.data.Dataset.from_tensor_slices(X).batch(300)
+    ours = verbose_lines(capsys, KMeans(4, init=start, n_init=1, tol=tol, verbose=1), dataset)
+    theirs = verbose_lines(capsys, skc.KMeans(4, init=start, n_init=1, tol=tol, verbose=1), X)
+    assert ours[0] == theirs[0] == "Initialization complete"
+    pattern = re.compile(r"Iteration (\d+), inertia (.*)\.")
+    mine = {int(m.group(1)): float(m.group(2)) for m in map(pattern.fullmatch, ours[1:-1])}
+    scikit = {int(m.group(1)): float(m.group(2)) for m in map(pattern.fullmatch, theirs[1:-1])}
+    assert sorted(mine) == list(range(1, max(scikit) + 2)), ours
+    for iteration in range(1, max(scikit) + 1):
+        assert mine[iteration] == pytest.approx(scikit[iteration], rel=1e-9)
+    kind = "strict convergence" if tol == 0 else "within tolerance"
+    assert kind in ours[-1] and kind in theirs[-1] and ours[-1].split(":")[0] == theirs[-1].split(":")[0]
+
+
 def test_minibatch_verbose_and_its_warnings(capsys):
     X, _, centres = __import__("sklearn.datasets").datasets.make_blobs(centers=3, random_state=0, return_centers=True)
     MiniBatchKMeans(3, init=centres, batch_size=20, max_iter=10, n_init=1, verbose=1, random_state=0).fit(X)
@@ -147,6 +168,26 @@ def test_minibatch_verbose_and_its_warnings(capsys):
     with pytest.warns(RuntimeWarning, match=r"init_size=3 should be larger than n_clusters=5"):
         model = MiniBatchKMeans(5, init_size=3, random_state=0).fit(X)
     assert model._init_size == 15
+
+
+@pytest.mark.parametrize("max_no_improvement", [3, 20, 40])  # stops in pass 1, in pass 3, never
+def test_minibatch_verbose_on_a_stream_prints_a_line_a_pass(capsys, max_no_improvement):
+    X = blobs(3000)
+    dataset = tf.data.Dataset.from_tensor_slices(X).batch(100)
+    model = MiniBatchKMeans(3, random_state=0, max_iter=30, verbose=1, max_no_improvement=max_no_improvement)
+    model.fit(dataset)
+    lines = capsys.readouterr().out.splitlines()
+    passes = [re.fullmatch(r"Minibatch pass (\d+)/30: (\d+) steps, ewa inertia: (.*)", line) for line in lines]
+    passes = [found for found in passes if found]
+    assert [int(found.group(1)) for found in passes] == list(range(1, len(passes) + 1)) and passes
+    steps = [int(found.group(2)) for found in passes]
+    assert steps == sorted(steps) and steps[-1] == model.n_steps_
+    # 30 batches a pass: the steps allowed are known once a pass is whole.
+    allowed = "/900" if model.n_steps_ > 30 else ""
+    if model.n_steps_ < 900:
+        assert lines[-1] == f"Converged (lack of improvement in inertia) at step {model.n_steps_}{allowed}"
+    else:
+        assert lines[-1] == passes[-1].group(0) and len(passes) == 30
 
 
 def test_minibatch_caps_its_batch_at_the_number_of_samples():

@@ -452,7 +452,8 @@ class KMeans(_BaseKMeans):
         Print the progress as scikit-learn does: "Initialization complete", the inertia of
         each iteration, and why the run stopped, printed as the run goes: the compiled loop
         runs in calls of 1, 2, 4, ... iterations while a call takes under half a second, and
-        each call's lines are printed when it returns.
+        each call's lines are printed when it returns. A dataset's lines, one a pass, start at
+        iteration 1: the pass after an update measures the new centres.
     random_state : int, RandomState instance or None, default None
         Seeds the starts: the same value gives the same result in every process.
     copy_x : bool, default True
@@ -718,6 +719,8 @@ class KMeans(_BaseKMeans):
             resume = None
             if saved and start_index == first:
                 resume = _checkpoint.stream_state(saved, passes.dtype)
+                if self.verbose:
+                    print(f"Going on from checkpoint {checkpoint.directory}: {resume.iteration} iterations done.")
             elif isinstance(init, str) and init == "k-means||":  # over the whole stream, each worker all of it
                 plain = _stream.Passes(dataset, None, passes.consistency if X is None else None, geometry)
                 start = self._parallel_init(plain, mean, sample, None, random_state, self.n_clusters)
@@ -725,9 +728,13 @@ class KMeans(_BaseKMeans):
             else:
                 start = self._init_centroids(sample, None, init, random_state, None, samples=sample_samples)
                 start = tf.constant(start - mean, passes.dtype)
+            if self.verbose and resume is None:
+                print("Initialization complete", flush=True)
             drawn = _checkpoint.random_state_value(random_state)
 
             def save(state, start_index=start_index, drawn=drawn, best=best):
+                if self.verbose:  # the inertia of the centres after the update, as scikit-learn numbers it
+                    print(f"Iteration {state.iteration}, inertia {state.inertias[-1]}.", flush=True)
                 if checkpoint is not None:
                     number = start_index * (self.max_iter + 1) + state.iteration
                     _save_stream(checkpoint, number, state, start_index, best, drawn, seed)
@@ -742,6 +749,9 @@ class KMeans(_BaseKMeans):
                 on_iteration=save,
                 resume=resume,
             )
+            if self.verbose and result.tol_reached:  # numbered as scikit-learn numbers it, from 0
+                why = "strict convergence" if result.shifts[-1] == 0 else f"center shift within tolerance {self._tol}"
+                print(f"Converged at iteration {result.n_updates - 1}: {why}.")
             if best is None or result.inertia < best.inertia:
                 best = result
         if checkpoint is not None and not complete:
@@ -931,7 +941,8 @@ class MiniBatchKMeans(_BaseKMeans):
         Samples per step (at most the number of samples).
     verbose : int, default 0
         Print the progress as scikit-learn does, step by step, printed as the fit goes (in
-        calls of 1, 2, 4, ... steps while a call takes under half a second).
+        calls of 1, 2, 4, ... steps while a call takes under half a second). A dataset's
+        progress is one line a pass, a pass being one compiled call.
     compute_labels : bool, default True
         Compute ``labels_`` and ``inertia_`` with one last pass over all the data.
     random_state : int, RandomState instance or None, default None
@@ -1199,6 +1210,11 @@ class MiniBatchKMeans(_BaseKMeans):
             batches = max(batches, int(state.step) - batches_before)
             if not bool(state.stop):
                 survey.consistency.check(rows, None, order=False)  # a whole pass: the same rows
+            if self.verbose:  # a pass is one compiled call: a line for each, not for each step
+                print(
+                    f"Minibatch pass {epoch + 1}/{self.max_iter}: {int(state.step)} steps, ewa inertia: {float(state.ewa)}",
+                    flush=True,
+                )
             if checkpoint is not None:
                 _save_minibatch(
                     checkpoint,
@@ -1221,6 +1237,10 @@ class MiniBatchKMeans(_BaseKMeans):
                 batches=batches,
                 complete=True,
             )
+        if self.verbose and bool(state.stop):  # the steps allowed are known once a pass is whole
+            reason = "small centers change" if bool(state.stopped_by_tol) else "lack of improvement in inertia"
+            allowed = f"/{self.max_iter * batches}" if int(state.step) > batches or first > 0 else ""
+            print(f"Converged ({reason}) at step {int(state.step)}{allowed}")
         self.cluster_centers_ = (state.centres.numpy() + survey.mean).astype(data_dtype)
         self._counts = state.counts.numpy()
         self._n_since_last_reassign = 0
