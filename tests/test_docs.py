@@ -100,3 +100,19 @@ def test_site_python_examples_run(tmp_path, page):
         assert_prints_as_shown(code, output, shown, f"docs/{page}")
     for code, shown in alone:
         assert_prints_as_shown(code, run_python(code, tmp_path), shown, f"docs/{page}")
+
+
+def test_the_commands_table_of_flags_names_every_flag_and_no_other():
+    from tfkmeans.cli import build_parser
+
+    page = (REPO / "docs" / "command.md").read_text()
+    table = page.split("## The flags", 1)[1].split("\n## ", 1)[0]
+    first_cells = [line.split("|")[1] for line in table.splitlines() if line.startswith("| `")]
+    documented = set(re.findall(r"(?<![\w-])--?[a-z][\w-]*", " ".join(first_cells)))
+    options = {
+        option
+        for action in build_parser()._actions
+        for option in action.option_strings
+        if option not in ("-h", "--help")
+    }
+    assert documented == options, (sorted(options - documented), sorted(documented - options))
