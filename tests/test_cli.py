@@ -87,6 +87,23 @@ def test_centroids_after_each_iteration_only_with_verbose(cli, tmp_path, how):
     assert len([line for line in verbose if line.startswith(" " * 11 + "centroid ")]) == 3 * 3
 
 
+@pytest.mark.parametrize("how", [[], ["--stream"]])
+def test_eleven_centroids_line_up_under_their_column_names(cli, tmp_path, how):
+    """"centroid 10" is a character wider than "centroid 9": the numbers still sit in the
+    columns their header names."""
+    np.save(tmp_path / "s.npy", np.random.default_rng(0).normal(size=(3000, 3)).astype(np.float32))
+    arguments = ["--data", "s.npy", "--n-clusters", "11", "--iterations", "2", "--save", "s.png", "-v", *how]
+    lines = cli(*arguments).stdout.splitlines()
+    header = next(index for index, line in enumerate(lines) if line.startswith("Initial centroids"))
+    ends = [match.end() for match in re.finditer(r"[^,]+", lines[header + 1])]  # each name's last character
+    rows = [line for line in lines if re.match(r" +centroid +\d+: \(", line)]
+    assert len(rows) == 11 * 4  # the start, each of 2 iterations, the final ones
+    for row in rows:  # each iteration's centroids are indented under its row, without a header
+        numbers = [match.end() for match in re.finditer(r"-?\d+\.\d{3}", row)][:3]
+        indent = len(row) - len(row.lstrip()) - 2
+        assert numbers == [end + indent for end in ends], (lines[header + 1], row)
+
+
 def test_wide_data_prints_a_short_summary(cli, tmp_path):
     """64 features and 10 clusters: no 760-character lines, no table of 640 numbers."""
     rng = np.random.default_rng(0)

@@ -109,11 +109,13 @@ class Reporter:
     def _centroid_rows(self, points, data, indent, header=True):
         names = data.feature_names
         widths = [max(9, len(name)) for name in names]
+        digits = len(str(len(points) - 1))  # "centroid  9" above "centroid 10": the columns stay put
         if header:
-            margin = " " * len(f"{indent}centroid 0: (")
+            margin = " " * len(f"{indent}centroid {0:>{digits}}: (")
             self.say(margin + ", ".join(f"{name:>{width}}" for name, width in zip(names, widths)))
         for index, centroid in enumerate(points):
-            line = f"{indent}centroid {index}: (" + ", ".join(f"{v:{w}.3f}" for v, w in zip(centroid, widths)) + ")"
+            numbers = ", ".join(f"{v:{w}.3f}" for v, w in zip(centroid, widths))
+            line = f"{indent}centroid {index:>{digits}}: ({numbers})"
             if data.true_centroids is not None:
                 distances = np.linalg.norm(np.asarray(data.true_centroids) - centroid, axis=1)
                 nearest = int(np.argmin(distances))
