@@ -127,6 +127,18 @@ def test_tolerance_stops_early_and_says_so(cli, tmp_path):
     assert f"converged after {len(rows)} iterations" in finished.stdout
 
 
+def test_the_lessons_fixed_count_says_where_the_run_converged(cli, tmp_path):
+    """Without --tolerance the lesson's 10 iterations all run; the report names the first
+    iteration from which no sample changed cluster, from the iteration table itself."""
+    finished = cli("-v", "--save", "f.png")
+    rows = iteration_rows(finished.stdout)
+    assert len(rows) == 10 and rows[-1][3] == 0
+    settled = next(row[0] for row in rows if all(later[3] == 0 for later in rows[row[0] - 1 :]))
+    assert settled < 10
+    assert f"converged at iteration {settled}, and ran the 10 asked for" in finished.stdout
+    assert "converged after" not in finished.stdout
+
+
 def test_iteration_cap_without_convergence_is_reported(cli):
     finished = cli("--tolerance", "0", "--iterations", "1")
     assert finished.returncode == 0, finished.stderr

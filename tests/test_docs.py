@@ -6,10 +6,12 @@ import doctest
 import importlib
 import re
 import shutil
+import subprocess
+import sys
 
 import pytest
 
-from conftest import REPO, run_python
+from conftest import REPO, console_command, headless_environment, run_python
 
 MODULES = ["tfkmeans._kmeans", "tfkmeans._bisect_k_means", "tfkmeans._spherical_k_means", "tfkmeans._functions"]
 
@@ -39,6 +41,29 @@ def examples(markdown):
         for index, (language, body) in enumerate(fences)
         if language == "python"
     ]
+
+
+def command_examples(markdown):
+    """``(commands, shown)`` for each ```bash block of a Markdown text that a ```text block of
+    its output follows, but for the set-up commands (which make the .venv)."""
+    fences = re.findall(r"^```(\w*)\n(.*?)^```", markdown, flags=re.S | re.M)
+    return [
+        (body, fences[index + 1][1])
+        for index, (language, body) in enumerate(fences)
+        if language == "bash"
+        and index + 1 < len(fences)
+        and fences[index + 1][0] == "text"
+        and not body.startswith("python3 -m venv")
+    ]
+
+
+def as_the_reader(tmp_path):
+    """A stand-in for the repository's root in ``tmp_path``: data/, and a .venv/bin holding
+    this Python and its tfkmeans command, so that a page's commands run as written."""
+    copy_data(tmp_path)
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    (tmp_path / ".venv" / "bin" / "tfkmeans").symlink_to(console_command())
+    (tmp_path / ".venv" / "bin" / "python").symlink_to(sys.executable)
 
 
 def assert_prints_as_shown(code, printed, shown, where):
@@ -116,3 +141,43 @@ def test_the_commands_table_of_flags_names_every_flag_and_no_other():
         if option not in ("-h", "--help")
     }
     assert documented == options, (sorted(options - documented), sorted(documented - options))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", ["README.md", "docs/command.md"])
+def test_command_examples_print_what_the_page_shows(tmp_path, page):
+    """Each command a page shows with its output, run as written from the repository's root;
+    the pages write the root as /home/you/clustering."""
+    examples = command_examples((REPO / page).read_text())
+    assert examples, f"{page} shows no command's output"
+    as_the_reader(tmp_path)
+    for commands, shown in examples:
+        finished = subprocess.run(
+            ["bash", "-c", commands], cwd=tmp_path, env=headless_environment(), capture_output=True, text=True
+        )
+        assert finished.returncode == 0, finished.stderr[-3000:]
+        printed = finished.stdout.replace(str(tmp_path), "/home/you/clustering")
+        assert_prints_as_shown(commands, printed, shown, page)
+
+
+@pytest.mark.slow
+def test_the_readme_shows_what_the_exercise_solution_prints(tmp_path):
+    """The learner's first command, from the repository's root: the README's listing, line for
+    line (test_lesson_scripts.py runs it with TensorFlow's own log level)."""
+    readme = (REPO / "README.md").read_text()
+    shown = next(
+        text
+        for language, text in re.findall(r"^```(\w*)\n(.*?)^```", readme, flags=re.S | re.M)
+        if language == "text" and text.startswith("true centroids:")
+    )
+    finished = subprocess.run(
+        [sys.executable, REPO / "kmeans_iterate.py"],
+        cwd=tmp_path,
+        env=headless_environment(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    printed = finished.stdout.replace(str(tmp_path), "/home/you/clustering")
+    assert_prints_as_shown("python kmeans_iterate.py", printed, shown, "README.md")

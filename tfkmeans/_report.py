@@ -151,14 +151,16 @@ class Reporter:
                 self._centroid_rows(data.in_units(run.centroid_history[i]), data, " " * 11, header=False)
         self.say("")
         if run.converged:
-            self.say(f"converged after {n} iterations")
             settled = n
             while settled > 1 and run.changes[settled - 2] == 0:
                 settled -= 1
-            if settings.tolerance is None and settled < n:
+            if settings.tolerance is None and settled < n:  # the lesson's fixed count ran on
                 self.say(
-                    f"(no sample has changed cluster since iteration {settled}: --tolerance 0 would have stopped there)"
+                    f"converged at iteration {settled}, and ran the {n} asked for "
+                    "(--tolerance 0 would have stopped there)"
                 )
+            else:
+                self.say(f"converged after {n} iterations")
         else:
             self.say(f"stopped after {n} iterations without converging")
         self.centroids("Final centroids:", data.in_units(run.centroids), data)
