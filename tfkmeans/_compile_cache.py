@@ -4,9 +4,9 @@ XLA keeps its compiled programs on disk (``TF_XLA_FLAGS=--tf_xla_persistent_cach
 so that a new process pays no compilation for a shape compiled before: in
 ``$TFKMEANS_COMPILE_CACHE``, or by default in the user's cache directory, one folder for each
 TensorFlow version (``$XDG_CACHE_HOME/tfkmeans/xla/tensorflow-<version>``, usually under
-``~/.cache``; a few kilobytes to a megabyte per compiled shape). ``TFKMEANS_COMPILE_CACHE=off``
-turns it off; a ``--tf_xla_persistent_cache_directory`` of your own in ``TF_XLA_FLAGS`` is left
-as it is. The setting reaches XLA as long as nothing was compiled with XLA before tfkmeans is
+``~/.cache``; an entry per compiled shape, from kilobytes to tens of megabytes, never deleted
+by the package). ``TFKMEANS_COMPILE_CACHE=off`` turns it off; a
+``--tf_xla_persistent_cache_directory`` of your own in ``TF_XLA_FLAGS`` is left as it is. The setting reaches XLA as long as nothing was compiled with XLA before tfkmeans is
 imported.
 
 A compiled program holds machine code for the CPU that compiled it, and XLA loads an entry
