@@ -89,8 +89,8 @@ def test_centroids_after_each_iteration_only_with_verbose(cli, tmp_path, how):
 
 @pytest.mark.parametrize("how", [[], ["--stream"]])
 def test_eleven_centroids_line_up_under_their_column_names(cli, tmp_path, how):
-    """"centroid 10" is a character wider than "centroid 9": the numbers still sit in the
-    columns their header names."""
+    """The header "centroid 10" is a character wider than "centroid 9": the numbers still sit
+    in the columns their header names."""
     np.save(tmp_path / "s.npy", np.random.default_rng(0).normal(size=(3000, 3)).astype(np.float32))
     arguments = ["--data", "s.npy", "--n-clusters", "11", "--iterations", "2", "--save", "s.png", "-v", *how]
     lines = cli(*arguments).stdout.splitlines()
