@@ -7,6 +7,12 @@
   samples) against a second call at the same length (predict runs as a plain tf.function and
   compiles nothing); then 300 distinct lengths: the process's resident memory before and after, and TensorFlow's
   retracing warnings.
+- **Everyday shapes** (a fresh process, an empty compile cache): from the process's start to
+  the end of a ``GridSearchCV`` over ``n_clusters`` 2-10 with 3 folds on digits and three small
+  pipelines, against importing TensorFlow alone (a process of its own) plus scikit-learn's time
+  for the same work (in the same process, after ours); the first fit of each of seven data sets
+  (iris to 16,384 x 32) against a second fit of the same; then resident memory before and after
+  fits at 300 shapes the process has not seen.
 - **The second process**: a fresh process fits once (compiling, and filling a compile cache of
   its own); a second fresh process's first fit at the same shape, against its own warm fit.
 - **GridSearchCV(n_jobs=2)** against n_jobs=1 (7 values of k x 3 folds, 20,000 x 8 samples).
@@ -20,6 +26,7 @@
 """
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -101,6 +108,75 @@ def new_shapes(n_samples):
         "rss_again_mib": again,
         "retracing_warnings": len(warnings),
     }
+
+
+EVERYDAY = textwrap.dedent(
+    """
+    import time
+    START = time.perf_counter()
+    import json, statistics, numpy as np
+    from sklearn.cluster import KMeans as ScikitKMeans
+    from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine
+    from sklearn.decomposition import PCA
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from tfkmeans import KMeans
+
+    digits, iris, wine = load_digits().data, load_iris().data, load_wine().data
+
+    def work(estimator):
+        search = GridSearchCV(estimator(n_init=1, random_state=0), {{"n_clusters": list(range(2, 11))}}, cv=3)
+        search.fit(digits)
+        for data, k in [(iris, 3), (wine, 3), (digits, 10)]:
+            make_pipeline(StandardScaler(), PCA(2), estimator(k, n_init=1, random_state=0)).fit(data)
+
+    work(KMeans)
+    ours = time.perf_counter() - START
+    begin = time.perf_counter()
+    work(ScikitKMeans)
+    theirs = time.perf_counter() - begin
+    rng = np.random.default_rng(0)
+    sets = [("breast cancer", load_breast_cancer().data, 2), ("4,000 x 6", rng.normal(size=(4_000, 6)), 5),
+            ("iris, 5 clusters", iris, 5), ("digits, 16 clusters", digits, 16),
+            ("10,000 x 20", rng.normal(size=(10_000, 20)), 12), ("wine in float32 (the first float32 fit: its trace)", wine.astype(np.float32), 4),
+            ("16,384 x 32", rng.normal(size=(16_384, 32)), 16)]
+    fits = []
+    for name, X, k in sets:
+        begin = time.perf_counter(); KMeans(k, n_init=1, random_state=0).fit(X); first = time.perf_counter() - begin
+        warm = []
+        for _ in range({repeats}):
+            begin = time.perf_counter(); KMeans(k, n_init=1, random_state=0).fit(X); warm.append(time.perf_counter() - begin)
+        fits.append([name, first, statistics.median(warm)])
+    def rss():
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
+    shapes = [(int(n), int(d), int(k)) for n, d, k in zip(rng.integers(50, 8_000, 300), rng.integers(2, 40, 300), rng.integers(2, 20, 300))]
+    before = rss()
+    for n, d, k in shapes:
+        KMeans(k, n_init=1, random_state=0, max_iter=20).fit(rng.normal(size=(n, d)))
+    after = rss()
+    print(json.dumps({{"ours": ours, "sklearn": theirs, "fits": fits, "rss": [before, after], "shapes": len(shapes)}}))
+    """
+)
+
+
+def everyday(repeats):
+    with tempfile.TemporaryDirectory() as cache:
+        environment = {**os.environ, "TFKMEANS_COMPILE_CACHE": cache}
+        environment.pop("TF_XLA_FLAGS", None)
+        imports = []
+        for _ in range(repeats):
+            begin = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "-c", "import tensorflow"], env=environment, check=True, capture_output=True
+            )
+            imports.append(time.perf_counter() - begin)
+        code = EVERYDAY.format(repeats=repeats)
+        finished = subprocess.run(
+            [sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True
+        )
+    return {**json.loads(finished.stdout.splitlines()[-1]), "import_tensorflow": statistics.median(imports)}
 
 
 FIRST_FIT = textwrap.dedent(
@@ -212,6 +288,38 @@ def command_against_library(n_samples, n_clusters, n_features, repeats):
 
 
 def table(results):
+    day = results["everyday"]
+    rows = [
+        (
+            "GridSearchCV over n_clusters 2-10, 3 folds, digits, and 3 pipelines, from the process's start",
+            f"{day['ours']:.2f} s",
+            f"{day['ours'] / (day['import_tensorflow'] + day['sklearn']):.2f}x",
+        ),
+        (
+            "importing TensorFlow alone + scikit-learn's time for the same work",
+            f"{day['import_tensorflow']:.2f} s + {day['sklearn']:.2f} s",
+            "1.00x",
+        ),
+    ]
+    for name, first, warm in day["fits"]:
+        rows.append(
+            (f"first fit / second fit: {name}", f"{first * 1e3:.1f} ms / {warm * 1e3:.1f} ms", f"{first / warm:.2f}x")
+        )
+    rows.append(
+        (
+            f"fits at {day['shapes']} shapes not seen before: resident memory",
+            f"{day['rss'][0]:.0f} -> {day['rss'][1]:.0f} MiB",
+            "",
+        )
+    )
+    return (
+        "\n".join(["| what | time | ratio |", "|---|---:|---:|"] + [f"| {a} | {b} | {c} |" for a, b, c in rows])
+        + "\n\n"
+        + per_shape_table(results)
+    )
+
+
+def per_shape_table(results):
     shapes, second, search, command = (
         results["new_shapes"],
         results["second_process"],
@@ -285,6 +393,7 @@ def main(argv=None):
     scratch_cache = tempfile.TemporaryDirectory()
     os.environ["TFKMEANS_COMPILE_CACHE"] = scratch_cache.name
     results = {
+        "everyday": everyday(args.repeats),
         "new_shapes": new_shapes(n),
         "second_process": second_process(n),
         "grid_search": grid_search(2_000 if args.quick else 20_000),

@@ -26,8 +26,9 @@ def test_every_adapter_has_every_member_with_the_protocols_signature(adapter):
 
 
 def every_member(data, weights, centroids, labels, indices):
-    """What each member of the protocol gives, for one set of arguments."""
-    n_clusters = centroids.shape[0]
+    """What each member of the protocol gives, for one set of arguments (in a trace for one shape
+    or for any shape)."""
+    n_clusters = tf.shape(centroids)[0] if centroids.shape[0] is None else centroids.shape[0]
     full_labels, sums, counts = data.full_pass(weights, centroids)
     nearest, nearest_distances = data.nearest(centroids)
     batch_nearest, batch_distances = data.batch(indices).nearest(centroids)

@@ -11,7 +11,7 @@ def test_blocked_passes_give_the_same_answer(monkeypatch):
     """Large data is processed in blocks of rows; force small blocks (and a short last block)."""
     monkeypatch.setattr(_dense, "DISTANCE_BLOCK_BYTES", 4 * 8 * 100)  # 100 rows of 8 distances
     monkeypatch.setattr(_dense, "SUM_ROWS", 64)  # sums: runs of 64 rows, then a short one
-    monkeypatch.setattr(_dispatch, "XLA_MIN_WORK", 0)  # compiled for this shape, so the blocks apply
+    monkeypatch.setattr(_dispatch, "GENERIC_MAX_ROWS", 0)  # compiled for this shape, so the blocks apply
     monkeypatch.setattr(_dispatch, "_compiled", {})  # trace anew with the small blocks
     _, samples = create_samples(8, 201, 8, 100, 5)  # 1,608 samples: 16 blocks and 8 rows over
     start = choose_random_centroids(samples, 8, seed=2)

@@ -100,6 +100,53 @@ def test_predict_at_many_lengths_warns_of_no_retracing(caplog):
     assert not [record for record in caplog.records if "retracing" in record.getMessage()]
 
 
+def traces():
+    """The traces of the dispatcher's functions so far, and how many functions it holds."""
+    functions = list(_dispatch._compiled.values())
+    return len(functions), sum(function.experimental_get_tracing_count() for function in functions)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fits_at_everyday_shapes_the_process_has_not_seen_trace_nothing(dtype, caplog):
+    """Up to GENERIC_MAX_ROWS samples and GENERIC_MAX_WORK samples x features x clusters, one
+    trace serves every shape of a dtype: after a first round (k-means++ and random starts, with
+    and without weights, predict, transform, score), fits at sample, feature and cluster counts
+    the process has not seen trace nothing and compile nothing, and still give scikit-learn's
+    answer from the same start."""
+    rng = np.random.default_rng(0)
+
+    def everything(n_samples, n_features, n_clusters):
+        X = rng.normal(size=(n_samples, n_features)).astype(dtype)
+        weights = rng.uniform(0.5, 2, n_samples)
+        model = KMeans(n_clusters, n_init=1, random_state=0).fit(X)
+        KMeans(n_clusters, init="random", n_init=2, random_state=0).fit(X, sample_weight=weights)
+        model.predict(X[: n_samples // 2 + 1]), model.transform(X[:7]), model.score(X)
+        start = X[:n_clusters]
+        ours = KMeans(n_clusters, init=start, n_init=1, max_iter=5, tol=0).fit(X, sample_weight=weights)
+        theirs = ScikitKMeans(n_clusters, init=start, n_init=1, max_iter=5, tol=0).fit(X, sample_weight=weights)
+        np.testing.assert_array_equal(ours.labels_, theirs.labels_)
+        assert ours.inertia_ == pytest.approx(theirs.inertia_, rel=1e-5)
+
+    everything(150, 4, 3)
+    before = traces()
+    shapes = [(151, 4, 3), (569, 30, 2), (1797, 64, 10), (999, 13, 40), (5000, 10, 7), (16_384, 32, 16)]
+    assert all(not _dispatch.per_shape(n, d, k) for n, d, k in shapes)  # all of them everyday sizes
+    with caplog.at_level(logging.WARNING, logger="tensorflow"):
+        for shape in shapes:
+            everything(*shape)
+    assert traces() == before
+    assert not [record for record in caplog.records if "retracing" in record.getMessage()]
+
+
+def test_beyond_everyday_sizes_a_problem_is_traced_for_its_shape():
+    """More samples than GENERIC_MAX_ROWS, or more work than GENERIC_MAX_WORK: traced (and
+    compiled) for its shape, where a pass runs several times faster."""
+    limit = _dispatch.GENERIC_MAX_ROWS
+    assert not _dispatch.per_shape(limit, 64, 8) and _dispatch.per_shape(limit + 1, 64, 8)
+    assert not _dispatch.per_shape(1024, 128, 128) and _dispatch.per_shape(1025, 128, 128)  # 2**24 = 1024 x 128 x 128
+    assert not _dispatch.per_shape(limit + 1, 64, 8, allow_xla=False)
+
+
 @pytest.mark.slow  # fresh processes, several
 def test_compiled_programs_are_kept_on_disk_unless_turned_off(tmp_path):
     code = (

@@ -16,6 +16,8 @@ from tfkmeans import (
     KMeans,
     MiniBatchKMeans,
     _dense,
+    _dispatch,
+    _samples,
     _seeding,
     _sparse,
     kmeans_plusplus,
@@ -223,37 +225,44 @@ def mean_potential(X, choose):
 
 @pytest.fixture
 def drawn(monkeypatch):
-    """Records, for each k-means++ seeding run from here on, the candidates per centre it is
-    given and the number of candidates its traced graph draws and measures (the rows it takes
-    for them). The seeding function is wrapped anew, so it is traced again for each call."""
+    """Records, for each k-means++ seeding run from here on, the centres and candidates per
+    centre it is asked for, and the rows its graph takes as it runs: the first centre's, then
+    each next centre's candidates. Functions traced before are set aside, so that the seeding
+    is traced anew with the spy in it."""
     records = []
-    original = _seeding.plusplus
     current = None
 
     def rows_at(original_rows_at):
         def spy(self, indices):
-            if current is not None:
-                current["shapes"].append(tuple(indices.shape))
-            return original_rows_at(self, indices)
+            def record(shape):
+                if current is not None:  # (not the rows other steps take, a reassignment's)
+                    current["shapes"].append(tuple(shape.numpy()))
+                return 0
+
+            token = tf.py_function(record, [tf.shape(indices)], tf.int32)
+            with tf.control_dependencies([token]):
+                return original_rows_at(self, tf.identity(indices))
 
         return spy
 
-    monkeypatch.setattr(_dense.DenseSamples, "rows_at", rows_at(_dense.DenseSamples.rows_at))
-    monkeypatch.setattr(_sparse.SparseSamples, "rows_at", rows_at(_sparse.SparseSamples.rows_at))
+    def wrapped(original_plusplus):
+        def plusplus(self, weights, seed, n_clusters, trials):
+            nonlocal current
+            current = {"trials": trials, "k": n_clusters, "shapes": []}
+            records.append(current)
+            try:
+                return original_plusplus(self, weights, seed, n_clusters, trials)
+            finally:
+                current = None
 
-    def wrapped(*arguments, **static):
-        nonlocal current
-        current = {"trials": static["trials"], "k": static["k"], "shapes": []}
-        records.append(current)
-        try:
-            return original(*arguments, **static)
-        finally:
-            current = None
+        return plusplus
 
     @contextlib.contextmanager
     def fresh():
-        # A new function object for each use: a new key in the compiled functions' caches.
-        monkeypatch.setattr(_seeding, "plusplus", lambda *a, **s: wrapped(*a, **s))
+        monkeypatch.setattr(_dispatch, "_compiled", {})
+        monkeypatch.setattr(_dense.DenseSamples, "rows_at", rows_at(_dense.DenseSamples.rows_at))
+        monkeypatch.setattr(_sparse.SparseSamples, "rows_at", rows_at(_sparse.SparseSamples.rows_at))
+        monkeypatch.setattr(_samples.Samples, "plusplus", wrapped(_samples.Samples.plusplus))
         yield records
 
     return fresh
@@ -297,9 +306,8 @@ def test_kmeans_plusplus_draws_two_plus_log_k_candidates_a_centre(drawn, k, spar
         kmeans_plusplus(data, k, random_state=0)
     (record,) = records
     assert record["trials"] == expected_trials(k)
-    # The first centre alone, then one set of candidates of that size (the loop's body is traced
-    # once, even for k = 1, when it never runs).
-    assert record["shapes"] == [(1,), (expected_trials(k),)]
+    # The first centre alone, then a set of candidates of that size for each next centre.
+    assert record["shapes"] == [(1,)] + [(expected_trials(k),)] * (k - 1)
 
 
 @pytest.mark.parametrize("n_local_trials", [1, pytest.param(3, marks=pytest.mark.slow), 7])
@@ -308,7 +316,7 @@ def test_kmeans_plusplus_draws_the_candidates_it_is_asked_for(drawn, n_local_tri
     with drawn() as records:
         kmeans_plusplus(X, 6, random_state=0, n_local_trials=n_local_trials)
     assert records[0]["trials"] == n_local_trials
-    assert records[0]["shapes"] == [(1,), (n_local_trials,)]
+    assert records[0]["shapes"] == [(1,)] + [(n_local_trials,)] * 5
 
 
 @grid(
@@ -325,7 +333,7 @@ def test_the_estimators_seed_greedily_as_scikit_learn_does(drawn, estimator, spa
     assert records
     for record in records:  # a bisection seeds each split of 2
         assert record["trials"] == expected_trials(record["k"])
-        assert record["shapes"] == [(1,), (expected_trials(record["k"]),)]
+        assert record["shapes"] == [(1,)] + [(expected_trials(record["k"]),)] * (record["k"] - 1)
 
 
 # --- k-means|| ----------------------------------------------------------------------------------
@@ -357,7 +365,6 @@ class NumpyPasses:
 
 @pytest.mark.parametrize("rounds", [1, 3, 5])
 def test_k_means_parallel_makes_two_passes_a_round_and_weighs_each_candidate_by_its_rows(rounds):
-    from tfkmeans import _seeding
 
     X = tight_blobs(n_clusters=6, n_samples=300)
     passes = NumpyPasses(X)
@@ -375,7 +382,6 @@ def test_k_means_parallel_draws_each_row_in_proportion_to_its_squared_distance()
     """One round from the first row: a row is drawn with probability min(1, l * d(x)^2 / phi),
     l = oversampling x k (k=1 here, so that no uniform row ever makes up a short count). Over
     4,000 seeds the frequencies match (3 standard errors)."""
-    from tfkmeans import _seeding
 
     X = np.array([[0.0], [1.0], [2.0], [4.0], [8.0], [0.5], [3.0]], np.float64)
     squared = (X[:, 0] - X[0, 0]) ** 2

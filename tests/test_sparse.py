@@ -91,7 +91,7 @@ def _partial_step(data, weights, centres):
     from tfkmeans import _minibatch
     from tfkmeans._tensorflow import tf
 
-    counts = tf.zeros([centres.shape[0]], centres.dtype)
+    counts = tf.zeros(tf.shape(centres)[:1], centres.dtype)
     return _minibatch.update(data, weights, centres, counts, tf.constant(False), tf.constant([0, 0], tf.int64), 0.0)
 
 

@@ -19,14 +19,14 @@ import typing
 class Adapter(typing.Protocol):
     """Samples on the device, in a geometry.
 
-    Attributes: ``dtype`` (the compute dtype), ``geometry``, ``n_features`` (a Python int),
-    ``n_rows`` (rows held, padding included) and ``n_samples`` (rows that are samples), both
+    Attributes: ``dtype`` (the compute dtype), ``geometry``, ``n_features`` (a Python int, or
+    None in a trace for any shape: kernels size their work by ``_tensorflow.dim``), ``n_rows`` (rows held, padding included) and ``n_samples`` (rows that are samples), both
     scalar tensors.
     """
 
     dtype: typing.Any
     geometry: typing.Any
-    n_features: int
+    n_features: typing.Optional[int]
     n_rows: typing.Any
     n_samples: typing.Any
 

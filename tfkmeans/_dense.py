@@ -14,7 +14,7 @@ under XLA and how many rows are real (``valid``: the rest is padding that weighs
 """
 
 from ._geometry import SQUARED_EUCLIDEAN
-from ._tensorflow import tf, xla_available
+from ._tensorflow import dim, known, tf, xla_available
 
 # Up to this many centroids x features, distances are summed feature by feature rather than
 # through a matrix product: XLA fuses the sum into one pass, where a tiny product is slow.
@@ -41,13 +41,14 @@ def nearest_centroids(block, centroids, chain=False):
     product) or the squared distance itself (feature by feature): see ``squared_distances``.
     ``chain`` allows the chain of comparisons for ``CHAIN_CLUSTERS`` centroids: for a whole
     pass compiled by XLA in one block only (across blocks, and without XLA, it is slower).
+    In a trace for any shape (the sizes unknown to it), always the matrix product.
     """
-    n_clusters, n_features = centroids.shape
-    if n_clusters * n_features <= SMALL_PROBLEM:
+    n_clusters, n_features = dim(centroids, 0), dim(centroids, 1)
+    if feature_by_feature(n_clusters, n_features):
         distances = tf.square(block[:, 0:1] - centroids[:, 0])
         for j in range(1, n_features):
             distances += tf.square(block[:, j : j + 1] - centroids[:, j])
-    elif chain and CHAIN_CLUSTERS[0] <= n_clusters <= CHAIN_CLUSTERS[1]:
+    elif chain and known(n_clusters) and CHAIN_CLUSTERS[0] <= n_clusters <= CHAIN_CLUSTERS[1]:
         # The products transposed, (k, b), and the nearest found by comparing one row of b
         # distances after another; strict "<" keeps the lowest index on a tie, as tf.argmin
         # does. (-2 c).x is exactly -2 (c.x), and scaling the centroids saves scaling the
@@ -68,9 +69,15 @@ def nearest_centroids(block, centroids, chain=False):
     return nearest, tf.gather(distances, nearest, batch_dims=1)
 
 
+def feature_by_feature(n_clusters, n_features):
+    """Whether ``nearest_centroids`` sums distances feature by feature: few centroids x features,
+    known to the trace."""
+    return known(n_clusters, n_features) and n_clusters * n_features <= SMALL_PROBLEM
+
+
 def squared_distances(block, partial, n_clusters, n_features):
     """Complete ``nearest_centroids``' partial distances into squared distances (>= 0)."""
-    if n_clusters * n_features <= SMALL_PROBLEM:
+    if feature_by_feature(n_clusters, n_features):
         return partial
     return tf.maximum(partial + tf.reduce_sum(tf.square(block), axis=1), 0.0)
 
@@ -79,16 +86,20 @@ def cluster_sums(block, weights, nearest, n_clusters):
     """Per-cluster sums of ``block``'s rows (weighted) and of their weights, in float64.
 
     float32 rows are summed in runs of ``SUM_ROWS`` rows, and the runs added in float64.
+    In a trace for any shape (``n_clusters`` a tensor), float32 sums are products of one-hot
+    labels and rows (``product_sums``).
     """
     rows = tf.shape(block)[0]
     weighted = block if weights is None else block * weights[:, tf.newaxis]
     if block.dtype == tf.float64:
         sums = tf.math.unsorted_segment_sum(weighted, nearest, n_clusters)
+    elif not known(n_clusters):
+        sums = product_sums(weighted, nearest, n_clusters)
     else:
         n_runs = (rows + SUM_ROWS - 1) // SUM_ROWS
         run_of_row = tf.range(rows) // SUM_ROWS
         partial_sums = tf.math.unsorted_segment_sum(weighted, nearest + n_clusters * run_of_row, n_clusters * n_runs)
-        partial_sums = tf.reshape(partial_sums, (n_runs, n_clusters, block.shape[1]))
+        partial_sums = tf.reshape(partial_sums, (n_runs, n_clusters, dim(block, 1)))
         sums = tf.reduce_sum(tf.cast(partial_sums, tf.float64), axis=0)
     if weights is None:
         counts = tf.cast(tf.math.unsorted_segment_sum(tf.ones_like(nearest), nearest, n_clusters), tf.float64)
@@ -97,14 +108,33 @@ def cluster_sums(block, weights, nearest, n_clusters):
     return sums, counts
 
 
+def product_sums(rows, nearest, n_clusters):
+    """Per-cluster sums of float32 ``rows`` in float64, as products of one-hot labels and rows
+    in runs of ``SUM_ROWS`` rows (a batched product, the last short run apart), the runs added
+    in float64. Outside XLA, oneDNN's product on all cores adds up faster than TensorFlow's
+    scatter, which runs on one (benchmarks/README.md)."""
+    n_rows = tf.shape(rows)[0]
+    n_runs = n_rows // SUM_ROWS
+    whole = n_runs * SUM_ROWS
+    one_hot = tf.one_hot(nearest, n_clusters, dtype=rows.dtype)
+    runs = tf.matmul(
+        tf.reshape(one_hot[:whole], (n_runs, SUM_ROWS, n_clusters)),
+        tf.reshape(rows[:whole], (n_runs, SUM_ROWS, dim(rows, 1))),
+        transpose_a=True,
+    )
+    last = tf.matmul(one_hot[whole:], rows[whole:], transpose_a=True)
+    return tf.reduce_sum(tf.cast(runs, tf.float64), axis=0) + tf.cast(last, tf.float64)
+
+
 _sums_functions = {}
 
 
 def compiled_cluster_sums(samples, weights, labels, n_clusters):
     """``cluster_sums`` compiled by XLA inside a pass that is not (``chunked_pass``), where XLA
     is available: its scatter adds up faster than TensorFlow's own kernel. Compiled once per
-    shape: the dispatcher buckets the samples' row counts."""
-    if not xla_available():
+    shape: the dispatcher buckets the samples' row counts. In a trace for any shape (``n_clusters``
+    a tensor), ``cluster_sums`` itself: XLA would compile again for every shape."""
+    if not xla_available() or not known(n_clusters):
         return cluster_sums(samples, weights, labels, n_clusters)
     weighted = weights is not None
     key = (n_clusters, weighted)
@@ -127,7 +157,7 @@ def block_statistics(
     float64 (``inertia`` is 0 when ``with_inertia`` is False, ``sums`` and ``counts`` 0 when
     ``with_sums`` is False).
     """
-    n_clusters, n_features = centroids.shape
+    n_clusters, n_features = dim(centroids, 0), dim(centroids, 1)
     nearest, partial = nearest_centroids(block, centroids, chain)
     inertia = tf.constant(0.0, tf.float64)
     if with_inertia:
@@ -155,15 +185,16 @@ def chunked_pass(samples, weights, centroids, with_inertia=True, with_sums=True,
     the cache, then the nearest centroids; the per-cluster sums are taken once, after, from all
     the labels (``compiled_cluster_sums``). Where the matrix product dominates a pass, this runs
     it faster than XLA's dot (benchmarks/README.md)."""
-    n_clusters, n_features = centroids.shape
+    n_clusters, n_features = dim(centroids, 0), dim(centroids, 1)
     n_samples = tf.shape(samples)[0]
-    rows = max(256, CHUNK_BYTES // (samples.dtype.size * n_clusters))
+    rows = CHUNK_BYTES // (samples.dtype.size * n_clusters)
+    rows = max(256, rows) if known(rows) else tf.maximum(256, rows)
     n_chunks = (n_samples + rows - 1) // rows
 
     def step(i, labels, inertia):
         begin = i * rows
         size = tf.minimum(rows, n_samples - begin)
-        block = tf.slice(samples, [begin, 0], [size, n_features])
+        block = tf.slice(samples, [begin, 0], [size, -1])
         rows_weights = None if weights is None else tf.slice(weights, [begin], [size])
         nearest, block_inertia, _, _ = block_statistics(
             block, rows_weights, centroids, with_inertia, with_sums=False, geometry=geometry
@@ -302,7 +333,8 @@ class DenseSamples:
     def nearest(self, centroids):
         """Each sample's nearest centroid (int32) and its distance to it (one block)."""
         nearest, partial = nearest_centroids(self.samples, centroids)
-        return nearest, self.geometry.distance(squared_distances(self.samples, partial, *centroids.shape))
+        squared = squared_distances(self.samples, partial, dim(centroids, 0), dim(centroids, 1))
+        return nearest, self.geometry.distance(squared)
 
     def cluster_sums(self, weights, nearest, n_clusters):
         return cluster_sums(self.samples, weights, nearest, n_clusters)

@@ -18,9 +18,12 @@ from ._geometry import SQUARED_EUCLIDEAN
 from ._sparse import SparseSamples
 from ._tensorflow import tf, xla_available
 
-# Below this many samples x clusters x features, a kernel runs as a plain tf.function that
-# accepts any number of samples (no XLA compilation for each new shape); above it, under XLA.
-XLA_MIN_WORK = 2**16
+# Up to this many samples x clusters x features, and this many samples, a kernel runs as a plain
+# tf.function traced once for every shape of its dtype: a fit at a new shape traces and compiles
+# nothing. Beyond either, it is traced for its shape, and XLA compiles it (or its sums): a pass
+# compiled for its shape is several times faster on many rows (benchmarks/README.md).
+GENERIC_MAX_WORK = 2**24
+GENERIC_MAX_ROWS = 2**14
 # Beyond CHAIN_CLUSTERS[1] centroids and from this many centroids x features, the matrix product
 # dominates a pass, and a plain tf.function (``_dense.chunked_pass``, oneDNN's product on
 # cache-sized chunks) runs it faster than XLA (benchmarks/README.md).
@@ -55,8 +58,15 @@ def padded_rows(n_samples, row_bytes=0):
 def pads(n_samples, n_features, n_clusters):
     """Whether samples for a problem of this size are padded to a bucketed count: under XLA, and
     in ``_dense.chunked_pass``, whose per-cluster sums XLA compiles."""
-    big = n_samples * n_features * n_clusters >= XLA_MIN_WORK
+    big = n_samples > GENERIC_MAX_ROWS or n_samples * n_features * n_clusters > GENERIC_MAX_WORK
     return big and xla_available()
+
+
+def per_shape(n_samples, n_features, n_clusters, allow_xla=True):
+    """Whether ``run_dense`` traces a problem of this size for its shape (and XLA compiles it, or
+    its per-cluster sums): enough work to pay for a compilation. Else one trace serves every
+    shape of its dtype."""
+    return allow_xla and pads(n_samples, n_features, n_clusters)
 
 
 def uses_xla(n_samples, n_features, n_clusters, allow_xla=True):
@@ -64,7 +74,7 @@ def uses_xla(n_samples, n_features, n_clusters, allow_xla=True):
     compilation, and not so many centroids x features that the matrix product dominates (there
     ``_dense.chunked_pass`` outside XLA is faster)."""
     product_bound = n_clusters > CHAIN_CLUSTERS[1] and n_clusters * n_features >= CHUNKED_MIN_PRODUCT
-    return allow_xla and n_samples * n_features * n_clusters >= XLA_MIN_WORK and not product_bound and xla_available()
+    return allow_xla and pads(n_samples, n_features, n_clusters) and not product_bound
 
 
 def on_device(tensor):
@@ -105,21 +115,27 @@ def run_dense(
     """Call ``function(DenseSamples(samples, ...), weights, *arguments, **static)`` as a
     compiled ``tf.function``.
 
-    Large problems (``samples`` x ``n_clusters`` at least ``XLA_MIN_WORK`` numbers) run under
-    XLA, traced and compiled once per shape. Small ones run as a plain ``tf.function`` traced
-    once for any number of samples (``samples`` and ``weights`` get a ``None`` first
-    dimension), so that many small fits of different sizes, as in a cross-validation, do not
-    each pay for a compilation. ``static`` values (Python ints and bools) and ``geometry`` are
-    part of the trace. Falls back on plain ``tf.function`` where this TensorFlow build cannot
-    use XLA, and where ``allow_xla`` is False. ``valid`` (a scalar int32 tensor): ``samples``
-    has padded rows past this many (``padded_rows``); as a tensor, it does not change the
-    compiled shape.
+    Large problems (beyond ``GENERIC_MAX_ROWS`` samples or ``GENERIC_MAX_WORK``) are traced
+    for their shape: under XLA, compiled once per shape, or (``uses_xla`` false) as a plain
+    ``tf.function`` for any number of samples whose per-cluster sums XLA compiles. The rest,
+    and every call with ``allow_xla`` False, run as a plain ``tf.function`` traced once for
+    every shape (each dimension of ``samples``, ``weights`` and ``arguments`` ``None``), so
+    that fits at new sizes, as in a cross-validation over ``n_clusters``, cost no trace and no
+    compilation. ``static`` values (Python ints and bools) and ``geometry`` are part of the
+    trace. Falls back on plain ``tf.function`` where this TensorFlow build cannot use XLA.
+    ``valid`` (a scalar int32 tensor): ``samples`` has padded rows past this many
+    (``padded_rows``); as a tensor, it does not change the compiled shape.
     """
     n_samples, n_features = samples.shape
-    xla = uses_xla(n_samples, n_features, n_clusters, allow_xla)
+    traced_for_shape = per_shape(n_samples, n_features, n_clusters, allow_xla)
+    xla = traced_for_shape and uses_xla(n_samples, n_features, n_clusters, allow_xla)
     weighted, padded = weights is not None, valid is not None
     key = ("dense", function, xla, weighted and weights.dtype, padded, geometry, tuple(sorted(static.items())))
-    key += (samples.dtype, n_features, tuple((tuple(a.shape), a.dtype) for a in arguments))
+    key += (samples.dtype, tuple(a.dtype for a in arguments))
+    if traced_for_shape:
+        key += (n_features, tuple(tuple(a.shape) for a in arguments))
+    else:
+        key += (tuple(a.shape.rank for a in arguments),)
     if xla:  # compiled for this one shape: a tf.function of its own, never retraced
         key += (n_samples,)
     if key not in _compiled:
@@ -132,9 +148,12 @@ def run_dense(
         if xla:
             _compiled[key] = tf.function(call, jit_compile=True, autograph=False)
         else:
-            rows = tf.TensorSpec((None, n_features), samples.dtype)
+            rows = tf.TensorSpec((None, n_features if traced_for_shape else None), samples.dtype)
             row_weights = tf.TensorSpec((None,), weights.dtype) if weighted else tf.TensorSpec((), samples.dtype)
-            rest = [tf.TensorSpec(argument.shape, argument.dtype) for argument in arguments]
+            rest = [
+                tf.TensorSpec(argument.shape if traced_for_shape else [None] * argument.shape.rank, argument.dtype)
+                for argument in arguments
+            ]
             signature = [rows, row_weights, tf.TensorSpec((), tf.int32), *rest]
             _compiled[key] = tf.function(call, input_signature=signature, autograph=False)
     if not weighted:

@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from ._tensorflow import tf
+from ._tensorflow import dim, tf
 
 # What a loop keeps of each iteration: nothing; the inertia, the largest shift and the samples
 # that changed cluster; those and the centroids.
@@ -58,7 +58,7 @@ def relocate_empty_clusters(data, labels, centroids, counts):
     empty cluster, the next farthest to the second, and so on (on a tie, the lower index
     first): the lesson's ``update_centroids`` rule.
     """
-    n_clusters = centroids.shape[0]
+    n_clusters = dim(centroids, 0)
     _, farthest = tf.math.top_k(data.distances_to(centroids, labels), k=n_clusters)
     empty = tf.equal(counts, 0)
     rank_among_empty = tf.cumsum(tf.cast(empty, tf.int32), exclusive=True)
@@ -76,7 +76,7 @@ def relocate_empty_sums(data, weights, labels, old_centroids, sums, counts):
     on its centroid (more clusters than distinct samples) nothing moves. Returns the new
     ``(sums, counts)``; ``sklearn_means`` turns them into centroids.
     """
-    n_clusters = old_centroids.shape[0]
+    n_clusters = dim(old_centroids, 0)
     distances = data.distances_to(old_centroids, labels)
     _, farthest_reversed = tf.math.top_k(tf.reverse(distances, [0]), k=n_clusters)
     farthest = tf.shape(distances)[0] - 1 - farthest_reversed
@@ -94,7 +94,7 @@ def move_to_empty(sums, counts, rows, sources, weights, any_apart):
     """Each empty cluster's sum and weight become those of one row (``rows``, ``weights``, one
     per cluster, used where the cluster is empty), taken out of the cluster it came from
     (``sources``); nothing moves unless ``any_apart`` (some sample lies off its centroid)."""
-    n_clusters = counts.shape[0]
+    n_clusters = dim(counts, 0)
     empty = tf.equal(counts, 0)
     weights = tf.where(tf.logical_and(empty, any_apart), weights, 0.0)
     moved_sums = tf.cast(rows, tf.float64) * weights[:, tf.newaxis]
@@ -192,7 +192,7 @@ def lloyd_loop(
     dtype = data.dtype
     tol_total = tf.cast(tol_total, dtype)
     tol_max_shift = tf.cast(tol_max_shift, dtype)
-    n_clusters, n_features = centroids.shape
+    n_clusters, n_features = dim(centroids, 0), dim(centroids, 1)
 
     if resume:
         labels, sums, counts = resume
@@ -208,7 +208,7 @@ def lloyd_loop(
         shift_totals=tf.TensorArray(dtype, size=size, element_shape=()),
         changes=tf.TensorArray(tf.int32, size=size, element_shape=()),
         centroids=tf.TensorArray(
-            dtype, size=size if history >= HISTORY_CENTROIDS else 0, element_shape=(n_clusters, n_features)
+            dtype, size=size if history >= HISTORY_CENTROIDS else 0, element_shape=centroids.shape
         ),
     )
     start = LoopState(tf.constant(0), centroids, labels, sums, counts, tf.constant(False), tf.constant(False))

@@ -16,7 +16,7 @@ kind (``data.batch``), so a sparse batch stays sparse.
 import collections
 import time
 
-from ._tensorflow import tf
+from ._tensorflow import dim, tf
 
 
 def update(batch, weights, centres, counts, reassign, seed, reassignment_ratio):
@@ -26,7 +26,7 @@ def update(batch, weights, centres, counts, reassign, seed, reassignment_ratio):
     ``batch`` is an ``_adapter.Adapter``; ``weights`` may be None; ``reassign`` (a bool tensor) allows the low-count reassignment; ``seed`` is the
     stateless seed pair for choosing its samples.
     """
-    n_clusters = centres.shape[0]
+    n_clusters = dim(centres, 0)
     nearest, distances = batch.nearest(centres)
     size = tf.shape(nearest)[0]
     batch_weights = tf.ones_like(distances) if weights is None else tf.cast(weights, distances.dtype)
@@ -91,7 +91,7 @@ def step(state, batch, weights, seed, tol, n_samples, max_no_improvement, reassi
     when to stop (the smoothed inertia per sample not improving, or the centres barely moving).
     The first step's inertia is that of the start, so it does not count. Returns the new
     ``State``, the batch's inertia per sample, and the centres reassigned."""
-    n_clusters = state.centres.shape[0]
+    n_clusters = dim(state.centres, 0)
     size = tf.cast(batch.n_samples, tf.int32)
     since_reassign = state.since_reassign + size
     reassign = tf.logical_or(tf.reduce_any(state.counts == 0), since_reassign >= 10 * n_clusters)

@@ -237,10 +237,10 @@ class Samples:
             _seeding.plusplus,
             self.weights(weights),
             tf.constant(seed, tf.int64),
+            tf.constant(n_clusters, tf.int32),
+            tf.constant(trials, tf.int32),
             n_clusters=n_clusters,
             allow_xla=False,
-            k=n_clusters,
-            trials=trials,
         ).numpy()
 
     def reported(self, centres):

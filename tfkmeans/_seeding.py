@@ -44,7 +44,8 @@ def plusplus(data, weights, seed, k, trials):
     is drawn with probability proportional to its (weighted) distance from the nearest centroid
     chosen so far, in the adapter's geometry. "Greedy", as scikit-learn's: ``trials``
     candidates are drawn for each centroid and the one that lowers the inertia most is kept
-    (``trials=1`` is the original k-means++)."""
+    (``trials=1`` is the original k-means++). ``k`` and ``trials`` are int32 tensors: one trace
+    draws any number of centres and candidates."""
     n_samples = tf.cast(data.n_samples, tf.int32)
     if weights is None:
         first = tf.random.stateless_uniform([], seed=[seed, 0], maxval=n_samples, dtype=tf.int32)
@@ -73,8 +74,8 @@ def plusplus(data, weights, seed, k, trials):
 
     def body(i, closest, taken, chosen):
         running_sum = tf.cumsum(weights * tf.cast(closest, tf.float64))
-        shape = [] if trials == 1 else [trials]
-        candidates = tf.reshape(draw(running_sum, [seed, tf.cast(i, tf.int64)], shape), [trials])
+        # (The first of [trials] draws is the one draw of shape []: one candidate is k-means++'s.)
+        candidates = draw(running_sum, [seed, tf.cast(i, tf.int64)], [trials])
         # Every sample sits on a chosen centroid (duplicated data): take the first one not taken.
         untaken = tf.fill([trials], tf.cast(tf.argmin(tf.cast(taken, tf.int32)), tf.int32))
         candidates = tf.where(running_sum[-1] > 0, candidates, untaken)

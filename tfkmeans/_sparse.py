@@ -13,7 +13,7 @@ of a scipy matrix (``_samples.sparse_parts``). Nothing here validates its input.
 """
 
 from ._geometry import SQUARED_EUCLIDEAN
-from ._tensorflow import tf
+from ._tensorflow import dim, tf
 
 
 class SparseSamples:
@@ -69,7 +69,7 @@ class SparseSamples:
 
     def full_pass(self, weights, centroids):
         nearest, _ = self.nearest(centroids)
-        sums, counts = self.cluster_sums(weights, nearest, centroids.shape[0])
+        sums, counts = self.cluster_sums(weights, nearest, dim(centroids, 0))
         return nearest, sums, counts
 
     def cluster_sums(self, weights, nearest, n_clusters):

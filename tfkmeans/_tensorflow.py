@@ -97,4 +97,17 @@ def stderr_silenced():
     return contextlib.nullcontext() if _show_everything else _stderr_silenced()
 
 
-__all__ = ["stderr_silenced", "tf", "xla_available", "xla_start_up_silenced"]
+def dim(tensor, axis):
+    """``tensor``'s size along ``axis``: a Python int where the trace knows it, else a scalar
+    tensor. Kernels size their work with it, so that one trace serves every shape (the
+    dispatcher's generic functions) and a trace for one shape keeps its sizes known to XLA."""
+    static = tensor.shape[axis]
+    return tf.shape(tensor)[axis] if static is None else static
+
+
+def known(*sizes):
+    """Whether all ``sizes`` (from ``dim``) are Python ints, known to the trace."""
+    return all(isinstance(size, int) for size in sizes)
+
+
+__all__ = ["dim", "known", "stderr_silenced", "tf", "xla_available", "xla_start_up_silenced"]
