@@ -8,11 +8,12 @@ import os
 
 import numpy as np
 import pytest
+import scipy.sparse
 from sklearn.cluster import KMeans as ScikitKMeans
 from sklearn.cluster import MiniBatchKMeans as ScikitMiniBatchKMeans
 
 from conftest import headless_environment, run_python
-from tfkmeans import KMeans, MiniBatchKMeans, _dispatch, kmeans
+from tfkmeans import BisectingKMeans, KMeans, MiniBatchKMeans, SphericalKMeans, _dispatch, kmeans
 
 
 def blobs(n_samples, n_features=8, n_centres=6, seed=0):
@@ -106,22 +107,29 @@ def traces():
     return len(functions), sum(function.experimental_get_tracing_count() for function in functions)
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_fits_at_everyday_shapes_the_process_has_not_seen_trace_nothing(dtype, caplog):
-    """Up to GENERIC_MAX_ROWS samples and GENERIC_MAX_WORK samples x features x clusters, one
-    trace serves every shape of a dtype: after a first round (k-means++ and random starts, with
-    and without weights, predict, transform, score), fits at sample, feature and cluster counts
-    the process has not seen trace nothing and compile nothing, and still give scikit-learn's
-    answer from the same start."""
+@pytest.mark.parametrize("dtype, sparse", [(np.float32, False), (np.float64, False), (np.float64, True)])
+def test_fits_at_everyday_shapes_the_process_has_not_seen_trace_nothing(dtype, sparse, caplog):
+    """Up to GENERIC_MAX_ROWS samples and GENERIC_MAX_WORK samples x features x clusters (and
+    sparse data of any size), one trace serves every shape of a dtype: after a first round
+    (k-means++ and random starts, with and without weights, predict, transform, score, the
+    other estimators), fits at sample, feature and cluster counts the process has not seen trace
+    nothing and compile nothing, and still give scikit-learn's answer from the same start."""
     rng = np.random.default_rng(0)
 
     def everything(n_samples, n_features, n_clusters):
         X = rng.normal(size=(n_samples, n_features)).astype(dtype)
+        if sparse:
+            X = np.where(np.abs(X) > 1, np.abs(X), 0)
+            X[:, 0] = 1.0  # no row of zeros: cosine geometry refuses those
+            X = scipy.sparse.csr_matrix(X)
         weights = rng.uniform(0.5, 2, n_samples)
         model = KMeans(n_clusters, n_init=1, random_state=0).fit(X)
         KMeans(n_clusters, init="random", n_init=2, random_state=0).fit(X, sample_weight=weights)
         model.predict(X[: n_samples // 2 + 1]), model.transform(X[:7]), model.score(X)
-        start = X[:n_clusters]
+        MiniBatchKMeans(n_clusters, n_init=1, random_state=0, batch_size=256).fit(X).predict(X[:5])
+        BisectingKMeans(min(n_clusters, 4), random_state=0).fit(X)
+        SphericalKMeans(n_clusters, n_init=1, random_state=0).fit(np.abs(X) + 0.1 if not sparse else X)
+        start = X[:n_clusters].toarray() if sparse else X[:n_clusters]
         ours = KMeans(n_clusters, init=start, n_init=1, max_iter=5, tol=0).fit(X, sample_weight=weights)
         theirs = ScikitKMeans(n_clusters, init=start, n_init=1, max_iter=5, tol=0).fit(X, sample_weight=weights)
         np.testing.assert_array_equal(ours.labels_, theirs.labels_)

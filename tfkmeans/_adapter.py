@@ -26,7 +26,7 @@ class Adapter(typing.Protocol):
 
     dtype: typing.Any
     geometry: typing.Any
-    n_features: typing.Optional[int]
+    n_features: int | None
     n_rows: typing.Any
     n_samples: typing.Any
 

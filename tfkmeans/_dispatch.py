@@ -77,6 +77,22 @@ def uses_xla(n_samples, n_features, n_clusters, allow_xla=True):
     return allow_xla and pads(n_samples, n_features, n_clusters) and not product_bound
 
 
+class Size(int):
+    """A static keyword argument of a kernel that sizes its work (a batch's rows): a Python int
+    in a trace for one shape, an int32 tensor in a trace for every shape (so that a new size
+    does not trace again)."""
+
+
+def _split_sizes(static, per_shape_trace):
+    """``static`` without its ``Size`` values, and those values: as Python ints kept in
+    ``static`` (a trace for one shape), or apart, by name (a trace for every shape)."""
+    sizes = {name: int(value) for name, value in static.items() if isinstance(value, Size)}
+    rest = {name: value for name, value in static.items() if not isinstance(value, Size)}
+    if per_shape_trace:
+        return {**rest, **sizes}, {}
+    return rest, dict(sorted(sizes.items()))
+
+
 def on_device(tensor):
     """``tensor`` where a kernel will use it: on the first GPU, copied there once, where there is
     one (where ``tf.constant`` would have put it); else as it is."""
@@ -130,7 +146,9 @@ def run_dense(
     traced_for_shape = per_shape(n_samples, n_features, n_clusters, allow_xla)
     xla = traced_for_shape and uses_xla(n_samples, n_features, n_clusters, allow_xla)
     weighted, padded = weights is not None, valid is not None
+    static, sizes = _split_sizes(static, traced_for_shape)
     key = ("dense", function, xla, weighted and weights.dtype, padded, geometry, tuple(sorted(static.items())))
+    key += (tuple(sizes),)
     key += (samples.dtype, tuple(a.dtype for a in arguments))
     if traced_for_shape:
         key += (n_features, tuple(tuple(a.shape) for a in arguments))
@@ -139,10 +157,12 @@ def run_dense(
     if xla:  # compiled for this one shape: a tf.function of its own, never retraced
         key += (n_samples,)
     if key not in _compiled:
+        names = tuple(sizes)
 
         def call(samples, weights, valid, *arguments):
             data = DenseSamples(samples, valid if padded else None, geometry, xla=xla)
-            return function(data, weights if weighted else None, *arguments, **static)
+            arguments, given = arguments[: len(arguments) - len(names)], arguments[len(arguments) - len(names) :]
+            return function(data, weights if weighted else None, *arguments, **static, **dict(zip(names, given)))
 
         call = _own_code(call)
         if xla:
@@ -155,37 +175,42 @@ def run_dense(
                 for argument in arguments
             ]
             signature = [rows, row_weights, tf.TensorSpec((), tf.int32), *rest]
+            signature += [tf.TensorSpec((), tf.int32)] * len(names)
             _compiled[key] = tf.function(call, input_signature=signature, autograph=False)
     if not weighted:
         weights = tf.zeros((), samples.dtype)  # a placeholder the function ignores
-    return _compiled[key](samples, weights, valid if padded else tf.constant(0), *arguments)
+    given = [tf.constant(value, tf.int32) for value in sizes.values()]
+    return _compiled[key](samples, weights, valid if padded else tf.constant(0), *arguments, *given)
 
 
 def run_sparse(function, parts, weights, *arguments, geometry=SQUARED_EUCLIDEAN, **static):
     """Call ``function(SparseSamples(*parts), weights, *arguments, **static)`` as a
-    ``tf.function`` traced once for any number of samples and nonzeros (sparse ops are not
-    compiled by XLA). ``parts`` come from ``_samples.sparse_parts``; ``static`` values and
-    ``geometry`` are part of the trace."""
+    ``tf.function`` traced once for every shape of its dtype (sparse ops are not compiled by
+    XLA): any number of samples, nonzeros, features and centroids. ``parts`` come from
+    ``_samples.sparse_parts``; ``static`` values and ``geometry`` are part of the trace."""
     weighted = weights is not None
     dtype = parts[2].dtype
-    n_features = int(parts[3][1])
-    key = ("sparse", function, weighted and weights.dtype, dtype, n_features, geometry, tuple(sorted(static.items())))
-    key += tuple((tuple(argument.shape), argument.dtype) for argument in arguments)
+    static, sizes = _split_sizes(static, False)
+    key = ("sparse", function, weighted and weights.dtype, dtype, geometry, tuple(sorted(static.items())))
+    key += tuple((argument.shape.rank, argument.dtype) for argument in arguments) + (tuple(sizes),)
     if key not in _compiled:
+        names = tuple(sizes)
 
         def call(rows, columns, values, shape, squared_norms, row_splits, weights, *arguments):
-            data = SparseSamples(rows, columns, values, shape, squared_norms, row_splits, n_features, geometry)
-            return function(data, weights if weighted else None, *arguments, **static)
+            data = SparseSamples(rows, columns, values, shape, squared_norms, row_splits, None, geometry)
+            arguments, given = arguments[: len(arguments) - len(names)], arguments[len(arguments) - len(names) :]
+            return function(data, weights if weighted else None, *arguments, **static, **dict(zip(names, given)))
 
         vector = tf.TensorSpec((None,), tf.int64)
         signature = [vector, vector, tf.TensorSpec((None,), dtype), tf.TensorSpec((2,), tf.int64)]
         signature += [tf.TensorSpec((None,), dtype), vector]
         signature += [tf.TensorSpec((None,), weights.dtype) if weighted else tf.TensorSpec((), dtype)]
-        signature += [tf.TensorSpec(argument.shape, argument.dtype) for argument in arguments]
+        signature += [tf.TensorSpec([None] * argument.shape.rank, argument.dtype) for argument in arguments]
+        signature += [tf.TensorSpec((), tf.int32)] * len(names)
         _compiled[key] = tf.function(_own_code(call), input_signature=signature, autograph=False)
     if not weighted:
         weights = tf.zeros((), dtype)
-    return _compiled[key](*parts, weights, *arguments)
+    return _compiled[key](*parts, weights, *arguments, *[tf.constant(value, tf.int32) for value in sizes.values()])
 
 
 def function(python_function, **options):

@@ -25,7 +25,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from . import _checkpoint, _loop, _minibatch, _precision, _seeding, _serving, _stream
+from . import _checkpoint, _dispatch, _loop, _minibatch, _precision, _seeding, _serving, _stream
 from ._geometry import SQUARED_EUCLIDEAN
 from ._precision import FLOAT_DTYPES
 from ._samples import Samples
@@ -1133,7 +1133,7 @@ class MiniBatchKMeans(_BaseKMeans):
             resume=_saved_minibatch_state(saved),
             every=None if checkpoint is None else self.checkpoint_interval,
             on_chunk=on_chunk,
-            batch_size=self._batch_size,
+            batch_size=_dispatch.Size(self._batch_size),
             # (No fit runs 2**62 steps: a larger patience is the same, and fits the int64 counter.)
             max_no_improvement=None if self.max_no_improvement is None else min(self.max_no_improvement, 2**62),
             reassignment_ratio=float(self.reassignment_ratio),

@@ -25,7 +25,9 @@ class SparseSamples:
     def __init__(self, rows, columns, values, shape, squared_norms, row_splits, n_features, geometry=SQUARED_EUCLIDEAN):
         self.value_rows, self.columns, self.values, self.row_splits = rows, columns, values, row_splits
         self.n_samples = self.n_rows = shape[0]
-        self.n_features = n_features  # a Python int: shapes stay known to the loop
+        # A Python int, or None in a trace for any shape: then the shape's, as a tensor.
+        self.n_features = n_features
+        self._features = tf.cast(shape[1] if n_features is None else n_features, tf.int64)
         self.squared_norms = squared_norms
         self.dtype = values.dtype
         self.geometry = geometry
@@ -78,9 +80,9 @@ class SparseSamples:
         values = tf.cast(self.values, tf.float64)
         if weights is not None:
             values *= tf.cast(tf.gather(weights, self.value_rows), tf.float64)
-        cells = tf.cast(tf.gather(nearest, self.value_rows), tf.int64) * self.n_features + self.columns
-        sums = tf.math.unsorted_segment_sum(values, cells, n_clusters * self.n_features)
-        sums = tf.reshape(sums, (n_clusters, self.n_features))
+        cells = tf.cast(tf.gather(nearest, self.value_rows), tf.int64) * self._features + self.columns
+        sums = tf.math.unsorted_segment_sum(values, cells, tf.cast(n_clusters, tf.int64) * self._features)
+        sums = tf.reshape(sums, (n_clusters, self.n_features if self.n_features is not None else -1))
         if weights is None:
             counts = tf.math.unsorted_segment_sum(tf.ones_like(nearest, tf.float64), nearest, n_clusters)
         else:
@@ -96,7 +98,7 @@ class SparseSamples:
     def batch(self, indices):
         """The samples at ``indices`` (with repeats) as a ``SparseSamples`` of their own."""
         values, columns = self._chosen(indices)
-        shape = tf.stack([tf.cast(tf.shape(indices)[0], tf.int64), self.n_features])
+        shape = tf.stack([tf.cast(tf.shape(indices)[0], tf.int64), self._features])
         return SparseSamples(
             columns.value_rowids(),
             columns.flat_values,
@@ -132,7 +134,8 @@ class SparseSamples:
         """The rows at ``indices``, densified (a few rows: the relocated centroids)."""
         chosen_values, chosen_columns = self._chosen(indices)
         cells = tf.stack([tf.cast(chosen_columns.value_rowids(), tf.int64), chosen_columns.flat_values], axis=1)
-        return tf.scatter_nd(cells, chosen_values.flat_values, [tf.shape(indices)[0], self.n_features])
+        shape = tf.stack([tf.cast(tf.shape(indices)[0], tf.int64), self._features])
+        return tf.scatter_nd(cells, chosen_values.flat_values, shape)
 
     def inertia(self, weights, centroids, labels, float64=False):
         distances = self.geometry.distance(self._squared_to(centroids, labels, tf.float64 if float64 else self.dtype))
