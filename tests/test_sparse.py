@@ -8,8 +8,10 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import tensorflow as tf
+from sklearn.cluster import KMeans as ScikitKMeans
 
-from tfkmeans import BisectingKMeans, KMeans, MiniBatchKMeans, _dispatch, _samples
+from tfkmeans import BisectingKMeans, KMeans, MiniBatchKMeans, _dispatch, _samples, _sparse
 from tfkmeans._samples import Samples
 
 
@@ -174,3 +176,39 @@ def tf_constant(values):
     from tfkmeans._tensorflow import tf
 
     return tf.constant(values)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_sums_over_many_nonzeros_are_compiled_and_give_scikit_learns_answer(monkeypatch, weighted):
+    """From COMPILED_SUMS_MIN_NONZEROS nonzeros the per-cluster sums and the exact inertia's
+    products are XLA's, the nonzeros padded to a bucket (here from 0, on a count no bucket holds
+    exactly): the same fit as scikit-learn's from the same start, and the same sums as NumPy's."""
+    monkeypatch.setattr(_sparse, "COMPILED_SUMS_MIN_NONZEROS", 0)
+    monkeypatch.setattr(_sparse, "_compiled", {})
+    monkeypatch.setattr(_dispatch, "_compiled", {})  # traced anew, with the lower threshold
+    rng = np.random.default_rng(3)
+    X = sp.random(1_003, 300, density=0.05, format="csr", random_state=4, dtype=np.float64)
+    X.data += 1.0
+    assert X.nnz % 512 and X.nnz > 2**13  # padded: no bucket of this size holds it exactly
+    weights = rng.uniform(0.5, 2.0, X.shape[0]) if weighted else None
+    start = X[:7].toarray()
+    ours = KMeans(7, init=start, n_init=1, max_iter=5, tol=0).fit(X, sample_weight=weights)
+    theirs = ScikitKMeans(7, init=start, n_init=1, max_iter=5, tol=0).fit(X, sample_weight=weights)
+    assert (_sparse.nonzero_sums, (True, weighted, True)) in _sparse._compiled  # the compiled sums ran
+    np.testing.assert_array_equal(ours.labels_, theirs.labels_)
+    np.testing.assert_allclose(ours.cluster_centers_, theirs.cluster_centers_, rtol=1e-10, atol=1e-12)
+    # The exact inertia's products of each sample and its centroid are compiled too.
+    assert any(key[0] is _sparse.assigned_products for key in _sparse._compiled)
+    assert ours.inertia_ == pytest.approx(theirs.inertia_, rel=1e-10)
+    dense, w = X.toarray(), np.ones(X.shape[0]) if weights is None else weights
+    expected = np.array([(dense * w[:, None])[ours.labels_ == j].sum(axis=0) for j in range(7)])
+    samples = Samples(X)
+    sums, counts = samples.run(
+        _cluster_sums, samples.weights(weights), tf.constant(ours.labels_, tf.int32), n_clusters=7
+    )
+    np.testing.assert_allclose(sums.numpy(), expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(counts.numpy(), [w[ours.labels_ == j].sum() for j in range(7)], rtol=1e-12)
+
+
+def _cluster_sums(data, weights, labels):
+    return data.cluster_sums(weights, labels, 7)

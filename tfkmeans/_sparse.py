@@ -13,7 +13,62 @@ of a scipy matrix (``_samples.sparse_parts``). Nothing here validates its input.
 """
 
 from ._geometry import SQUARED_EUCLIDEAN
-from ._tensorflow import dim, tf
+from ._tensorflow import dim, tf, xla_available
+
+# From this many nonzeros, the per-cluster sums are added by XLA's scatter (compiled on its own,
+# once for each bucket of nonzero counts, at most 1/16 apart) rather than by TensorFlow's
+# kernel, which takes about three times as long on many nonzeros (benchmarks/README.md).
+COMPILED_SUMS_MIN_NONZEROS = 2**20
+
+
+def nonzero_sums(value_rows, columns, values, nearest, row_weights, grid):
+    """Each nonzero (``values`` at ``value_rows`` and ``columns``) added, in float64 and times
+    its row's weight (``row_weights``, one per row, or a scalar for none), into the cell of its
+    row's cluster (``nearest``) and its column, of a ``k x d`` array shaped like ``grid``."""
+    values = tf.cast(values, tf.float64)
+    if row_weights.shape.rank:
+        values *= tf.cast(tf.gather(row_weights, value_rows), tf.float64)
+    n_features = tf.cast(tf.shape(grid)[1], tf.int64)
+    cells = tf.cast(tf.gather(nearest, value_rows), tf.int64) * n_features + columns
+    return tf.reshape(tf.math.unsorted_segment_sum(values, cells, tf.size(grid)), tf.shape(grid))
+
+
+def assigned_products(value_rows, columns, values, labels, centroids, rows):
+    """x.c for each sample and the centroid it is labelled with (``labels``), added up nonzero
+    by nonzero in ``centroids``' dtype, one per entry of ``rows`` (the samples)."""
+    cells = tf.stack([tf.gather(labels, value_rows), tf.cast(columns, tf.int32)], axis=1)
+    products = tf.cast(values, centroids.dtype) * tf.gather_nd(centroids, cells)
+    return tf.math.unsorted_segment_sum(products, tf.cast(value_rows, tf.int32), tf.size(rows))
+
+
+_compiled = {}
+
+
+def by_nonzeros(function, value_rows, columns, values, *rest):
+    """``function(value_rows, columns, values, *rest)``: compiled by XLA (on its own, in one
+    fused loop) from ``COMPILED_SUMS_MIN_NONZEROS`` nonzeros, the nonzeros padded with zeros
+    (values 0 in row 0, column 0) to a bucket so that nearby counts share one compilation;
+    else TensorFlow's kernels. Every size ``function`` needs as a constant comes from the
+    shape of an argument."""
+    if not xla_available():
+        return function(value_rows, columns, values, *rest)
+    key = (function, tuple(bool(part.shape.rank) for part in rest))
+    if key not in _compiled:
+        _compiled[key] = tf.function(function, jit_compile=True, autograph=False)
+    count = tf.shape(values, out_type=tf.int64)[0]
+
+    def compiled():
+        # A bucket: rounded up to a multiple of 2**(e - 5), e the count's bit length.
+        step = tf.bitwise.left_shift(tf.constant(1, tf.int64), tf.maximum(_bit_length(count) - 5, 0))
+        padding = [[0, -count % step]]
+        return _compiled[key](*[tf.pad(part, padding) for part in (value_rows, columns, values)], *rest)
+
+    return tf.cond(count >= COMPILED_SUMS_MIN_NONZEROS, compiled, lambda: function(value_rows, columns, values, *rest))
+
+
+def _bit_length(count):
+    """``count.bit_length()`` of a positive int64 scalar tensor."""
+    return tf.cast(tf.math.floor(tf.math.log(tf.cast(count, tf.float64)) / 0.6931471805599453), tf.int64) + 1
 
 
 class SparseSamples:
@@ -77,12 +132,11 @@ class SparseSamples:
     def cluster_sums(self, weights, nearest, n_clusters):
         """Per-cluster sums of the samples (weighted) and of their weights, in float64, added up
         nonzero by nonzero."""
-        values = tf.cast(self.values, tf.float64)
-        if weights is not None:
-            values *= tf.cast(tf.gather(weights, self.value_rows), tf.float64)
-        cells = tf.cast(tf.gather(nearest, self.value_rows), tf.int64) * self._features + self.columns
-        sums = tf.math.unsorted_segment_sum(values, cells, tf.cast(n_clusters, tf.int64) * self._features)
-        sums = tf.reshape(sums, (n_clusters, self.n_features if self.n_features is not None else -1))
+        row_weights = tf.zeros((), self.dtype) if weights is None else weights
+        grid = tf.zeros(tf.stack([tf.cast(n_clusters, tf.int64), self._features]), tf.int8)  # the sums' shape
+        sums = by_nonzeros(nonzero_sums, self.value_rows, self.columns, self.values, nearest, row_weights, grid)
+        if self.n_features is not None:
+            sums = tf.ensure_shape(sums, (None, self.n_features))
         if weights is None:
             counts = tf.math.unsorted_segment_sum(tf.ones_like(nearest, tf.float64), nearest, n_clusters)
         else:
@@ -112,11 +166,8 @@ class SparseSamples:
 
     def _dot_assigned(self, centroids, labels, dtype):
         """x.c for each sample and the centroid it is labelled with, added up nonzero by nonzero."""
-        cells = tf.stack([tf.gather(labels, self.value_rows), tf.cast(self.columns, tf.int32)], axis=1)
-        products = tf.cast(self.values, dtype) * tf.cast(tf.gather_nd(centroids, cells), dtype)
-        return tf.math.unsorted_segment_sum(
-            products, tf.cast(self.value_rows, tf.int32), tf.cast(self.n_samples, tf.int32)
-        )
+        parts = (self.value_rows, self.columns, self.values)
+        return by_nonzeros(assigned_products, *parts, labels, tf.cast(centroids, dtype), self.squared_norms)
 
     def _squared_to(self, centroids, labels, dtype):
         norms = tf.cast(tf.reduce_sum(tf.square(centroids), axis=1), dtype)
