@@ -5,7 +5,8 @@ The samples are held as TensorFlow's CSR sparse matrix. One pass over them is a 
 product for the distances (``|x|^2 - 2 x.c + |c|^2``: the products from
 ``SparseMatrixMatMul``, several times faster than ``tf.sparse.sparse_dense_matmul`` on the same
 matrix, benchmarks/README.md) and per-cluster sums added up nonzero by nonzero
-(``unsorted_segment_sum`` into the k x d sums, in float64), so the data is never densified.
+(``unsorted_segment_sum`` into the k x d sums, in float64; on many nonzeros an XLA program of its
+own, ``by_nonzeros``), so the data is never densified.
 Sparse data is never shifted (that would fill it in), as in scikit-learn.
 
 ``SparseSamples`` is ``_adapter.Adapter``'s protocol over the parts the host data layer makes
