@@ -181,15 +181,15 @@ def tf_constant(values):
 @pytest.mark.parametrize("weighted", [False, True])
 def test_sums_over_many_nonzeros_are_compiled_and_give_scikit_learns_answer(monkeypatch, weighted):
     """From COMPILED_SUMS_MIN_NONZEROS nonzeros the per-cluster sums and the exact inertia's
-    products are XLA's, the nonzeros padded to a bucket (here from 0, on a count no bucket holds
-    exactly): the same fit as scikit-learn's from the same start, and the same sums as NumPy's."""
+    products are XLA's over the nonzeros a bucket holds, the rest TensorFlow's (here from 0, on a
+    count no bucket holds exactly): the same fit as scikit-learn's from the same start, and the same sums as NumPy's."""
     monkeypatch.setattr(_sparse, "COMPILED_SUMS_MIN_NONZEROS", 0)
     monkeypatch.setattr(_sparse, "_compiled", {})
     monkeypatch.setattr(_dispatch, "_compiled", {})  # traced anew, with the lower threshold
     rng = np.random.default_rng(3)
     X = sp.random(1_003, 300, density=0.05, format="csr", random_state=4, dtype=np.float64)
     X.data += 1.0
-    assert X.nnz % 512 and X.nnz > 2**13  # padded: no bucket of this size holds it exactly
+    assert X.nnz % 512 and X.nnz > 2**13  # a bucket of 512s, and some left over
     weights = rng.uniform(0.5, 2.0, X.shape[0]) if weighted else None
     start = X[:7].toarray()
     ours = KMeans(7, init=start, n_init=1, max_iter=5, tol=0).fit(X, sample_weight=weights)

@@ -46,11 +46,13 @@ _compiled = {}
 
 
 def by_nonzeros(function, value_rows, columns, values, *rest):
-    """``function(value_rows, columns, values, *rest)``: compiled by XLA (on its own, in one
-    fused loop) from ``COMPILED_SUMS_MIN_NONZEROS`` nonzeros, the nonzeros padded with zeros
-    (values 0 in row 0, column 0) to a bucket so that nearby counts share one compilation;
-    else TensorFlow's kernels. Every size ``function`` needs as a constant comes from the
-    shape of an argument."""
+    """``function(value_rows, columns, values, *rest)``, whose result is a sum over the nonzeros:
+    from ``COMPILED_SUMS_MIN_NONZEROS`` nonzeros, compiled by XLA (on its own, in one fused loop)
+    over the first nonzeros, as many as a bucket holds (the count rounded down to a multiple of
+    2**(e - 5), e its bit length: nearby counts share one compilation, and the rest, at most 1/16
+    of them, go through TensorFlow's kernels); else TensorFlow's kernels. The first nonzeros are
+    a slice that shares their memory (no copy, where padding would have copied them). Every
+    size ``function`` needs as a constant comes from the shape of an argument."""
     if not xla_available():
         return function(value_rows, columns, values, *rest)
     key = (function, tuple(bool(part.shape.rank) for part in rest))
@@ -59,10 +61,11 @@ def by_nonzeros(function, value_rows, columns, values, *rest):
     count = tf.shape(values, out_type=tf.int64)[0]
 
     def compiled():
-        # A bucket: rounded up to a multiple of 2**(e - 5), e the count's bit length.
         step = tf.bitwise.left_shift(tf.constant(1, tf.int64), tf.maximum(_bit_length(count) - 5, 0))
-        padding = [[0, -count % step]]
-        return _compiled[key](*[tf.pad(part, padding) for part in (value_rows, columns, values)], *rest)
+        bucket = count - count % step
+        parts = (value_rows, columns, values)
+        head = _compiled[key](*[part[:bucket] for part in parts], *rest)
+        return head + function(*[part[bucket:] for part in parts], *rest)
 
     return tf.cond(count >= COMPILED_SUMS_MIN_NONZEROS, compiled, lambda: function(value_rows, columns, values, *rest))
 
