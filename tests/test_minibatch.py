@@ -184,3 +184,26 @@ def test_minibatch_stops_when_the_centres_moved_exactly_tol_as_scikit_learn_does
         assert theirs.n_steps_ == steps  # scikit-learn's own count, not ours
         assert ours.n_steps_ == theirs.n_steps_
         np.testing.assert_array_equal(ours.cluster_centers_, np.zeros((3, 1)))
+
+
+@pytest.mark.parametrize(
+    "batches",
+    [
+        [(slice(10, 30), None), (slice(50, 53), [5.0, 5.0, 5.0])],  # equal weights, not 1
+        [(slice(10, 30), None), (slice(60, 61), [0.3])],  # one row: its weight is all its weights
+        [(slice(0, 20), [2.0] * 20), (slice(20, 40), None), (slice(40, 42), [0.5, 0.5])],
+    ],
+)
+@pytest.mark.parametrize("sparse", [False, True])
+def test_partial_fit_counts_equal_weights_as_scikit_learn_does(batches, sparse):
+    """partial_fit's running counts carry every call's weights into the next: a batch of equal
+    weights (a one-row batch has them) moves the centres as scikit-learn's does, not as weight 1."""
+    X = np.random.default_rng(0).normal(size=(100, 3))
+    ours = MiniBatchKMeans(4, init=X[:4], n_init=1, reassignment_ratio=0, random_state=0)
+    theirs = ScikitMiniBatchKMeans(4, init=X[:4], n_init=1, reassignment_ratio=0, random_state=0)
+    data = sp.csr_matrix(X) if sparse else X
+    for rows, weights in batches:
+        ours.partial_fit(data[rows], sample_weight=weights)
+        theirs.partial_fit(data[rows], sample_weight=weights)
+    np.testing.assert_allclose(ours.cluster_centers_, theirs.cluster_centers_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ours._counts, theirs._counts, rtol=1e-12)

@@ -146,7 +146,7 @@ def check_weights(sample_weight, X, rescale=True):
     float32's) largest number no longer overflow the sums into NaN centres, and subnormal ones
     no longer vanish. Non-finite or negative weights, or none above 0, are refused. With
     ``rescale=False`` (``partial_fit``, whose running counts carry the weights from call to
-    call) the weights are kept as given, and ones that are not normal numbers of ``X``'s dtype
+    call) the weights are kept as given (None only when all are 1), and ones that are not normal numbers of ``X``'s dtype
     well inside its range are refused instead (those kept are at least 2**32 times its smallest
     normal number, the policy's ``WEIGHT_HEADROOM`` and more, so ``X``'s dtype carries them)."""
     from sklearn.utils.validation import _check_sample_weight
@@ -170,8 +170,9 @@ def check_weights(sample_weight, X, rescale=True):
                 f"partial_fit keeps running counts of them in {dtype.name}, so they must lie between "
                 f"{float(np.finfo(dtype).tiny) * 2**32:.3g} and a sum of {limit:.3g}: rescale them"
             )
-        if np.all(weights == weights[0]):
-            return None, float(weights[0])
+        # Equal weights still count: the running counts compare them with other calls' weights.
+        if np.all(weights == 1.0):
+            return None, 1.0
         return weights.astype(dtype), 1.0
     if np.all(weights == weights[0]):
         return None, float(weights[0])
