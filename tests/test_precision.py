@@ -235,3 +235,42 @@ def test_float32_near_its_largest_number_is_measured_in_float64_not_refused():
             else:
                 with pytest.raises(ValueError, match="exceed float32's range; pass X as float64"):
                     model.transform(row[None])
+
+
+def three_groups(scale, dtype, seed=12):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(300, 4))
+    X[:100] += 5
+    X[100:200] -= 5
+    return (X * scale).astype(dtype)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("scale, dtype", [(1e-20, np.float32), (1e-30, np.float32), (1e-100, np.float64)])
+def test_data_whose_squared_distances_would_be_subnormal_is_computed_where_they_are_not(scale, dtype, sparse):
+    """TensorFlow's CPU kernels flush subnormal numbers to zero: float32 data this close
+    together had every distance 0, every sample in one cluster and an inertia of 0. It is
+    computed in float64, and float64 data far from float64's subnormals as it is: three
+    groups of 100, as NumPy's distances tell them apart."""
+    X = three_groups(scale, dtype)
+    if sparse:
+        X = sp.csr_matrix(np.abs(X) + np.where(np.arange(300)[:, None] < 100, 5 * scale, 0).astype(dtype))
+    model = KMeans(3, n_init=1, random_state=0).fit(X)
+    assert sorted(np.bincount(model.labels_, minlength=3)) == [100, 100, 100]
+    dense = X.toarray() if sparse else X
+    by_hand = sum(((dense[model.labels_ == j] - dense[model.labels_ == j].mean(axis=0)) ** 2).sum() for j in range(3))
+    assert model.inertia_ == pytest.approx(float(by_hand), rel=1e-4) and model.inertia_ > 0
+    assert model.cluster_centers_.dtype == dtype
+
+
+@pytest.mark.parametrize("estimator", [KMeans, MiniBatchKMeans, BisectingKMeans])
+def test_float64_data_whose_squared_distances_would_be_subnormal_is_refused(estimator):
+    with pytest.raises(ValueError, match="too close together .* below float64's normal numbers"):
+        estimator(3, n_init=1, random_state=0).fit(three_groups(1e-155, np.float64))
+
+
+def test_identical_rows_are_not_too_close_together():
+    """All rows one point: their distances are 0 indeed, nothing to widen or refuse."""
+    X = np.full((20, 3), 1e-200)
+    assert _precision.compute_dtype(np.float64, 0.0, 3) == np.float64
+    assert KMeans(1, n_init=1).fit(X).inertia_ == 0.0

@@ -694,7 +694,8 @@ class KMeans(_BaseKMeans):
             seed = None
             sample, mean, variance, n_samples = X, X.mean(axis=0), np.var(X, axis=0, dtype=np.float64), X.shape[0]
             largest = float(np.max(np.abs(X - mean))) if X.size else 0.0
-            compute = _precision.compute_dtype(X.dtype, largest, X.shape[1])
+            magnitude = float(np.max(np.abs(mean), initial=0.0))
+            compute = _precision.compute_dtype(X.dtype, largest, X.shape[1], magnitude=magnitude)
             data = {"n_samples": n_samples, "mean": mean, "variance": variance}
         if not geometry.centred:
             mean = np.zeros_like(mean)

@@ -7,6 +7,11 @@ the edge, as in scikit-learn), with one exception each way:
   overflow float32 (values beyond about 1e18) is computed in float64, where they cannot;
 - float64 data that far in float64's terms (about 1e153) is refused: nothing wider is left.
 
+and the same the other way: data so close to that point that squared distances would fall
+near float32's subnormal numbers (values all within about 1e-15), which TensorFlow's CPU
+kernels flush to zero (every sample would tie with every centre), is computed in float64;
+float64 data that close in float64's terms (about 1e-150) is refused.
+
 Sample weights are a second reason for float64 (``weights_dtype``): float32 data whose positive
 weights span more than float32 carries (a largest over smallest of more than 2**100) is computed
 in float64, and float64 data whose weights span more than 2**996 is refused.
@@ -33,6 +38,9 @@ HEADROOM = 16.0
 # weightless (never drawn as a start, a cluster of only such samples empty, its inertia 0).
 # float32 (smallest normal 2**-126) thus carries weights spanning 2**100, float64 2**996.
 WEIGHT_HEADROOM = 2.0**26
+# Squared distances between samples must reach this many times the dtype's smallest normal
+# number, so that they and their differences stay normal numbers (``squares_could_underflow``).
+UNDERFLOW_HEADROOM = 2.0**26
 
 
 def squares_could_overflow(largest, n_features, dtype=np.float32):
@@ -41,16 +49,27 @@ def squares_could_overflow(largest, n_features, dtype=np.float32):
     return 4.0 * HEADROOM * n_features * largest * largest >= float(np.finfo(dtype).max)
 
 
+def squares_could_underflow(largest, dtype=np.float32, magnitude=0.0):
+    """Whether squared distances between rows whose values lie at most ``largest`` from the
+    origin of the computation would fall within ``UNDERFLOW_HEADROOM`` of ``dtype``'s smallest
+    normal number. Not where ``largest`` is within the rounding of values of ``magnitude`` (how
+    large the values themselves are): rows that are one point, whose distances are 0 indeed."""
+    spread = largest > 16.0 * float(np.finfo(dtype).eps) * magnitude
+    return spread and largest * largest < float(np.finfo(dtype).tiny) * UNDERFLOW_HEADROOM
+
+
 def largest_safe(n_features, dtype=np.float32):
     """The largest distance from the origin that ``squares_could_overflow`` allows."""
     return float(np.sqrt(float(np.finfo(dtype).max) / (4.0 * HEADROOM * n_features)))
 
 
-def compute_dtype(dtype, largest, n_features, origin="the centre they are measured from", at_least=None):
+def compute_dtype(dtype, largest, n_features, origin="the centre they are measured from", at_least=None, magnitude=0.0):
     """The float type to compute in for data of ``dtype`` whose values lie up to ``largest``
-    from ``origin``: ``dtype`` itself, float64 for float32 data whose squares could overflow
-    float32, or a ValueError for float64 data whose squares could overflow float64. With
-    ``at_least`` (the dtype ``weights_dtype`` chose for the samples' weights), never narrower."""
+    from ``origin``: ``dtype`` itself, float64 for float32 data whose squares could overflow or
+    underflow float32, or a ValueError for float64 data whose squares could overflow or
+    underflow float64. With ``at_least`` (the dtype ``weights_dtype`` chose for the samples'
+    weights), never narrower. ``magnitude``: how far ``origin`` is from zero
+    (``squares_could_underflow``)."""
     dtype = np.dtype(dtype)
     if dtype == np.float32:
         # float32 values lie within twice float32's largest number of any point of their range,
@@ -58,11 +77,19 @@ def compute_dtype(dtype, largest, n_features, origin="the centre they are measur
         # overflowed to infinity: it is no reason to refuse them).
         wanted = at_least is not None and np.dtype(at_least) == np.float64
         wide = wanted or squares_could_overflow(largest, n_features)
+        wide = wide or squares_could_underflow(largest, np.float32, magnitude)
+        # (Nor do float32 values' squares, down to its smallest subnormal, underflow float64.)
         return np.dtype(np.float64) if wide else dtype
     if squares_could_overflow(largest, n_features, np.float64):
         raise ValueError(
             f"X holds values too large for k-means: they lie up to {largest:.3g} from {origin}, "
             "and squared distances between them would overflow float64; rescale the data"
+        )
+    if squares_could_underflow(largest, np.float64, magnitude):
+        raise ValueError(
+            f"X holds values too close together for k-means: they lie at most {largest:.3g} from {origin}, "
+            "and squared distances between them would fall below float64's normal numbers, which are "
+            "computed as 0; rescale the data"
         )
     return dtype
 

@@ -60,7 +60,8 @@ def centred(X, offset=None, in_place=False, rows=None, at_least=None):
         out[X.shape[0] :] = 0
     largest = _subtract(X, offset, out)
     try:
-        dtype = _precision.compute_dtype(X.dtype, largest, X.shape[1], at_least=at_least)
+        magnitude = float(np.max(np.abs(offset), initial=0.0))
+        dtype = _precision.compute_dtype(X.dtype, largest, X.shape[1], at_least=at_least, magnitude=magnitude)
     except ValueError:
         if out is X:
             X += offset

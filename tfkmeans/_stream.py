@@ -259,7 +259,10 @@ def survey(dataset, sample_rows, seed, same_order=True, at_least=1, geometry=SQU
         mean = total.numpy() / count
         variance = np.maximum(squares.numpy() / count - mean**2, 0.0)
     low, high = low.numpy(), high.numpy()
-    compute = _precision.compute_dtype(dtype.as_numpy_dtype, _precision.largest_from(low, high, mean), n_features)
+    largest = _precision.largest_from(low, high, mean)
+    with np.errstate(over="ignore", invalid="ignore"):
+        magnitude = float(np.max(np.abs(mean), initial=0.0))
+    compute = _precision.compute_dtype(dtype.as_numpy_dtype, largest, n_features, magnitude=magnitude)
     return Survey(count, mean.astype(dtype.as_numpy_dtype), variance, sample, low, high, consistency, compute)
 
 
