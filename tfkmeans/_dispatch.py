@@ -185,8 +185,9 @@ def run_dense(
 
 def run_sparse(function, parts, weights, *arguments, geometry=SQUARED_EUCLIDEAN, **static):
     """Call ``function(SparseSamples(*parts), weights, *arguments, **static)`` as a
-    ``tf.function`` traced once for every shape of its dtype (sparse ops are not compiled by
-    XLA): any number of samples, nonzeros, features and centroids. ``parts`` come from
+    ``tf.function`` traced once for every shape of its dtype (XLA does not compile sparse
+    products; on many nonzeros the sums are compiled on their own, ``_sparse.by_nonzeros``):
+    any number of samples, nonzeros, features and centroids. ``parts`` come from
     ``_samples.sparse_parts``; ``static`` values and ``geometry`` are part of the trace."""
     weighted = weights is not None
     dtype = parts[2].dtype
