@@ -207,3 +207,34 @@ def test_partial_fit_counts_equal_weights_as_scikit_learn_does(batches, sparse):
         theirs.partial_fit(data[rows], sample_weight=weights)
     np.testing.assert_allclose(ours.cluster_centers_, theirs.cluster_centers_, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(ours._counts, theirs._counts, rtol=1e-12)
+
+
+def _one_step(data, weights, centres, counts, tol):
+    """One mini-batch step on all of ``data`` after the first: whether the tolerance stopped
+    it, and the squared shift of the centres."""
+    from tfkmeans import _minibatch
+
+    state = _minibatch.start_state(centres, counts)._replace(step=tf.constant(1, tf.int64))
+    seed = tf.constant(0, tf.int64)
+    new, _, _ = _minibatch.step(state, data, None, seed, tol, tf.constant(2), None, 0.0)
+    return new.stopped_by_tol, tf.reduce_sum(tf.square(new.centres - centres))
+
+
+@pytest.mark.parametrize("tol, stops", [(0.5, True), (0.4999, False), (0.5001, True)])
+def test_minibatch_stops_when_the_centres_move_by_at_most_tol(tol, stops):
+    """scikit-learn stops when the squared shift is at most tol: here exactly 0.5 (each centre
+    moves 0.5: (0 + 1) / 2 and (4 + 3) / 2), so tol = 0.5 stops it and a hair less does not."""
+    from tfkmeans._samples import Samples
+
+    samples = Samples(np.array([[1.0], [3.0]]), offset=np.zeros(1))
+    stopped, shift = samples.run(
+        _one_step,
+        None,
+        tf.constant([[0.0], [4.0]], tf.float64),
+        tf.constant([1.0, 1.0], tf.float64),
+        tf.constant(tol, tf.float64),
+        n_clusters=2,
+        allow_xla=False,
+    )
+    assert float(shift) == 0.5
+    assert bool(stopped) is stops
