@@ -2,12 +2,15 @@
 own, and ways to run the lesson's scripts and the package's command as a user runs them."""
 
 import atexit
+import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -43,6 +46,47 @@ def headless_environment():
     environment["TF_CPP_MIN_LOG_LEVEL"] = "3"
     environment["TMPDIR"] = CHILD_TEMP
     return environment
+
+
+def free_ports(count):
+    """``count`` localhost ports free a moment ago (bound, read and released)."""
+    sockets = [socket.socket() for _ in range(count)]
+    for each in sockets:
+        each.bind(("localhost", 0))
+    ports = [each.getsockname()[1] for each in sockets]
+    for each in sockets:
+        each.close()
+    return ports
+
+
+def localhost_workers(directory, script, arguments=(), count=2, timeout=300):
+    """Run ``script`` (Python source, written to ``directory``/worker.py) as ``count``
+    MultiWorkerMirroredStrategy workers on free localhost ports, each with its ``TF_CONFIG``;
+    wait for all of them (at most ``timeout`` seconds), kill any left, and return each one's
+    ``(returncode, stdout, stderr)``."""
+    (Path(directory) / "worker.py").write_text(textwrap.dedent(script))
+    workers = [f"localhost:{port}" for port in free_ports(count)]
+    processes = []
+    try:
+        for index in range(count):
+            environment = headless_environment()
+            environment["TF_CONFIG"] = json.dumps(
+                {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
+            )
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, "worker.py", *map(str, arguments)], cwd=directory, env=environment,
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                )
+            )  # fmt: skip
+        outputs = [process.communicate(timeout=timeout) for process in processes]
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    assert all(process.poll() is not None for process in processes)  # nothing left running
+    return [(process.returncode, stdout, stderr) for process, (stdout, stderr) in zip(processes, outputs)]
 
 
 def console_command():

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import error_lines, headless_environment
+from conftest import error_lines, headless_environment, localhost_workers
 from tfkmeans import KMeans, _checkpoint
 
 
@@ -372,46 +372,11 @@ np.save(f"{directory}-labels{index}.npy", model.labels_)
 """
 
 
-def free_ports(count):
-    import socket
-
-    sockets = [socket.socket() for _ in range(count)]
-    for each in sockets:
-        each.bind(("localhost", 0))
-    ports = [each.getsockname()[1] for each in sockets]
-    for each in sockets:
-        each.close()
-    return ports
-
-
 def two_workers(tmp_path, directory, kill_after=0, timeout=240):
-    """Start two localhost workers on free ports; wait for both (bounded); kill what is left."""
-    (tmp_path / "worker.py").write_text(textwrap.dedent(WORKER))
-    workers = [f"localhost:{port}" for port in free_ports(2)]
-    processes = []
-    try:
-        for index in range(2):
-            environment = headless_environment()
-            environment["TF_CONFIG"] = json.dumps(
-                {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
-            )
-            processes.append(
-                subprocess.Popen(
-                    [sys.executable, "worker.py", directory, str(kill_after)],
-                    cwd=tmp_path,
-                    env=environment,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    text=True,
-                )
-            )
-        outputs = [process.communicate(timeout=timeout) for process in processes]
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-    return [(process.returncode, stderr) for process, (_, stderr) in zip(processes, outputs)]
+    """Two localhost workers on free ports, waited for (bounded), what is left killed: each one's
+    return code and stderr."""
+    results = localhost_workers(tmp_path, WORKER, [directory, kill_after], timeout=timeout)
+    return [(returncode, stderr) for returncode, _, stderr in results]
 
 
 @pytest.mark.slow

@@ -2,16 +2,12 @@
 
 import json
 import os
-import socket
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import error_lines, headless_environment, run_python
+from conftest import error_lines, localhost_workers, run_python
 from tfkmeans import KMeans, kmeans
 
 
@@ -168,51 +164,16 @@ def test_mirrored_strategy_over_two_logical_cpus(tmp_path, shared_data):
         np.testing.assert_allclose(np.load(tmp_path / name), reference, rtol=1e-5, atol=1e-4)
 
 
-def free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for each in sockets:
-        each.bind(("localhost", 0))
-    ports = [each.getsockname()[1] for each in sockets]
-    for each in sockets:
-        each.close()
-    return ports
-
-
 @pytest.mark.slow
 def test_multi_worker_strategy_with_two_worker_processes(tmp_path, shared_data):
-    workers = [f"localhost:{port}" for port in free_ports(2)]
-    (tmp_path / "worker.py").write_text(textwrap.dedent(WORKER))
-    processes = []
-    try:
-        for index in range(2):
-            environment = headless_environment()
-            environment["TF_CONFIG"] = json.dumps(
-                {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
-            )
-            processes.append(
-                subprocess.Popen(
-                    [sys.executable, "worker.py"],
-                    cwd=tmp_path,
-                    env=environment,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    text=True,
-                )
-            )
-        outputs = [process.communicate(timeout=300) for process in processes]
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-    for process, (stdout, stderr) in zip(processes, outputs):
-        assert process.returncode == 0, stderr[-3000:]
+    results = localhost_workers(tmp_path, WORKER)
+    for returncode, stdout, stderr in results:
+        assert returncode == 0, stderr[-3000:]
         assert stdout.split()[0] == "2"  # two replicas in sync: one per worker
     for index in range(2):
         np.testing.assert_allclose(
             np.load(tmp_path / f"worker{index}.npy"), shared_data.cluster_centers_, rtol=1e-5, atol=1e-4
         )
-    assert all(process.poll() is not None for process in processes)
 
 
 def test_a_strategy_rejects_sample_weights():
@@ -295,29 +256,9 @@ def test_two_workers_each_read_their_own_files_in_the_iterations(tmp_path):
     np.save(tmp_path / "start.npy", X[:4])
     every = np.concatenate([np.loadtxt(tmp_path / f"part-{part}.csv", delimiter=",") for part in range(4)])
     alone = KMeans(4, init=X[:4], n_init=1, tol=0, max_iter=10).fit(every.astype(np.float32))
-    (tmp_path / "worker.py").write_text(textwrap.dedent(FILES_WORKER))
-    workers = [f"localhost:{port}" for port in free_ports(2)]
-    processes = []
-    try:
-        for index in range(2):
-            environment = headless_environment()
-            environment["TF_CONFIG"] = json.dumps(
-                {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
-            )
-            processes.append(
-                subprocess.Popen(
-                    [sys.executable, "worker.py"], cwd=tmp_path, env=environment,
-                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                )
-            )  # fmt: skip
-        outputs = [process.communicate(timeout=300) for process in processes]
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-    for process, (_, stderr) in zip(processes, outputs):
-        assert process.returncode == 0, stderr[-3000:]
+    results = localhost_workers(tmp_path, FILES_WORKER)
+    for returncode, _, stderr in results:
+        assert returncode == 0, stderr[-3000:]
     for index in range(2):
         np.testing.assert_allclose(
             np.load(tmp_path / f"files-worker{index}.npy"), alone.cluster_centers_, rtol=1e-5, atol=1e-4
