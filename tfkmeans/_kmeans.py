@@ -1188,6 +1188,7 @@ class MiniBatchKMeans(_BaseKMeans):
             data = {"n_samples": survey.n_samples, "mean": survey.mean, "variance": survey.variance}
             data.update(low=survey.low, high=survey.high)
             checkpoint.check(saved, _json_ready(self._minibatch_fingerprint(init, survey.dtype, data)))
+            save = functools.partial(_save_minibatch, checkpoint, start=start, seed=seed_value, survey_seed=survey_seed)
         if saved:
             state, batches, first = (
                 _minibatch.State(*_saved_minibatch_state(saved)),
@@ -1217,27 +1218,9 @@ class MiniBatchKMeans(_BaseKMeans):
                     flush=True,
                 )
             if checkpoint is not None:
-                _save_minibatch(
-                    checkpoint,
-                    state,
-                    start=start,
-                    seed=seed_value,
-                    survey_seed=survey_seed,
-                    epoch=epoch + 1,
-                    batches=batches,
-                )
+                save(state, epoch=epoch + 1, batches=batches)
         if checkpoint is not None and not (saved and saved["complete"]):
-            epoch = max(first, self.max_iter)
-            _save_minibatch(
-                checkpoint,
-                state,
-                start=start,
-                seed=seed_value,
-                survey_seed=survey_seed,
-                epoch=epoch,
-                batches=batches,
-                complete=True,
-            )
+            save(state, epoch=max(first, self.max_iter), batches=batches, complete=True)
         if self.verbose and bool(state.stop):  # the steps allowed are known once a pass is whole
             reason = "small centers change" if bool(state.stopped_by_tol) else "lack of improvement in inertia"
             allowed = f"/{self.max_iter * batches}" if int(state.step) > batches or first > 0 else ""

@@ -473,15 +473,7 @@ class Passes:
         """Each sample's nearest centroid, in the dataset's order (not distributed), and the
         exact inertia of that assignment. Raises ValueError for a dataset with no samples,
         naming the first batch that holds NaN or infinity, or saying how it changed."""
-        function = _dispatch.traced(
-            "labels",
-            lambda: _dispatch.function(_labels_pass),
-            *_spec_key(self.dataset),
-            tuple(centroids.shape),
-            self.geometry,
-        )
-        labels, inertia, first_bad, rows, fingerprint = function(self.dataset, offset, centroids, self.geometry)
-        _check_batches(first_bad, self.geometry)
+        (labels, inertia), rows, fingerprint = self._points_pass("labels", _labels_pass, offset, centroids)
         if labels.shape[0] == 0:
             raise ValueError("the dataset holds no samples")
         self.consistency.check(rows, fingerprint, "plain")
@@ -490,32 +482,29 @@ class Passes:
     def distances(self, offset, centroids):
         """The distance from each sample to each centroid, as ``transform`` reports it, in the
         dataset's order."""
-        function = _dispatch.traced(
-            "distances",
-            lambda: _dispatch.function(_distances_pass),
-            *_spec_key(self.dataset),
-            tuple(centroids.shape),
-            self.geometry,
-        )
-        distances, first_bad, rows, fingerprint = function(self.dataset, offset, centroids, self.geometry)
-        _check_batches(first_bad, self.geometry)
+        (distances,), rows, fingerprint = self._points_pass("distances", _distances_pass, offset, centroids)
         self.consistency.check(rows, fingerprint, "plain")
         return distances.numpy()
 
     def nearest_distances(self, offset, points):
         """Each sample's distance to the nearest of ``points`` (relative to ``offset``), in the
         dataset's order (not distributed), as NumPy float64: what k-means|| draws by."""
-        function = _dispatch.traced(
-            "nearest distances",
-            lambda: _dispatch.function(_nearest_distances_pass),
-            *_spec_key(self.dataset),
-            tuple(points.shape),
-            self.geometry,
+        (distances,), rows, fingerprint = self._points_pass(
+            "nearest distances", _nearest_distances_pass, offset, points
         )
-        distances, first_bad, rows, fingerprint = function(self.dataset, offset, points, self.geometry)
-        _check_batches(first_bad, self.geometry)
         self.consistency.check(rows, fingerprint, "plain")
         return distances.numpy()
+
+    def _points_pass(self, name, kernel, offset, points):
+        """``kernel(dataset, offset, points, geometry)``, a pass in the dataset's order (one
+        trace per batch spec, shape of ``points`` and geometry), its batches checked
+        (``_check_batches``): its values, and the rows it saw and their fingerprint, for the
+        caller to hold to the passes before."""
+        key = (*_spec_key(self.dataset), tuple(points.shape), self.geometry)
+        function = _dispatch.traced(name, lambda: _dispatch.function(kernel), *key)
+        *values, first_bad, rows, fingerprint = function(self.dataset, offset, points, self.geometry)
+        _check_batches(first_bad, self.geometry)
+        return values, rows, fingerprint
 
     def rows_at(self, positions):
         """The rows at the sorted ``positions`` of a pass (in the data's coordinates), in that
